@@ -1,0 +1,73 @@
+import { defineConfig } from "@playwright/test";
+import { execSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+// The suite runs the release server itself, on free ports (chosen by
+// scripts/test.sh, or 3100 and 3101): once with a fresh SQLite database and,
+// when scripts/test.sh gives it a fresh PostgreSQL database
+// (SPOTTER_E2E_POSTGRES_URL), once more on PostgreSQL. It stops them after.
+const port = Number(process.env.SPOTTER_E2E_PORT ?? 3100);
+const pgPort = port + 1;
+const baseURL = `http://127.0.0.1:${port}`;
+const dataDir = mkdtempSync(join(tmpdir(), "spotter-e2e-"));
+const repoRoot = resolve(__dirname, "..");
+const postgres = process.env.SPOTTER_E2E_POSTGRES_URL;
+
+function server(listen: number, databaseUrl: string) {
+  return {
+    command: `${repoRoot}/target/release/spotter`,
+    cwd: repoRoot,
+    url: `http://127.0.0.1:${listen}/`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "pipe" as const,
+    stderr: "pipe" as const,
+    env: {
+      DATABASE_URL: databaseUrl,
+      LEPTOS_SITE_ADDR: `127.0.0.1:${listen}`,
+      SPOTTER_DEMO: "0",
+      RUST_LOG: "warn",
+    },
+  };
+}
+
+// Debian's Chromium, never a downloaded browser (the machines have no
+// internet). The flags keep it from calling home.
+const chromiumPath =
+  process.env.CHROMIUM_PATH ?? execSync("command -v chromium").toString().trim();
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 30_000,
+  expect: { timeout: 5_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0, // a flaky test is a bug to fix, not to retry
+  reporter: [["list"]],
+  use: {
+    viewport: { width: 1280, height: 800 },
+    trace: "off",
+    launchOptions: {
+      executablePath: chromiumPath,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+      ],
+    },
+  },
+  projects: [
+    { name: "sqlite", use: { baseURL } },
+    ...(postgres ? [{ name: "postgres", use: { baseURL: `http://127.0.0.1:${pgPort}` } }] : []),
+  ],
+  webServer: [
+    server(port, `sqlite://${dataDir}/spotter.db?mode=rwc`),
+    ...(postgres ? [server(pgPort, postgres)] : []),
+  ],
+});

@@ -1,0 +1,124 @@
+import { test as base, expect, Browser, devices, Page, TestInfo } from "@playwright/test";
+import { join } from "node:path";
+
+/// Every test fails on a browser console error, an uncaught exception or a
+/// failed request. A test that provokes a refusal on purpose (say a 422 for
+/// bad input, which Chromium logs as a console error) lists that status in
+/// `allowedStatuses` first.
+export const test = base.extend<{ problems: string[]; allowedStatuses: number[] }>({
+  allowedStatuses: [[], { option: true }],
+  problems: [
+    async ({ page, allowedStatuses }, use) => {
+      const problems: string[] = [];
+      watch(page, "page", problems, allowedStatuses);
+      await use(problems);
+      expect(problems, "browser problems").toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+export { expect };
+
+/// Records console errors, uncaught exceptions and failed requests of `page`
+/// in `problems`. A request the browser itself abandoned because the page
+/// navigated away (net::ERR_ABORTED) is not a failure, nor, in a context
+/// with JavaScript off, the script it refuses to load.
+export function watch(
+  page: Page,
+  who: string,
+  problems: string[],
+  allowedStatuses: number[] = [],
+  options: { javaScriptDisabled?: boolean } = {},
+) {
+  page.on("console", (msg) => {
+    if (msg.type() !== "error") return;
+    const refusal = /the server responded with a status of (\d{3})/.exec(msg.text());
+    if (refusal && allowedStatuses.includes(Number(refusal[1]))) return;
+    problems.push(`${who} console error: ${msg.text()}`);
+  });
+  page.on("pageerror", (err) => problems.push(`${who} page error: ${err.message}`));
+  page.on("requestfailed", (req) => {
+    const reason = req.failure()?.errorText ?? "";
+    if (reason === "net::ERR_ABORTED") return;
+    // With JavaScript off the browser refuses the app's script on purpose.
+    if (options.javaScriptDisabled && reason === "csp") return;
+    problems.push(`${who} request failed: ${req.method()} ${req.url()} ${reason}`);
+  });
+}
+
+/// Waits until the WASM has hydrated the page (src/lib.rs sets the marker).
+export async function hydrated(page: Page) {
+  await expect(page.locator("body[data-hydrated]")).toHaveCount(1, { timeout: 15_000 });
+}
+
+/// Sets a marker on `window` that a full page load would wipe out.
+export async function markWindow(page: Page) {
+  await page.evaluate(() => ((window as any).__spotterMarker = "still here"));
+}
+
+export async function windowWasNotReloaded(page: Page) {
+  expect(await page.evaluate(() => (window as any).__spotterMarker)).toBe("still here");
+}
+
+let counter = 0;
+/// A fresh email per call, so tests never collide.
+export function uniqueEmail(prefix: string) {
+  counter += 1;
+  return `${prefix}-${Date.now()}-${counter}@example.com`;
+}
+
+export const password = "correct horse battery";
+
+/// Registers through the form and lands on the dashboard.
+export async function register(page: Page, name: string, role: "trainer" | "athlete") {
+  await page.goto("/register");
+  await hydrated(page);
+  await page.getByLabel("Your name").fill(name);
+  await page.getByLabel("Email").fill(uniqueEmail(role));
+  await page.getByLabel("Password").fill(password);
+  await page.getByLabel(role === "trainer" ? "a trainer" : "an athlete").check();
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+}
+
+/// A trainer on a laptop (1280×800) and an athlete on a phone (Pixel 5),
+/// each in their own browser context, watched like `page` is.
+export async function trainerAndAthlete(browser: Browser, baseURL: string | undefined, problems: string[]) {
+  const laptop = await browser.newContext({ baseURL, viewport: { width: 1280, height: 800 } });
+  const phone = await browser.newContext({ ...devices["Pixel 5"], baseURL });
+  const trainer = await laptop.newPage();
+  const athlete = await phone.newPage();
+  watch(trainer, "trainer", problems);
+  watch(athlete, "athlete", problems);
+  return {
+    trainer,
+    athlete,
+    phone,
+    close: async () => {
+      await laptop.close();
+      await phone.close();
+    },
+  };
+}
+
+/// Names unique to this run: the athlete picks the trainer by name.
+const run = Math.random().toString(36).slice(2, 6);
+export const named = (name: string) => `${name} ${run}`;
+
+/// Fills builder row `row` of the trainer's page; `Unit` is the select.
+export async function fillExercise(trainer: Page, row: number, values: Record<string, string>) {
+  const fieldset = trainer.getByTestId(`exercise-row-${row}`).first();
+  for (const [label, value] of Object.entries(values)) {
+    if (label === "Unit") await fieldset.getByLabel("Unit").selectOption(value);
+    else if (label === "Notes") await fieldset.getByLabel("Notes for the athlete").fill(value);
+    else await fieldset.getByLabel(label, { exact: true }).fill(value);
+  }
+}
+
+/// Saves a screenshot of a key screen to docs/screenshots/ (from the SQLite
+/// run only, so each run writes one current set).
+export async function shot(page: Page, name: string, testInfo: TestInfo) {
+  if (testInfo.project.name !== "sqlite") return;
+  await page.screenshot({ path: join(__dirname, "..", "..", "docs", "screenshots", `${name}.png`), fullPage: true });
+}

@@ -1,0 +1,81 @@
+import { test, expect, hydrated, register, named, fillExercise, uniqueEmail, password, watch } from "./fixtures";
+
+test("without JavaScript an athlete starts a session, sees the release after a reload and completes the round", async ({ browser, baseURL, problems }) => {
+  const laptop = await browser.newContext({ baseURL, viewport: { width: 1280, height: 800 } });
+  const plain = await browser.newContext({ baseURL, javaScriptEnabled: false });
+  const trainer = await laptop.newPage();
+  const athlete = await plain.newPage();
+  watch(trainer, "trainer", problems);
+  watch(athlete, "athlete", problems, [], { javaScriptDisabled: true });
+  const coach = named("Nora NoJs");
+  const runner = named("Paul Plain");
+  await register(trainer, coach, "trainer");
+
+  // Every step below is a plain form POST and a redirect.
+  await athlete.goto("/register");
+  await athlete.getByLabel("Your name").fill(runner);
+  await athlete.getByLabel("Email").fill(uniqueEmail("plain"));
+  await athlete.getByLabel("Password").fill(password);
+  await athlete.getByLabel("an athlete").check();
+  await athlete.getByRole("button", { name: "Create account" }).click();
+  await expect(athlete).toHaveURL(/\/dashboard$/);
+  await athlete.getByLabel("Trainer").selectOption({ label: coach });
+  await athlete.getByRole("button", { name: "Start session" }).click();
+  await expect(athlete).toHaveURL(/\/sessions\/\d+$/);
+  await expect(athlete.getByTestId("session-status")).toHaveText("Waiting for the trainer");
+
+  await trainer.goto("/dashboard");
+  await hydrated(trainer);
+  await trainer.getByRole("button", { name: `Join ${runner}` }).click();
+  await hydrated(trainer);
+  await fillExercise(trainer, 0, { Exercise: "Step-up", Reps: "10" });
+  await trainer.getByRole("button", { name: "Save draft" }).click();
+  await trainer.getByRole("button", { name: "Release round 1" }).click();
+  await expect(trainer.getByTestId("released-round")).toBeVisible();
+
+  await athlete.reload();
+  await expect(athlete.getByTestId("released-round")).toContainText("Step-up");
+  // (A refused plain POST coming back with its message is covered by the
+  // integration tests: the browser's own checks of min/max/step stop bad
+  // numbers before they are sent.)
+  await athlete.getByTestId("feedback-0").getByLabel("RPE (0–10)").fill("7.5");
+  await athlete.getByRole("button", { name: "Send feedback and finish the round" }).click();
+  await expect(athlete.getByTestId("completed-round-1")).toContainText("7.5");
+  await expect(trainer.getByTestId("completed-round-1")).toContainText("7.5", { timeout: 1000 });
+  await laptop.close();
+  await plain.close();
+});
+
+test("a third person opening the session gets the 403 page and never a live connection", async ({ browser, baseURL, problems }) => {
+  const owner = await browser.newContext({ baseURL });
+  const other = await browser.newContext({ baseURL });
+  const athlete = await owner.newPage();
+  const stranger = await other.newPage();
+  watch(athlete, "athlete", problems);
+  watch(stranger, "stranger", problems, [403]);
+  const coach = named("Tess Trainer");
+  const trainerPage = await owner.newPage();
+  watch(trainerPage, "trainer", problems);
+  await register(trainerPage, coach, "trainer");
+  await trainerPage.getByRole("button", { name: "Log out" }).click();
+  await expect(trainerPage).toHaveURL(/\/$/);
+  await register(athlete, named("Ann Owner"), "athlete");
+  await athlete.getByLabel("Trainer").selectOption({ label: coach });
+  await athlete.getByRole("button", { name: "Start session" }).click();
+  await expect(athlete).toHaveURL(/\/sessions\/\d+$/);
+  const id = athlete.url().split("/").pop();
+
+  await register(stranger, named("Sid Stranger"), "athlete");
+  const sockets: string[] = [];
+  stranger.on("websocket", (ws) => sockets.push(ws.url()));
+  const response = await stranger.goto(`/sessions/${id}`);
+  expect(response?.status()).toBe(403);
+  await hydrated(stranger);
+  await expect(stranger.getByTestId("session-error")).toContainText("Not your session");
+  await expect(stranger.locator("body")).not.toContainText(coach);
+  // Let the page run its effects once more: a live link would open now.
+  await stranger.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0))));
+  expect(sockets.filter((url) => url.includes(`/sessions/${id}/`)), "no live connection to the session").toEqual([]);
+  await owner.close();
+  await other.close();
+});

@@ -1,0 +1,103 @@
+//! Accounts: register, log in, log out, and who is logged in.
+
+use crate::{error::AppError, model::User};
+use leptos::prelude::*;
+
+/// Creates an account, logs it in and goes to the dashboard.
+#[server(endpoint = "register")]
+pub async fn register(
+    // Missing fields (an unticked radio button sends nothing) count as empty,
+    // so they get a message on the field rather than a decoding error.
+    #[server(default)] display_name: String,
+    #[server(default)] email: String,
+    #[server(default)] password: String,
+    #[server(default)] role: String,
+) -> Result<(), AppError> {
+    use crate::{
+        model::validate_registration,
+        server::{accounts, answer, auth, request_parts, set_cookie, state},
+    };
+    answer(
+        async {
+            let account = validate_registration(&display_name, &email, &password, &role)?;
+            let state = state()?;
+            let hash = auth::hash_password(account.password.clone()).await?;
+            let user = accounts::create(&state.db, &account, &hash).await?;
+            let token = auth::start_session(&state.db, user.id).await?;
+            set_cookie(auth::session_cookie(&token, &request_parts()?.headers));
+            tracing::info!(user_id = user.id, role = %user.role, "account registered");
+            leptos_axum::redirect("/dashboard");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Logs in with email and password, then goes to `next` (a path on this
+/// site) or the dashboard. Unknown email and wrong password answer alike.
+#[server(endpoint = "login")]
+pub async fn login(
+    #[server(default)] email: String,
+    #[server(default)] password: String,
+    #[server(default)] next: Option<String>,
+) -> Result<(), AppError> {
+    use crate::{
+        model::{normalize_email, safe_next_path},
+        server::{accounts, answer, auth, request_parts, set_cookie, state},
+    };
+    answer(
+        async {
+            let email = normalize_email(&email)?;
+            if password.is_empty() {
+                return Err(AppError::invalid("password", "Enter your password"));
+            }
+            let state = state()?;
+            let found = accounts::find_by_email(&state.db, &email).await?;
+            let (stored_hash, user) = match found {
+                Some((user, hash)) => (Some(hash), Some(user)),
+                None => (None, None),
+            };
+            let matches = auth::verify_password(stored_hash, password).await?;
+            let user = match (matches, user) {
+                (true, Some(user)) => user,
+                _ => {
+                    return Err(AppError::invalid(
+                        "password",
+                        "That email and password do not match an account",
+                    ))
+                }
+            };
+            let token = auth::start_session(&state.db, user.id).await?;
+            set_cookie(auth::session_cookie(&token, &request_parts()?.headers));
+            leptos_axum::redirect(&safe_next_path(next.as_deref()));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Ends this browser's login (the token stops working server-side) and goes
+/// to the home page.
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use crate::server::{answer, auth, request_parts, set_cookie, state};
+    answer(
+        async {
+            let parts = request_parts()?;
+            if let Some(token) = auth::session_token(&parts.headers) {
+                auth::end_session(&state()?.db, &token).await?;
+            }
+            set_cookie(auth::clear_session_cookie(&parts.headers));
+            leptos_axum::redirect("/");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// The logged-in user, or `None`.
+#[server(endpoint = "me")]
+pub async fn current_user() -> Result<Option<User>, AppError> {
+    use crate::server::{auth, request_parts};
+    Ok(auth::current_user(&request_parts()?))
+}

@@ -1,0 +1,114 @@
+//! Rounds: the trainer saves, releases and deletes them; the athlete
+//! completes them with feedback. Without JavaScript each form posts and the
+//! browser comes back to the page it was on, showing the new state.
+
+use crate::{
+    error::AppError,
+    model::{ExerciseInput, FeedbackInput},
+};
+use leptos::prelude::*;
+
+/// Creates (empty `round_id`) or edits a round: its exercises in order and
+/// whether it is the final one. `row_action` is the row button pressed, if
+/// any (`remove:2`, `up:1`, `down:0`), applied before saving. Returns the
+/// round's id.
+#[server(endpoint = "rounds/save")]
+pub async fn save_round(
+    #[server(default)] session_id: i64,
+    #[server(default)] round_id: String,
+    #[server(default)] exercises: Vec<ExerciseInput>,
+    #[server(default)] is_final: Option<String>,
+    #[server(default)] row_action: String,
+) -> Result<i64, AppError> {
+    use crate::{
+        model::{apply_row_action, validate_round},
+        server::{answer, require_user, state, training},
+    };
+    answer(
+        async {
+            let user = require_user()?;
+            let round_id = match round_id.trim() {
+                "" => None,
+                id => Some(
+                    id.parse::<i64>()
+                        .map_err(|_| AppError::NotFound("There is no such round".into()))?,
+                ),
+            };
+            let exercises = validate_round(&apply_row_action(exercises, &row_action))?;
+            let is_final = is_final.is_some_and(|v| !v.is_empty());
+            let outcome = training::save_round(
+                &state()?.db,
+                &user,
+                session_id,
+                round_id,
+                &exercises,
+                is_final,
+            )
+            .await?;
+            Ok(outcome.value)
+        }
+        .await,
+    )
+}
+
+/// Releases a draft round to the athlete.
+#[server(endpoint = "rounds/release")]
+pub async fn release_round(
+    #[server(default)] session_id: i64,
+    #[server(default)] round_id: i64,
+) -> Result<(), AppError> {
+    use crate::server::{answer, require_user, state, training};
+    answer(
+        async {
+            training::release_round(&state()?.db, &require_user()?, session_id, round_id)
+                .await
+                .map(|_| ())
+        }
+        .await,
+    )
+}
+
+/// Deletes a round that is not completed.
+#[server(endpoint = "rounds/delete")]
+pub async fn delete_round(
+    #[server(default)] session_id: i64,
+    #[server(default)] round_id: i64,
+) -> Result<(), AppError> {
+    use crate::server::{answer, require_user, state, training};
+    answer(
+        async {
+            training::delete_round(&state()?.db, &require_user()?, session_id, round_id)
+                .await
+                .map(|_| ())
+        }
+        .await,
+    )
+}
+
+/// The athlete completes the released round: feedback for each exercise, in
+/// order, against the round `revision` they saw. Returns whether that
+/// completed the session.
+#[server(endpoint = "rounds/complete")]
+pub async fn complete_round(
+    #[server(default)] session_id: i64,
+    #[server(default)] round_id: i64,
+    #[server(default)] revision: i64,
+    #[server(default)] feedback: Vec<FeedbackInput>,
+) -> Result<bool, AppError> {
+    use crate::server::{answer, require_user, state, training};
+    answer(
+        async {
+            let outcome = training::complete_round(
+                &state()?.db,
+                &require_user()?,
+                session_id,
+                round_id,
+                revision,
+                &feedback,
+            )
+            .await?;
+            Ok(outcome.value)
+        }
+        .await,
+    )
+}

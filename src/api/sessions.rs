@@ -1,0 +1,78 @@
+//! Training sessions: start, join, cancel, and the dashboard and session
+//! queries the pages render.
+
+use crate::{
+    error::AppError,
+    model::{Dashboard, SessionView},
+};
+use leptos::prelude::*;
+
+/// The logged-in user's dashboard.
+#[server(endpoint = "dashboard")]
+pub async fn load_dashboard() -> Result<Dashboard, AppError> {
+    use crate::server::{answer, require_user, state, training};
+    answer(async { training::dashboard(&state()?.db, &require_user()?).await }.await)
+}
+
+/// A session as the logged-in participant sees it.
+#[server(endpoint = "sessions/view")]
+pub async fn load_session(#[server(default)] session_id: i64) -> Result<SessionView, AppError> {
+    use crate::server::{answer, require_user, state, training};
+    answer(async { training::session_view(&state()?.db, &require_user()?, session_id).await }.await)
+}
+
+/// An athlete starts a session with a trainer, then goes to it.
+#[server(endpoint = "sessions/start")]
+pub async fn start_session(#[server(default)] trainer_id: String) -> Result<i64, AppError> {
+    use crate::server::{answer, require_user, state, training};
+    answer(
+        async {
+            let user = require_user()?;
+            let trainer_id = trainer_id
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| AppError::invalid("trainer_id", "Choose one of the trainers"))?;
+            let outcome = training::start_session(&state()?.db, &user, trainer_id).await?;
+            leptos_axum::redirect(&format!("/sessions/{}", outcome.value));
+            Ok(outcome.value)
+        }
+        .await,
+    )
+}
+
+/// The trainer joins a waiting session, then goes to the trainer's view.
+#[server(endpoint = "sessions/join")]
+pub async fn join_session(#[server(default)] session_id: i64) -> Result<(), AppError> {
+    use crate::server::{answer, require_user, state, training};
+    answer(
+        async {
+            training::join_session(&state()?.db, &require_user()?, session_id).await?;
+            leptos_axum::redirect(&format!("/sessions/{session_id}/trainer"));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Either side ends the session early, with an optional reason, and goes
+/// back to the dashboard.
+#[server(endpoint = "sessions/cancel")]
+pub async fn cancel_session(
+    #[server(default)] session_id: i64,
+    #[server(default)] reason: String,
+) -> Result<(), AppError> {
+    use crate::{
+        model::validate_reason,
+        server::{answer, require_user, state, training},
+    };
+    answer(
+        async {
+            let user = require_user()?;
+            let reason = validate_reason(&reason)?;
+            training::cancel_session(&state()?.db, &user, session_id, reason).await?;
+            leptos_axum::redirect(&format!("/dashboard?cancelled={session_id}"));
+            Ok(())
+        }
+        .await,
+    )
+}

@@ -1,0 +1,118 @@
+//! The HTML shell, the router and the layout every page shares.
+
+use crate::{
+    api::auth::{current_user, Logout},
+    components::header::Header,
+    error::AppError,
+    model::User,
+    pages::{
+        dashboard::DashboardPage, history::HistoryPage, home::HomePage, login::LoginPage,
+        not_found::NotFound, register::RegisterPage, session_athlete::AthleteSessionPage,
+        session_trainer::TrainerSessionPage,
+    },
+};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path, SsrMode,
+};
+
+/// The document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The root component: meta tags and the router.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/spotter.css"/>
+        <Title text="spotter"/>
+        <Router>
+            <Layout/>
+        </Router>
+    }
+}
+
+/// The logged-in user, shared by the header and pages, and the log-out
+/// action (the header's button).
+///
+/// Login and register actions belong to their pages (inside `<Routes>`, where
+/// a failed form post without JavaScript finds its error in the URL); they
+/// call [`Auth::changed`] on success so the user is fetched again.
+#[derive(Clone, Copy)]
+pub struct Auth {
+    /// Log out.
+    pub logout: ServerAction<Logout>,
+    /// Who is logged in, if anyone.
+    pub user: Resource<Result<Option<User>, AppError>>,
+    logins: RwSignal<u32>,
+}
+
+impl Auth {
+    /// Refetches the user after `action` succeeds (client side; without
+    /// JavaScript every form post reloads the page anyway).
+    pub fn refresh_after<I, O>(self, action: ServerAction<I>)
+    where
+        I: leptos::server_fn::ServerFn<Output = O, Error = AppError>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        O: Clone + Send + Sync + 'static,
+    {
+        Effect::new(move |_| {
+            if matches!(action.value().get(), Some(Ok(_))) {
+                self.logins.update(|n| *n += 1);
+            }
+        });
+    }
+}
+
+#[component]
+fn Layout() -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    let logins = RwSignal::new(0);
+    let user = Resource::new(
+        move || (logins.get(), logout.version().get()),
+        |_| current_user(),
+    );
+    provide_context(Auth {
+        logout,
+        user,
+        logins,
+    });
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <Header/>
+        <main id="main">
+            <Routes fallback=|| view! { <NotFound/> }>
+                <Route path=path!("") view=HomePage/>
+                <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/register") view=RegisterPage/>
+                <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async/>
+                <Route path=path!("/sessions/:id") view=AthleteSessionPage ssr=SsrMode::Async/>
+                <Route path=path!("/sessions/:id/trainer") view=TrainerSessionPage ssr=SsrMode::Async/>
+                <Route path=path!("/sessions/:id/history") view=HistoryPage ssr=SsrMode::Async/>
+            </Routes>
+        </main>
+    }
+}

@@ -1,0 +1,8 @@
+//! View pieces used by several pages.
+
+pub mod field;
+pub mod header;
+pub mod live_indicator;
+pub mod require_user;
+pub mod round_builder;
+pub mod session;

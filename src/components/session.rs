@@ -1,0 +1,212 @@
+//! Pieces both session pages use: the header with status, a round's
+//! exercises, the feedback next to the prescription, the cancel form, and
+//! the page shown when a session cannot be shown.
+
+use crate::{
+    api::sessions::CancelSession,
+    components::field::field_id,
+    error::AppError,
+    model::{format_number, Feedback, Round, SessionStatus, SessionSummary, Side},
+    pages::{field_error, general_error, set_page_status},
+};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// "Session with Tina", status badge, and why it ended if it did.
+#[component]
+pub fn SessionHeader(summary: SessionSummary, viewer: Side) -> impl IntoView {
+    let other = match viewer {
+        Side::Athlete => summary.trainer_name.clone(),
+        Side::Trainer => summary.athlete_name.clone(),
+    };
+    let status = summary.status;
+    let ended = match (summary.status, summary.cancelled_by) {
+        (SessionStatus::Cancelled, by) => {
+            let who = match by {
+                Some(side) if side == viewer => "You".to_string(),
+                Some(Side::Trainer) => summary.trainer_name.clone(),
+                Some(Side::Athlete) => summary.athlete_name.clone(),
+                None => "Someone".to_string(),
+            };
+            let reason = summary
+                .cancel_reason
+                .clone()
+                .map(|r| format!(": “{r}”"))
+                .unwrap_or_default();
+            Some(format!("{who} cancelled this session{reason}"))
+        }
+        (SessionStatus::Completed, _) => {
+            Some("The final round is done: this session is completed.".to_string())
+        }
+        _ => None,
+    };
+    view! {
+        <header class="session-header">
+            <h1>{format!("Session with {other}")}</h1>
+            <span class=format!("status status-{}", status.as_str()) data-testid="session-status">
+                {status.label()}
+            </span>
+        </header>
+        {ended.map(|text| view! { <p class="notice" data-testid="session-ended">{text}</p> })}
+    }
+}
+
+/// A round's exercises as prescribed.
+#[component]
+pub fn ExerciseList(round: Round) -> impl IntoView {
+    view! {
+        <ol class="exercises">
+            {round
+                .exercises
+                .into_iter()
+                .map(|exercise| {
+                    let summary = exercise.summary();
+                    let notes = (!exercise.notes.is_empty()).then(|| exercise.notes.clone());
+                    view! {
+                        <li class="exercise">
+                            <strong class="exercise-name">{exercise.name}</strong>
+                            <span class="prescription">{summary}</span>
+                            {notes.map(|n| view! { <p class="trainer-notes">{n}</p> })}
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ol>
+    }
+}
+
+fn actual(fb: &Feedback) -> String {
+    let mut parts = Vec::new();
+    match (fb.sets_done, fb.reps_done) {
+        (Some(s), Some(r)) => parts.push(format!("{s} × {r}")),
+        (None, Some(r)) => parts.push(format!("{r} reps")),
+        (Some(s), None) => parts.push(format!("{s} sets")),
+        (None, None) => {}
+    }
+    if let Some(load) = fb.load_used {
+        let unit = fb
+            .prescription
+            .load_unit
+            .map(|u| u.show(Some(load)))
+            .unwrap_or_else(|| format_number(load));
+        parts.push(unit);
+    }
+    if parts.is_empty() {
+        "—".into()
+    } else {
+        parts.join(" · ")
+    }
+}
+
+/// A completed round: each exercise's prescription (as it stood when the
+/// athlete reported) next to what the athlete did.
+#[component]
+pub fn CompletedRound(round: Round) -> impl IntoView {
+    let title = format!(
+        "Round {}{}",
+        round.number,
+        if round.is_final { " (final)" } else { "" }
+    );
+    view! {
+        <section class="card round completed-round" data-testid=format!("completed-round-{}", round.number)>
+            <h3>{title}</h3>
+            <div class="table-wrap">
+                <table class="feedback">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Exercise"</th>
+                            <th scope="col">"Prescribed"</th>
+                            <th scope="col">"Done"</th>
+                            <th scope="col">"RPE"</th>
+                            <th scope="col">"Pain"</th>
+                            <th scope="col">"Notes"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {round
+                            .feedback
+                            .iter()
+                            .map(|fb| {
+                                let rpe = fb.rpe.map(format_number).unwrap_or_else(|| "—".into());
+                                view! {
+                                    <tr class:pain=fb.pain>
+                                        <th scope="row">{fb.prescription.name.clone()}</th>
+                                        <td>{fb.prescription.summary()}</td>
+                                        <td>{actual(fb)}</td>
+                                        <td>{rpe}</td>
+                                        <td>{if fb.pain { "⚠ yes" } else { "no" }}</td>
+                                        <td>{fb.notes.clone()}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
+
+/// Ends the session early; the reason is optional.
+#[component]
+pub fn CancelForm(session_id: i64, action: ServerAction<CancelSession>) -> impl IntoView {
+    let reason_error = field_error(action.into(), "reason");
+    let id = field_id("reason");
+    view! {
+        <details class="card cancel">
+            <summary>"Cancel this session"</summary>
+            <ActionForm action=action>
+                <input type="hidden" name="session_id" value=session_id/>
+                <div class="field">
+                    <label for=id.clone()>"Reason (optional)"</label>
+                    <input id=id name="reason" type="text" maxlength=crate::model::NOTES_MAX_CHARS aria-describedby="field-reason-error"/>
+                    <p class="field-error" id="field-reason-error" role="alert">{move || reason_error.get()}</p>
+                </div>
+                <p class="form-error" role="alert">{move || general_error(action.into()).get()}</p>
+                <button type="submit" class="danger" disabled=move || action.pending().get()>"Cancel session"</button>
+            </ActionForm>
+        </details>
+    }
+}
+
+/// What to show when a session cannot be shown: not found, not yours, or
+/// not your side's page. Sets the matching HTTP status on the server.
+#[component]
+pub fn SessionError(error: AppError) -> impl IntoView {
+    set_page_status(error.status());
+    let (title, text) = match &error {
+        AppError::Forbidden(message) => ("Not your session", message.clone()),
+        AppError::NotFound(message) => ("Session not found", message.clone()),
+        other => ("Something went wrong", other.to_string()),
+    };
+    view! {
+        <section class="card narrow" data-testid="session-error">
+            <h1>{title}</h1>
+            <p>{text}</p>
+            <p><A href="/dashboard">"Back to your dashboard"</A></p>
+        </section>
+    }
+}
+
+/// The page for the other side of the session, when someone opens the wrong one.
+#[component]
+pub fn WrongSide(viewer: Side, session_id: i64) -> impl IntoView {
+    set_page_status(403);
+    let (text, href) = match viewer {
+        Side::Athlete => (
+            "This page is for the session's trainer.",
+            format!("/sessions/{session_id}"),
+        ),
+        Side::Trainer => (
+            "This page is for the session's athlete.",
+            format!("/sessions/{session_id}/trainer"),
+        ),
+    };
+    view! {
+        <section class="card narrow" data-testid="session-error">
+            <h1>"Not your side of the session"</h1>
+            <p>{text}</p>
+            <p><A href=href>"Go to your view of this session"</A></p>
+        </section>
+    }
+}

@@ -1,0 +1,239 @@
+//! The browser side of the live channel: [`use_session_live`] opens the
+//! session's WebSocket, applies each event once (by seq), tells the page
+//! which events change what it shows, reconnects with backoff, and falls
+//! back to Server-Sent Events when WebSockets keep failing.
+//!
+//! On the server (SSR) the hook only returns its initial state; everything
+//! else runs in the browser after hydration.
+
+use crate::model::{live::LiveEvent, Side};
+use leptos::prelude::*;
+
+#[cfg(feature = "hydrate")]
+mod link;
+
+/// First reconnect delay cap, milliseconds.
+pub const BACKOFF_BASE_MS: f64 = 500.0;
+/// Largest reconnect delay, milliseconds.
+pub const BACKOFF_CAP_MS: f64 = 30_000.0;
+/// WebSocket failures in a row before trying Server-Sent Events.
+pub const WEBSOCKET_TRIES_BEFORE_SSE: u32 = 4;
+
+/// How the page's live link is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkStatus {
+    /// Opening the first connection.
+    Connecting,
+    /// Connected; events arrive as they happen.
+    Live,
+    /// Lost; trying again (attempt n).
+    Reconnecting(u32),
+    /// The browser says it is offline; waiting for it to come back.
+    Offline,
+}
+
+impl LinkStatus {
+    /// Text for the indicator.
+    pub fn label(self) -> String {
+        match self {
+            LinkStatus::Connecting => "Connecting…".into(),
+            LinkStatus::Live => "Live".into(),
+            LinkStatus::Reconnecting(n) => format!("Reconnecting (attempt {n})"),
+            LinkStatus::Offline => "Offline".into(),
+        }
+    }
+}
+
+/// Exponential backoff with full jitter: a delay drawn uniformly from
+/// `[0, min(cap, base · 2^attempt))`, `random` in `[0, 1)`.
+pub fn backoff_ms(attempt: u32, random: f64) -> f64 {
+    let ceiling = (BACKOFF_BASE_MS * 2f64.powi(attempt.min(16) as i32)).min(BACKOFF_CAP_MS);
+    ceiling * random.clamp(0.0, 1.0)
+}
+
+/// Whether an event changes what `side`'s session page shows, so its data
+/// must be fetched again. Drafts are the trainer's alone, and a page that
+/// made a change has already refetched after its own form succeeded (every
+/// event's `data.by` says which side acted).
+pub fn affects(event: &LiveEvent, side: Side) -> bool {
+    let field = |name: &str| event.data.get(name).and_then(|v| v.as_str());
+    let draft = field("status") == Some("draft") || field("was") == Some("draft");
+    let own = field("by") == Some(side.as_str());
+    match side {
+        Side::Athlete => !draft && !own,
+        Side::Trainer => !own,
+    }
+}
+
+/// The notice the other side sees on its dashboard after a cancel.
+pub fn cancel_notice(event: &LiveEvent) -> Option<(String, Option<String>)> {
+    if event.kind != "session-cancelled" {
+        return None;
+    }
+    let by = event
+        .data
+        .get("by")
+        .and_then(|v| v.as_str())
+        .unwrap_or("other side")
+        .to_string();
+    let reason = event
+        .data
+        .get("reason")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    Some((by, reason))
+}
+
+/// What a page gets from [`use_session_live`].
+#[derive(Clone, Copy)]
+pub struct Live {
+    /// The link's state, for the indicator.
+    pub status: ReadSignal<LinkStatus>,
+    /// Who is connected: (athlete, trainer), once known.
+    pub presence: ReadSignal<Option<(bool, bool)>>,
+    /// Bumped whenever an event that affects this page arrives: key the
+    /// page's resource on it.
+    pub changes: ReadSignal<u32>,
+    known: RwSignal<Option<i64>>,
+}
+
+impl Live {
+    /// Tells the link which seq the page's freshly fetched data reflects:
+    /// the first call opens the connection with `since` = that seq.
+    pub fn seen(&self, last_seq: i64) {
+        self.known.set(Some(last_seq));
+    }
+}
+
+/// Follows session `session_id` as `side` for as long as the calling
+/// component lives. A `session-cancelled` by the other side takes this page
+/// to the dashboard with a notice.
+pub fn use_session_live(session_id: i64, side: Side) -> Live {
+    let (status, set_status) = signal(LinkStatus::Connecting);
+    let (presence, set_presence) = signal(None::<(bool, bool)>);
+    let (changes, set_changes) = signal(0u32);
+    let known = RwSignal::new(None);
+    #[cfg(feature = "hydrate")]
+    link::start(
+        Some(session_id),
+        side,
+        known,
+        set_status,
+        set_presence,
+        set_changes,
+    );
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (session_id, side, set_status, set_presence, set_changes);
+    Live {
+        status,
+        presence,
+        changes,
+        known,
+    }
+}
+
+/// Follows every session of the logged-in user (on `side`), for the
+/// dashboard: `changes` bumps on any of their events. No replay: the
+/// dashboard's lists are fetched when it loads.
+pub fn use_dashboard_live(side: Side) -> Live {
+    let (status, set_status) = signal(LinkStatus::Connecting);
+    let (presence, set_presence) = signal(None::<(bool, bool)>);
+    let (changes, set_changes) = signal(0u32);
+    // Nothing to resume from: connect as soon as the page runs.
+    let known = RwSignal::new(Some(0));
+    #[cfg(feature = "hydrate")]
+    link::start(None, side, known, set_status, set_presence, set_changes);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (side, set_status, set_presence, set_changes);
+    Live {
+        status,
+        presence,
+        changes,
+        known,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_the_cap_with_full_jitter() {
+        assert_eq!(backoff_ms(0, 0.999_999).round(), 500.0);
+        assert_eq!(backoff_ms(1, 0.999_999).round(), 1000.0);
+        assert_eq!(backoff_ms(3, 0.5), 2000.0);
+        assert_eq!(backoff_ms(10, 0.999_999).round(), 30_000.0);
+        assert_eq!(backoff_ms(40, 1.0), 30_000.0);
+        assert_eq!(backoff_ms(5, 0.0), 0.0);
+    }
+
+    fn event(kind: &str, data: serde_json::Value) -> LiveEvent {
+        LiveEvent {
+            seq: 1,
+            kind: kind.into(),
+            session_id: 1,
+            at: 0,
+            data,
+        }
+    }
+
+    #[test]
+    fn pages_refetch_on_the_other_sides_changes_but_athletes_never_for_drafts() {
+        let draft = event(
+            "round-updated",
+            serde_json::json!({ "by": "trainer", "status": "draft" }),
+        );
+        let released = event(
+            "round-released",
+            serde_json::json!({ "by": "trainer", "status": "released" }),
+        );
+        let edited = event(
+            "round-updated",
+            serde_json::json!({ "by": "trainer", "status": "released" }),
+        );
+        let deleted_draft = event(
+            "round-deleted",
+            serde_json::json!({ "by": "trainer", "was": "draft" }),
+        );
+        let deleted = event(
+            "round-deleted",
+            serde_json::json!({ "by": "trainer", "was": "released" }),
+        );
+        let completed = event("round-completed", serde_json::json!({ "by": "athlete" }));
+        let finished = event("session-completed", serde_json::json!({ "by": "athlete" }));
+        assert!(!affects(&draft, Side::Athlete));
+        assert!(!affects(&deleted_draft, Side::Athlete));
+        for e in [&released, &edited, &deleted] {
+            assert!(affects(e, Side::Athlete), "{}", e.kind);
+            assert!(
+                !affects(e, Side::Trainer),
+                "the trainer made it: {}",
+                e.kind
+            );
+        }
+        for e in [&completed, &finished] {
+            assert!(affects(e, Side::Trainer), "{}", e.kind);
+            assert!(
+                !affects(e, Side::Athlete),
+                "the athlete made it: {}",
+                e.kind
+            );
+        }
+    }
+
+    #[test]
+    fn cancels_carry_who_and_why() {
+        let e = event(
+            "session-cancelled",
+            serde_json::json!({ "by": "trainer", "reason": "Gym closes" }),
+        );
+        assert_eq!(
+            cancel_notice(&e),
+            Some(("trainer".into(), Some("Gym closes".into())))
+        );
+        assert_eq!(
+            cancel_notice(&event("round-released", serde_json::json!({}))),
+            None
+        );
+    }
+}

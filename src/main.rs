@@ -1,0 +1,91 @@
+//! Server entry: configuration → database → router → serve.
+
+use spotter::server::{config::Config, db::Database, demo, router, AppState};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
+        .init();
+    if let Err(message) = run().await {
+        eprintln!("spotter could not start: {message}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let config = Config::from_env().map_err(|e| e.to_string())?;
+    let (db, is_new) = Database::connect(&config.database_url).await.map_err(|e| {
+        format!(
+            "cannot open the database at {}: {e}",
+            redact(&config.database_url)
+        )
+    })?;
+    tracing::info!(backend = ?db.backend, new = is_new, "database ready");
+    if config.seed_demo && is_new {
+        let logins = demo::seed(&db)
+            .await
+            .map_err(|e| format!("cannot create demo accounts: {e}"))?;
+        if !logins.is_empty() {
+            println!("\nNew database: demo accounts created (shown only this once):");
+            for login in &logins {
+                println!(
+                    "  {:<8} {}  password: {}",
+                    login.role.label(),
+                    login.email,
+                    login.password
+                );
+            }
+            println!();
+        }
+    }
+    let addr = config.leptos.site_addr;
+    let app = router(AppState {
+        leptos_options: config.leptos.clone(),
+        db,
+        heartbeat: spotter::server::HEARTBEAT,
+    });
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr} (set LEPTOS_SITE_ADDR to change it): {e}"))?;
+    println!("spotter is listening on http://{addr}");
+    axum::serve(listener, app.into_make_service())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Hides the password in a database URL before printing it.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

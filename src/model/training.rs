@@ -1,0 +1,791 @@
+//! Training sessions, rounds, exercises and feedback: the shapes both sides
+//! see, the raw form inputs, and the rules that turn inputs into values.
+//!
+//! Every limit lives here once. The server calls these functions as the
+//! authority; forms use the same constants as hints (`min`, `max`, `step`).
+
+use super::FieldError;
+use serde::{Deserialize, Serialize};
+
+/// Sets per exercise: 1 to this.
+pub const SETS_MAX: u32 = 50;
+/// Reps per set: 0 to this.
+pub const REPS_MAX: u32 = 1000;
+/// Load value: 0 to this (kg, lb, or added weight over bodyweight).
+pub const LOAD_MAX: f64 = 2000.0;
+/// Duration of an exercise: at most 3 hours, in seconds.
+pub const DURATION_MAX_S: u32 = 3 * 60 * 60;
+/// Rest after an exercise: at most 1 hour, in seconds.
+pub const REST_MAX_S: u32 = 60 * 60;
+/// Rate of perceived exertion: 0 to 10 in steps of 0.5.
+pub const RPE_MAX: f64 = 10.0;
+/// Exercise names, in characters.
+pub const EXERCISE_NAME_MAX_CHARS: usize = 100;
+/// Notes (trainer's, athlete's, cancel reason), in characters.
+pub const NOTES_MAX_CHARS: usize = 1000;
+/// Exercises in one round.
+pub const EXERCISES_MAX: usize = 30;
+/// Rounds in one session.
+pub const ROUNDS_MAX: i64 = 100;
+
+/// Where a training session is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionStatus {
+    /// Started by the athlete; the trainer has not joined yet.
+    Waiting,
+    /// Both are in; rounds can be built, released and completed.
+    Active,
+    /// The final round was completed.
+    Completed,
+    /// Ended early by one side.
+    Cancelled,
+}
+
+impl SessionStatus {
+    /// Database value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionStatus::Waiting => "waiting",
+            SessionStatus::Active => "active",
+            SessionStatus::Completed => "completed",
+            SessionStatus::Cancelled => "cancelled",
+        }
+    }
+    /// Parses a database value.
+    pub fn parse(value: &str) -> Option<SessionStatus> {
+        Some(match value {
+            "waiting" => SessionStatus::Waiting,
+            "active" => SessionStatus::Active,
+            "completed" => SessionStatus::Completed,
+            "cancelled" => SessionStatus::Cancelled,
+            _ => return None,
+        })
+    }
+    /// Word shown to people.
+    pub fn label(self) -> &'static str {
+        match self {
+            SessionStatus::Waiting => "Waiting for the trainer",
+            SessionStatus::Active => "Live",
+            SessionStatus::Completed => "Completed",
+            SessionStatus::Cancelled => "Cancelled",
+        }
+    }
+    /// Completed or cancelled: nothing changes any more.
+    pub fn has_ended(self) -> bool {
+        matches!(self, SessionStatus::Completed | SessionStatus::Cancelled)
+    }
+}
+
+/// Where a round is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RoundStatus {
+    /// Being built by the trainer; the athlete does not see it.
+    Draft,
+    /// Visible to the athlete, who is doing it.
+    Released,
+    /// Done, with feedback; immutable.
+    Completed,
+}
+
+impl RoundStatus {
+    /// Database value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoundStatus::Draft => "draft",
+            RoundStatus::Released => "released",
+            RoundStatus::Completed => "completed",
+        }
+    }
+    /// Parses a database value.
+    pub fn parse(value: &str) -> Option<RoundStatus> {
+        Some(match value {
+            "draft" => RoundStatus::Draft,
+            "released" => RoundStatus::Released,
+            "completed" => RoundStatus::Completed,
+            _ => return None,
+        })
+    }
+}
+
+/// The unit a load is given in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadUnit {
+    /// Kilograms.
+    Kg,
+    /// Pounds.
+    Lb,
+    /// Bodyweight; a value means weight added to it.
+    Bodyweight,
+    /// Percent of the athlete's one-rep maximum.
+    PercentOneRm,
+}
+
+impl LoadUnit {
+    /// All units, in the order forms list them.
+    pub const ALL: [LoadUnit; 4] = [
+        LoadUnit::Kg,
+        LoadUnit::Lb,
+        LoadUnit::Bodyweight,
+        LoadUnit::PercentOneRm,
+    ];
+    /// Database and form value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoadUnit::Kg => "kg",
+            LoadUnit::Lb => "lb",
+            LoadUnit::Bodyweight => "bodyweight",
+            LoadUnit::PercentOneRm => "percent_1rm",
+        }
+    }
+    /// Parses a database or form value.
+    pub fn parse(value: &str) -> Option<LoadUnit> {
+        LoadUnit::ALL
+            .into_iter()
+            .find(|u| u.as_str() == value.trim())
+    }
+    /// Word shown in the unit picker.
+    pub fn label(self) -> &'static str {
+        match self {
+            LoadUnit::Kg => "kg",
+            LoadUnit::Lb => "lb",
+            LoadUnit::Bodyweight => "bodyweight",
+            LoadUnit::PercentOneRm => "% of 1RM",
+        }
+    }
+    /// A load in this unit, for reading: "80 kg", "BW + 10", "75% 1RM".
+    pub fn show(self, value: Option<f64>) -> String {
+        let number = value.map(format_number);
+        match (self, number) {
+            (LoadUnit::Bodyweight, None) => "bodyweight".into(),
+            (LoadUnit::Bodyweight, Some(n)) => format!("bodyweight + {n}"),
+            (LoadUnit::PercentOneRm, Some(n)) => format!("{n}% 1RM"),
+            (unit, Some(n)) => format!("{n} {}", unit.as_str()),
+            (_, None) => String::new(),
+        }
+    }
+}
+
+/// 80 rather than 80.0, 82.5 as is.
+pub fn format_number(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value}")
+    }
+}
+
+/// Seconds for reading: "45 s", "2 min", "1 min 30 s".
+pub fn format_seconds(seconds: u32) -> String {
+    match (seconds / 60, seconds % 60) {
+        (0, s) => format!("{s} s"),
+        (m, 0) => format!("{m} min"),
+        (m, s) => format!("{m} min {s} s"),
+    }
+}
+
+/// One exercise as prescribed by the trainer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Exercise {
+    /// What to do: "Back squat".
+    pub name: String,
+    /// Number of sets.
+    pub sets: Option<u32>,
+    /// Reps per set.
+    pub reps: Option<u32>,
+    /// Load value, in `load_unit`.
+    pub load: Option<f64>,
+    /// Unit of `load`; set whenever `load` is, or for bodyweight.
+    pub load_unit: Option<LoadUnit>,
+    /// Time per set, seconds.
+    pub duration_s: Option<u32>,
+    /// Rest after each set, seconds.
+    pub rest_s: Option<u32>,
+    /// The trainer's notes.
+    pub notes: String,
+}
+
+impl Exercise {
+    /// "3 × 8 · 80 kg · rest 2 min": the prescription on one line.
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        match (self.sets, self.reps) {
+            (Some(s), Some(r)) => parts.push(format!("{s} × {r}")),
+            (None, Some(r)) => parts.push(format!("{r} reps")),
+            (Some(s), None) => parts.push(format!("{s} sets")),
+            (None, None) => {}
+        }
+        if let Some(d) = self.duration_s {
+            parts.push(format_seconds(d));
+        }
+        if let Some(unit) = self.load_unit {
+            let load = unit.show(self.load);
+            if !load.is_empty() {
+                parts.push(load);
+            }
+        }
+        if let Some(r) = self.rest_s {
+            parts.push(format!("rest {}", format_seconds(r)));
+        }
+        parts.join(" · ")
+    }
+}
+
+/// An exercise as typed into the round builder: every field is text, so an
+/// empty or mistyped number gets a message on its field instead of a
+/// decoding error.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExerciseInput {
+    /// Exercise name.
+    pub name: String,
+    /// Sets.
+    pub sets: String,
+    /// Reps per set.
+    pub reps: String,
+    /// Load value.
+    pub load: String,
+    /// Load unit (`kg`, `lb`, `bodyweight`, `percent_1rm`).
+    pub load_unit: String,
+    /// Duration, seconds.
+    pub duration_s: String,
+    /// Rest, seconds.
+    pub rest_s: String,
+    /// Trainer's notes.
+    pub notes: String,
+}
+
+impl ExerciseInput {
+    /// A row the trainer left entirely empty (the builder's spare row).
+    pub fn is_blank(&self) -> bool {
+        [
+            &self.name,
+            &self.sets,
+            &self.reps,
+            &self.load,
+            &self.duration_s,
+            &self.rest_s,
+            &self.notes,
+        ]
+        .iter()
+        .all(|v| v.trim().is_empty())
+    }
+
+    /// The input that shows `exercise` in the builder again.
+    pub fn from_exercise(exercise: &Exercise) -> ExerciseInput {
+        let num = |v: Option<u32>| v.map(|n| n.to_string()).unwrap_or_default();
+        ExerciseInput {
+            name: exercise.name.clone(),
+            sets: num(exercise.sets),
+            reps: num(exercise.reps),
+            load: exercise.load.map(format_number).unwrap_or_default(),
+            load_unit: exercise
+                .load_unit
+                .map(|u| u.as_str().to_string())
+                .unwrap_or_default(),
+            duration_s: num(exercise.duration_s),
+            rest_s: num(exercise.rest_s),
+            notes: exercise.notes.clone(),
+        }
+    }
+}
+
+/// The form name of field `field` of exercise row `index`.
+pub fn exercise_field(index: usize, field: &str) -> String {
+    format!("exercises[{index}][{field}]")
+}
+
+/// The form name of field `field` of feedback row `index`.
+pub fn feedback_field(index: usize, field: &str) -> String {
+    format!("feedback[{index}][{field}]")
+}
+
+fn parse_whole(
+    value: &str,
+    field: String,
+    what: &str,
+    min: u32,
+    max: u32,
+) -> Result<Option<u32>, FieldError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    match value.parse::<u32>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+        _ => Err(FieldError {
+            field,
+            message: format!("{what} must be a whole number from {min} to {max}"),
+        }),
+    }
+}
+
+fn parse_decimal(
+    value: &str,
+    field: String,
+    what: &str,
+    max: f64,
+    step: f64,
+) -> Result<Option<f64>, FieldError> {
+    let value = value.trim().replace(',', ".");
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let step_text = format_number(step);
+    let error = || FieldError {
+        field: field.clone(),
+        message: format!(
+            "{what} must be a number from 0 to {} in steps of {step_text}",
+            format_number(max)
+        ),
+    };
+    let n: f64 = value.parse().map_err(|_| error())?;
+    let steps = n / step;
+    if !n.is_finite() || !(0.0..=max).contains(&n) || (steps - steps.round()).abs() > 1e-9 {
+        return Err(error());
+    }
+    Ok(Some(n))
+}
+
+fn check_text(value: &str, field: String, what: &str, max: usize) -> Result<String, FieldError> {
+    let value = value.trim();
+    if value.chars().count() > max {
+        return Err(FieldError {
+            field,
+            message: format!("{what} must be at most {max} characters"),
+        });
+    }
+    Ok(value.to_string())
+}
+
+/// Checks one builder row (`index` names its fields in errors).
+pub fn validate_exercise(index: usize, input: &ExerciseInput) -> Result<Exercise, FieldError> {
+    let f = |name: &str| exercise_field(index, name);
+    let name = check_text(
+        &input.name,
+        f("name"),
+        "The exercise name",
+        EXERCISE_NAME_MAX_CHARS,
+    )?;
+    if name.is_empty() {
+        return Err(FieldError {
+            field: f("name"),
+            message: "Give the exercise a name".into(),
+        });
+    }
+    let sets = parse_whole(&input.sets, f("sets"), "Sets", 1, SETS_MAX)?;
+    let reps = parse_whole(&input.reps, f("reps"), "Reps", 0, REPS_MAX)?;
+    let load = parse_decimal(&input.load, f("load"), "Load", LOAD_MAX, 0.25)?;
+    let duration_s = parse_whole(
+        &input.duration_s,
+        f("duration_s"),
+        "Duration (seconds)",
+        1,
+        DURATION_MAX_S,
+    )?;
+    let rest_s = parse_whole(&input.rest_s, f("rest_s"), "Rest (seconds)", 0, REST_MAX_S)?;
+    let notes = check_text(&input.notes, f("notes"), "Notes", NOTES_MAX_CHARS)?;
+    if reps.is_none() && duration_s.is_none() {
+        return Err(FieldError {
+            field: f("reps"),
+            message: "Set reps or a duration (or both)".into(),
+        });
+    }
+    let load_unit = match input.load_unit.trim() {
+        "" => None,
+        unit => Some(LoadUnit::parse(unit).ok_or_else(|| FieldError {
+            field: f("load_unit"),
+            message: "Choose kg, lb, bodyweight or % of 1RM".into(),
+        })?),
+    };
+    let load_unit = match (load, load_unit) {
+        (Some(_), None) => Some(LoadUnit::Kg),
+        (None, Some(LoadUnit::Bodyweight)) => Some(LoadUnit::Bodyweight),
+        (None, Some(_)) => None,
+        (_, unit) => unit,
+    };
+    if load_unit == Some(LoadUnit::PercentOneRm) && load.is_some_and(|l| l > 100.0) {
+        return Err(FieldError {
+            field: f("load"),
+            message: "A percentage of 1RM is at most 100".into(),
+        });
+    }
+    Ok(Exercise {
+        name,
+        sets,
+        reps,
+        load,
+        load_unit,
+        duration_s,
+        rest_s,
+        notes,
+    })
+}
+
+/// Checks a whole round as submitted: blank rows are dropped, at most
+/// [`EXERCISES_MAX`] remain.
+pub fn validate_round(inputs: &[ExerciseInput]) -> Result<Vec<Exercise>, FieldError> {
+    let rows: Vec<(usize, &ExerciseInput)> = inputs
+        .iter()
+        .enumerate()
+        .filter(|(_, input)| !input.is_blank())
+        .collect();
+    if rows.len() > EXERCISES_MAX {
+        return Err(FieldError::new(
+            "exercises",
+            format!("A round has at most {EXERCISES_MAX} exercises"),
+        ));
+    }
+    rows.into_iter()
+        .map(|(i, input)| validate_exercise(i, input))
+        .collect()
+}
+
+/// What the athlete reports for one exercise.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Feedback {
+    /// The exercise as it was prescribed when the feedback was given.
+    pub prescription: Exercise,
+    /// Sets done.
+    pub sets_done: Option<u32>,
+    /// Reps done (per set).
+    pub reps_done: Option<u32>,
+    /// Load used, in the prescription's unit.
+    pub load_used: Option<f64>,
+    /// Rate of perceived exertion, 0–10 in steps of 0.5.
+    pub rpe: Option<f64>,
+    /// Pain or discomfort.
+    pub pain: bool,
+    /// The athlete's notes.
+    pub notes: String,
+}
+
+/// Feedback as typed on the phone (all text, see [`ExerciseInput`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FeedbackInput {
+    /// Sets done.
+    pub sets_done: String,
+    /// Reps done.
+    pub reps_done: String,
+    /// Load used.
+    pub load_used: String,
+    /// RPE.
+    pub rpe: String,
+    /// Checkbox: present ("on") when ticked.
+    pub pain: Option<String>,
+    /// Notes.
+    pub notes: String,
+}
+
+/// Checks one exercise's feedback.
+pub fn validate_feedback(
+    index: usize,
+    input: &FeedbackInput,
+    prescription: &Exercise,
+) -> Result<Feedback, FieldError> {
+    let f = |name: &str| feedback_field(index, name);
+    Ok(Feedback {
+        prescription: prescription.clone(),
+        sets_done: parse_whole(&input.sets_done, f("sets_done"), "Sets done", 0, SETS_MAX)?,
+        reps_done: parse_whole(&input.reps_done, f("reps_done"), "Reps done", 0, REPS_MAX)?,
+        load_used: parse_decimal(
+            &input.load_used,
+            f("load_used"),
+            "Load used",
+            LOAD_MAX,
+            0.25,
+        )?,
+        rpe: parse_decimal(&input.rpe, f("rpe"), "RPE", RPE_MAX, 0.5)?,
+        pain: input
+            .pain
+            .as_deref()
+            .is_some_and(|v| !v.is_empty() && v != "off" && v != "false"),
+        notes: check_text(&input.notes, f("notes"), "Notes", NOTES_MAX_CHARS)?,
+    })
+}
+
+/// A cancel reason: optional, bounded.
+pub fn validate_reason(reason: &str) -> Result<Option<String>, FieldError> {
+    let reason = check_text(reason, "reason".into(), "The reason", NOTES_MAX_CHARS)?;
+    Ok((!reason.is_empty()).then_some(reason))
+}
+
+/// A round as either side sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Round {
+    /// Database id.
+    pub id: i64,
+    /// 1, 2, … within the session.
+    pub number: i64,
+    /// Draft, released or completed.
+    pub status: RoundStatus,
+    /// Completing it completes the session.
+    pub is_final: bool,
+    /// Bumped on every edit.
+    pub revision: i64,
+    /// When it was released (ms since epoch).
+    pub released_at: Option<i64>,
+    /// When it was completed (ms since epoch).
+    pub completed_at: Option<i64>,
+    /// In order.
+    pub exercises: Vec<Exercise>,
+    /// One per exercise once completed, in the same order.
+    pub feedback: Vec<Feedback>,
+}
+
+/// Which side of a session someone is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    /// The session's athlete.
+    Athlete,
+    /// The session's trainer.
+    Trainer,
+}
+
+impl Side {
+    /// Database value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Athlete => "athlete",
+            Side::Trainer => "trainer",
+        }
+    }
+    /// Parses a database value.
+    pub fn parse(value: &str) -> Option<Side> {
+        match value {
+            "athlete" => Some(Side::Athlete),
+            "trainer" => Some(Side::Trainer),
+            _ => None,
+        }
+    }
+}
+
+/// A session's header facts, for lists and for the session pages.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    /// Database id.
+    pub id: i64,
+    /// Athlete's display name.
+    pub athlete_name: String,
+    /// Trainer's display name.
+    pub trainer_name: String,
+    /// Where it is.
+    pub status: SessionStatus,
+    /// Started (ms since epoch).
+    pub created_at: i64,
+    /// Who cancelled, if cancelled.
+    pub cancelled_by: Option<Side>,
+    /// Why, if they said.
+    pub cancel_reason: Option<String>,
+    /// Completed rounds so far.
+    pub rounds_completed: i64,
+    /// The seq of the session's last event: what this data reflects, and
+    /// where a live connection resumes from.
+    pub last_seq: i64,
+}
+
+/// A whole session as one side sees it: the athlete never sees drafts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionView {
+    /// Header facts.
+    pub summary: SessionSummary,
+    /// Which side the viewer is on.
+    pub viewer: Side,
+    /// Rounds in number order (drafts only for the trainer).
+    pub rounds: Vec<Round>,
+}
+
+impl SessionView {
+    /// The round the athlete is doing now, if any.
+    pub fn released_round(&self) -> Option<&Round> {
+        self.rounds
+            .iter()
+            .find(|r| r.status == RoundStatus::Released)
+    }
+    /// The trainer's draft, if any.
+    pub fn draft_round(&self) -> Option<&Round> {
+        self.rounds.iter().find(|r| r.status == RoundStatus::Draft)
+    }
+    /// Completed rounds, newest last.
+    pub fn completed_rounds(&self) -> impl DoubleEndedIterator<Item = &Round> {
+        self.rounds
+            .iter()
+            .filter(|r| r.status == RoundStatus::Completed)
+    }
+}
+
+/// The dashboard's lists.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Dashboard {
+    /// Sessions waiting for this trainer to join (trainers only).
+    pub waiting: Vec<SessionSummary>,
+    /// Active sessions.
+    pub active: Vec<SessionSummary>,
+    /// Completed or cancelled sessions, newest first.
+    pub past: Vec<SessionSummary>,
+    /// Trainers the athlete can start a session with (athletes only).
+    pub trainers: Vec<TrainerChoice>,
+}
+
+/// A trainer in the athlete's "start a session" picker.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrainerChoice {
+    /// User id.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+}
+
+/// The builder's rows with a row button applied (`remove:i`, `up:i`,
+/// `down:i`), before validation; anything else leaves them as they are.
+pub fn apply_row_action(mut rows: Vec<ExerciseInput>, action: &str) -> Vec<ExerciseInput> {
+    let parse = |prefix: &str| {
+        action
+            .strip_prefix(prefix)
+            .and_then(|i| i.parse::<usize>().ok())
+    };
+    if let Some(i) = parse("remove:") {
+        if i < rows.len() {
+            rows.remove(i);
+        }
+    } else if let Some(i) = parse("up:") {
+        if i > 0 && i < rows.len() {
+            rows.swap(i - 1, i);
+        }
+    } else if let Some(i) = parse("down:") {
+        if i + 1 < rows.len() {
+            rows.swap(i, i + 1);
+        }
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, reps: &str, duration: &str) -> ExerciseInput {
+        ExerciseInput {
+            name: name.into(),
+            reps: reps.into(),
+            duration_s: duration.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn an_exercise_needs_reps_or_duration() {
+        assert!(validate_exercise(0, &row("Squat", "8", "")).is_ok());
+        assert!(validate_exercise(0, &row("Plank", "", "60")).is_ok());
+        let err = validate_exercise(2, &row("Squat", "", "")).unwrap_err();
+        assert_eq!(err.field, "exercises[2][reps]");
+    }
+
+    #[test]
+    fn limits_are_enforced_with_field_names() {
+        let mut input = row("Squat", "8", "");
+        input.sets = "51".into();
+        assert_eq!(
+            validate_exercise(1, &input).unwrap_err().field,
+            "exercises[1][sets]"
+        );
+        input.sets = "0".into();
+        assert!(validate_exercise(1, &input).is_err());
+        input.sets = "3".into();
+        input.load = "2000.5".into();
+        assert_eq!(
+            validate_exercise(1, &input).unwrap_err().field,
+            "exercises[1][load]"
+        );
+        input.load = "82.5".into();
+        let ok = validate_exercise(1, &input).unwrap();
+        assert_eq!((ok.load, ok.load_unit), (Some(82.5), Some(LoadUnit::Kg)));
+        input.rest_s = "3601".into();
+        assert_eq!(
+            validate_exercise(1, &input).unwrap_err().field,
+            "exercises[1][rest_s]"
+        );
+        input.rest_s = "".into();
+        input.duration_s = "10801".into();
+        assert_eq!(
+            validate_exercise(1, &input).unwrap_err().field,
+            "exercises[1][duration_s]"
+        );
+        input.duration_s = "".into();
+        input.name = "x".repeat(101);
+        assert_eq!(
+            validate_exercise(1, &input).unwrap_err().field,
+            "exercises[1][name]"
+        );
+        input.name = "Squat".into();
+        input.reps = "1001".into();
+        assert!(validate_exercise(1, &input).is_err());
+        input.reps = "eight".into();
+        assert!(validate_exercise(1, &input)
+            .unwrap_err()
+            .message
+            .contains("whole number"));
+    }
+
+    #[test]
+    fn rpe_goes_in_half_steps() {
+        let p = validate_exercise(0, &row("Squat", "8", "")).unwrap();
+        let fb = |rpe: &str| {
+            validate_feedback(
+                0,
+                &FeedbackInput {
+                    rpe: rpe.into(),
+                    ..Default::default()
+                },
+                &p,
+            )
+        };
+        assert_eq!(fb("7.5").unwrap().rpe, Some(7.5));
+        assert_eq!(fb("10").unwrap().rpe, Some(10.0));
+        assert!(fb("7.3").is_err());
+        assert!(fb("10.5").is_err());
+        assert!(fb("-1").is_err());
+        assert_eq!(fb("7.3").unwrap_err().field, "feedback[0][rpe]");
+    }
+
+    #[test]
+    fn blank_rows_are_dropped_and_rounds_are_bounded() {
+        let rows = vec![row("Squat", "5", ""), ExerciseInput::default()];
+        assert_eq!(validate_round(&rows).unwrap().len(), 1);
+        let many = vec![row("Squat", "5", ""); 31];
+        assert_eq!(validate_round(&many).unwrap_err().field, "exercises");
+    }
+
+    #[test]
+    fn row_buttons_move_and_remove() {
+        let rows = vec![row("A", "1", ""), row("B", "1", ""), row("C", "1", "")];
+        let names = |rows: Vec<ExerciseInput>| {
+            rows.into_iter()
+                .map(|r| r.name)
+                .collect::<Vec<_>>()
+                .join("")
+        };
+        assert_eq!(names(apply_row_action(rows.clone(), "up:1")), "BAC");
+        assert_eq!(names(apply_row_action(rows.clone(), "down:1")), "ACB");
+        assert_eq!(names(apply_row_action(rows.clone(), "remove:0")), "BC");
+        assert_eq!(names(apply_row_action(rows.clone(), "up:0")), "ABC");
+        assert_eq!(names(apply_row_action(rows.clone(), "remove:9")), "ABC");
+        assert_eq!(names(apply_row_action(rows, "")), "ABC");
+    }
+
+    #[test]
+    fn prescriptions_read_well() {
+        let mut input = row("Squat", "8", "");
+        input.sets = "3".into();
+        input.load = "80".into();
+        input.rest_s = "120".into();
+        assert_eq!(
+            validate_exercise(0, &input).unwrap().summary(),
+            "3 × 8 · 80 kg · rest 2 min"
+        );
+    }
+}

@@ -1,0 +1,205 @@
+//! `/dashboard`: the logged-in home. Athletes start sessions and see theirs
+//! by status; trainers see sessions waiting for them, active and past ones.
+
+use super::{clock, field_error, general_error};
+use crate::{
+    api::sessions::{load_dashboard, JoinSession, StartSession},
+    components::{field::field_id, require_user::RequireUser},
+    live::use_dashboard_live,
+    model::{Dashboard, Role, SessionSummary, Side, User},
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{components::A, hooks::use_query_map};
+
+/// The dashboard.
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    view! {
+        <Title text="Dashboard · spotter"/>
+        <RequireUser children=|user| view! { <DashboardFor user/> }/>
+    }
+}
+
+#[component]
+fn DashboardFor(user: User) -> impl IntoView {
+    let side = match user.role {
+        Role::Athlete => Side::Athlete,
+        Role::Trainer => Side::Trainer,
+    };
+    let live = use_dashboard_live(side);
+    let data = Resource::new(move || live.changes.get(), |_| load_dashboard());
+    let start = ServerAction::<StartSession>::new();
+    let join = ServerAction::<JoinSession>::new();
+    let query = use_query_map();
+    let cancelled = move || query.read().get("cancelled").is_some();
+    // Set when the other side cancelled while this user watched the session.
+    let cancel_text = move || {
+        let query = query.read();
+        let by = query.get("by");
+        let reason = query.get("reason").filter(|r| !r.is_empty());
+        let mut text = match by.as_deref() {
+            Some("trainer") => "Session cancelled by the trainer".to_string(),
+            Some("athlete") => "Session cancelled by the athlete".to_string(),
+            _ => "The session was cancelled".to_string(),
+        };
+        if let Some(reason) = reason {
+            text.push_str(&format!(": “{reason}”"));
+        }
+        text.push('.');
+        text
+    };
+    let intro = match user.role {
+        Role::Trainer => {
+            "Athletes start sessions with you; join one to build and release rounds live."
+        }
+        Role::Athlete => {
+            "Start a session with your trainer; rounds appear here the moment they are released."
+        }
+    };
+    let role = user.role;
+    view! {
+        <section class="card">
+            <h1>{format!("Hello, {}", user.display_name)}</h1>
+            <p data-testid="dashboard-role">{format!("You are signed in as {}.", user.role.label().to_lowercase())}</p>
+            <p>{intro}</p>
+        </section>
+        <Show when=cancelled>
+            <p class="notice" role="status" data-testid="cancel-notice">{cancel_text}</p>
+        </Show>
+        <Suspense fallback=|| view! { <p class="loading">"Loading your sessions…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
+                    Ok(dashboard) => match role {
+                        Role::Athlete => view! { <AthleteDashboard dashboard start/> }.into_any(),
+                        Role::Trainer => view! { <TrainerDashboard dashboard join/> }.into_any(),
+                    },
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn AthleteDashboard(dashboard: Dashboard, start: ServerAction<StartSession>) -> impl IntoView {
+    let select_id = field_id("trainer_id");
+    let trainer_error = field_error(start.into(), "trainer_id");
+    let no_trainers = dashboard.trainers.is_empty();
+    view! {
+        <section class="card" data-testid="start-session">
+            <h2>"Start a session"</h2>
+            {if no_trainers {
+                view! { <p>"No trainer has an account yet. Ask yours to register as a trainer."</p> }.into_any()
+            } else {
+                view! {
+                    <ActionForm action=start>
+                        <div class="field">
+                            <label for=select_id.clone()>"Trainer"</label>
+                            <select id=select_id name="trainer_id" aria-describedby="field-trainer_id-error">
+                                <option value="">"Choose your trainer"</option>
+                                {dashboard
+                                    .trainers
+                                    .iter()
+                                    .map(|t| view! { <option value=t.id>{t.name.clone()}</option> })
+                                    .collect_view()}
+                            </select>
+                            <p class="field-error" id="field-trainer_id-error" role="alert">{move || trainer_error.get()}</p>
+                        </div>
+                        <p class="form-error" role="alert">{move || general_error(start.into()).get()}</p>
+                        <button type="submit" disabled=move || start.pending().get()>"Start session"</button>
+                    </ActionForm>
+                }
+                .into_any()
+            }}
+        </section>
+        <SessionList title="Waiting for your trainer" sessions=dashboard.waiting href=athlete_href testid="waiting"/>
+        <SessionList title="Live now" sessions=dashboard.active href=athlete_href testid="active"/>
+        <SessionList title="Past sessions" sessions=dashboard.past href=history_href testid="past"/>
+    }
+}
+
+#[component]
+fn TrainerDashboard(dashboard: Dashboard, join: ServerAction<JoinSession>) -> impl IntoView {
+    let waiting_empty = dashboard.waiting.is_empty();
+    view! {
+        <section class="card" data-testid="waiting">
+            <h2>"Waiting for you"</h2>
+            {if waiting_empty {
+                view! { <p class="empty">"No athlete is waiting."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="sessions">
+                        {dashboard
+                            .waiting
+                            .into_iter()
+                            .map(|s| view! {
+                                <li>
+                                    <span>{format!("{} · started {}", s.athlete_name, clock(s.created_at))}</span>
+                                    <ActionForm action=join attr:class="inline">
+                                        <input type="hidden" name="session_id" value=s.id/>
+                                        <button type="submit">{format!("Join {}", s.athlete_name)}</button>
+                                    </ActionForm>
+                                </li>
+                            })
+                            .collect_view()}
+                    </ul>
+                    <p class="form-error" role="alert">{move || general_error(join.into()).get()}</p>
+                }
+                .into_any()
+            }}
+        </section>
+        <SessionList title="Live now" sessions=dashboard.active href=trainer_href testid="active"/>
+        <SessionList title="Past sessions" sessions=dashboard.past href=history_href testid="past"/>
+    }
+}
+
+fn athlete_href(s: &SessionSummary) -> String {
+    format!("/sessions/{}", s.id)
+}
+
+fn trainer_href(s: &SessionSummary) -> String {
+    format!("/sessions/{}/trainer", s.id)
+}
+
+fn history_href(s: &SessionSummary) -> String {
+    format!("/sessions/{}/history", s.id)
+}
+
+#[component]
+fn SessionList(
+    title: &'static str,
+    sessions: Vec<SessionSummary>,
+    href: fn(&SessionSummary) -> String,
+    testid: &'static str,
+) -> impl IntoView {
+    view! {
+        <section class="card" data-testid=testid>
+            <h2>{title}</h2>
+            {if sessions.is_empty() {
+                view! { <p class="empty">"None."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="sessions">
+                        {sessions
+                            .iter()
+                            .map(|s| {
+                                let label = format!(
+                                    "{} & {} · {} · {} · {} round{} done",
+                                    s.athlete_name,
+                                    s.trainer_name,
+                                    clock(s.created_at),
+                                    s.status.label(),
+                                    s.rounds_completed,
+                                    if s.rounds_completed == 1 { "" } else { "s" },
+                                );
+                                view! { <li><A href=href(s)>{label}</A></li> }
+                            })
+                            .collect_view()}
+                    </ul>
+                }
+                .into_any()
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,220 @@
+//! Who is asking: password hashing, login sessions and the middleware that
+//! turns the session cookie into a [`CurrentUser`] on every request.
+//!
+//! Written by hand rather than with tower-sessions: spotter needs one code
+//! path over `AnyPool` (SQLite and PostgreSQL) and stores only a hash of each
+//! token, which the maintained sqlx stores (one type per backend, plain ids)
+//! do not offer. The crypto itself is argon2 and sha2, not ours.
+
+use super::db::{now_ms, Database};
+use crate::{
+    error::AppError,
+    model::{Role, User},
+};
+use argon2::{
+    password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
+    Argon2,
+};
+use axum::{
+    extract::{Request, State},
+    http::{header, request::Parts, HeaderMap, HeaderValue},
+    middleware::Next,
+    response::Response,
+};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
+
+/// Name of the login cookie.
+pub const SESSION_COOKIE: &str = "spotter_session";
+/// How long a login lasts.
+pub const SESSION_TTL_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+
+/// The user behind the request's cookie, if any; put into the request's
+/// extensions by [`resolve_user`] and read by server functions and pages.
+#[derive(Clone, Debug, Default)]
+pub struct CurrentUser(pub Option<User>);
+
+/// Hashes a password with argon2id on a blocking thread: ~20 MiB and tens of
+/// milliseconds of CPU must never stall the async executor.
+pub async fn hash_password(password: String) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+    })
+    .await
+    .map_err(|e| internal("password hashing task", e))?
+    .map_err(|e| internal("password hashing", e))
+}
+
+/// Checks a password against a stored hash on a blocking thread. With no
+/// stored hash (unknown email) it checks against a dummy hash, so both
+/// failures take the same time and answer the same way.
+pub async fn verify_password(stored: Option<String>, password: String) -> Result<bool, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let known = stored.is_some();
+        let stored = stored.unwrap_or_else(|| dummy_hash().to_string());
+        let ok = PasswordHash::new(&stored)
+            .map(|hash| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &hash)
+                    .is_ok()
+            })
+            .unwrap_or(false);
+        known && ok
+    })
+    .await
+    .map_err(|e| internal("password check task", e))
+}
+
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(b"spotter-dummy-password", &salt)
+            .map(|hash| hash.to_string())
+            .unwrap_or_default()
+    })
+}
+
+/// Stores a new login for `user_id` and returns the cookie's token: 32 random
+/// bytes, of which only the SHA-256 is kept.
+pub async fn start_session(db: &Database, user_id: i64) -> Result<String, AppError> {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let now = now_ms();
+    // Logins past their expiry are of no use to anyone: clear them here.
+    sqlx::query("DELETE FROM auth_sessions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(&db.pool)
+        .await?;
+    sqlx::query("INSERT INTO auth_sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(token_hash(&token))
+        .bind(user_id)
+        .bind(now)
+        .bind(now + SESSION_TTL_MS)
+        .execute(&db.pool)
+        .await?;
+    Ok(token)
+}
+
+/// Ends a login: the token no longer works, whatever the browser keeps.
+pub async fn end_session(db: &Database, token: &str) -> Result<(), AppError> {
+    sqlx::query("DELETE FROM auth_sessions WHERE token_hash = $1")
+        .bind(token_hash(token))
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// The user a token belongs to, if the login exists and has not expired.
+pub async fn user_for_token(db: &Database, token: &str) -> Result<Option<User>, AppError> {
+    let row: Option<(i64, String, String, String)> = sqlx::query_as(
+        "SELECT u.id, u.display_name, u.email, u.role FROM auth_sessions s \
+         JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2",
+    )
+    .bind(token_hash(token))
+    .bind(now_ms())
+    .fetch_optional(&db.pool)
+    .await?;
+    row.map(|(id, display_name, email, role)| {
+        Ok(User {
+            id,
+            display_name,
+            email,
+            role: Role::parse(&role).map_err(|_| internal("stored role", role))?,
+        })
+    })
+    .transpose()
+}
+
+fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The session token from a `Cookie` header, if present.
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim().to_string())
+        .filter(|value| !value.is_empty())
+}
+
+/// `Set-Cookie` value for a new login. `Secure` when the request came over
+/// https (directly or through a proxy that says so).
+pub fn session_cookie(token: &str, headers: &HeaderMap) -> HeaderValue {
+    let max_age = SESSION_TTL_MS / 1000;
+    cookie_value(format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
+        secure_suffix(headers)
+    ))
+}
+
+/// `Set-Cookie` value that removes the login cookie.
+pub fn clear_session_cookie(headers: &HeaderMap) -> HeaderValue {
+    cookie_value(format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        secure_suffix(headers)
+    ))
+}
+
+fn cookie_value(cookie: String) -> HeaderValue {
+    // Built only from our own URL-safe token and constant text.
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn secure_suffix(headers: &HeaderMap) -> &'static str {
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
+    if https {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
+/// Middleware: resolves the login cookie once per request and stores the
+/// result as [`CurrentUser`] in the request's extensions.
+pub async fn resolve_user(
+    State(db): State<Database>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let user = match session_token(request.headers()) {
+        Some(token) => user_for_token(&db, &token).await.unwrap_or_else(|err| {
+            tracing::warn!(error = %err, "could not resolve login cookie");
+            None
+        }),
+        None => None,
+    };
+    request.extensions_mut().insert(CurrentUser(user));
+    next.run(request).await
+}
+
+/// The current request's user, from the parts Leptos keeps in context.
+pub fn current_user(parts: &Parts) -> Option<User> {
+    parts
+        .extensions
+        .get::<CurrentUser>()
+        .and_then(|current| current.0.clone())
+}
+
+fn internal(what: &str, err: impl std::fmt::Display) -> AppError {
+    tracing::error!(error = %err, "{what} failed");
+    AppError::Internal
+}

@@ -1,0 +1,144 @@
+//! The database: one `AnyPool` for SQLite (embedded default) or PostgreSQL,
+//! chosen by the URL, with each backend's migrations embedded in the binary.
+//!
+//! Queries elsewhere are written once in the SQL both backends accept
+//! (`$1` placeholders, `RETURNING`, integer timestamps in milliseconds).
+
+use sqlx::{
+    any::{install_default_drivers, AnyPoolOptions},
+    migrate::Migrator,
+    AnyPool, Executor,
+};
+use std::{path::Path, time::Duration};
+
+/// Migrations for the embedded SQLite database.
+pub static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+/// Migrations for PostgreSQL; the same tables as SQLite, in PostgreSQL's types.
+pub static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which engine a pool talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// One file under `data/`, one process.
+    Sqlite,
+    /// A shared server, several instances possible.
+    Postgres,
+}
+
+impl Backend {
+    /// Picks the backend from a database URL.
+    pub fn from_url(url: &str) -> Result<Backend, sqlx::Error> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(sqlx::Error::Configuration(
+                format!("DATABASE_URL must start with sqlite:// or postgres://, got {url:?}")
+                    .into(),
+            ))
+        }
+    }
+}
+
+/// A connected, migrated database, and the hub its committed events are
+/// published to.
+#[derive(Clone, Debug)]
+pub struct Database {
+    /// The pool every query goes through.
+    pub pool: AnyPool,
+    /// The engine behind it.
+    pub backend: Backend,
+    /// Where committed session events go (see `training::commit`).
+    pub hub: super::hub::Hub,
+}
+
+/// Current time as milliseconds since the Unix epoch: the one time format in
+/// the database, identical on both backends.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+impl Database {
+    /// Connects (creating the SQLite file and its folder if needed) and
+    /// applies pending migrations. Returns whether the database was new,
+    /// i.e. had no migrations applied before.
+    pub async fn connect(url: &str) -> Result<(Database, bool), sqlx::Error> {
+        install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        if backend == Backend::Sqlite {
+            create_sqlite_folder(url)?;
+        }
+        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        if backend == Backend::Sqlite {
+            options = options.max_connections(8).after_connect(|conn, _| {
+                Box::pin(async move {
+                    // Wait for a writer instead of failing at once, and
+                    // enforce the schema's foreign keys on every connection.
+                    conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    Ok(())
+                })
+            });
+        } else {
+            options = options.max_connections(16);
+        }
+        let pool = options.connect(url).await?;
+        if backend == Backend::Sqlite {
+            // Readers do not block the writer (and vice versa); persistent.
+            pool.execute("PRAGMA journal_mode = WAL").await?;
+        }
+        let database = Database {
+            pool,
+            backend,
+            hub: super::hub::Hub::default(),
+        };
+        let is_new = database.migrate().await?;
+        Ok((database, is_new))
+    }
+
+    /// Applies this backend's pending migrations; true if none had run before.
+    async fn migrate(&self) -> Result<bool, sqlx::Error> {
+        let table_exists: i64 = match self.backend {
+            Backend::Sqlite => sqlx::query_scalar(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            ),
+            Backend::Postgres => sqlx::query_scalar(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'",
+            ),
+        }
+        .fetch_one(&self.pool)
+        .await?;
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(table_exists == 0)
+    }
+}
+
+fn create_sqlite_folder(url: &str) -> Result<(), sqlx::Error> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(parent) = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            sqlx::Error::Configuration(format!("cannot create {}: {e}", parent.display()).into())
+        })?;
+    }
+    Ok(())
+}

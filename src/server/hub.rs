@@ -1,0 +1,221 @@
+//! The in-process pub/sub hub (mini-redis style): one broadcast channel per
+//! session with live subscribers, one per user for dashboards, and who is
+//! connected to each session.
+//!
+//! Mutations publish here only after their transaction committed
+//! (`training::commit`). The map sits behind a std `Mutex` that is never held
+//! across an `.await`; sending on a broadcast channel never waits, and each
+//! subscriber's buffer is bounded ([`BUFFER`]): one that falls behind gets
+//! `Lagged` and is told to resume, it never grows memory.
+
+use crate::model::{
+    live::{Frame, LiveEvent},
+    Side,
+};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, MutexGuard},
+};
+use tokio::sync::broadcast;
+
+/// Frames a subscriber may fall behind by before it is dropped.
+pub const BUFFER: usize = 256;
+
+/// A frame as shared by every subscriber of a channel.
+pub type SharedFrame = Arc<Frame>;
+
+#[derive(Default)]
+struct SessionChannel {
+    sender: Option<broadcast::Sender<SharedFrame>>,
+    athletes: usize,
+    trainers: usize,
+}
+
+#[derive(Default)]
+struct State {
+    sessions: HashMap<i64, SessionChannel>,
+    users: HashMap<i64, broadcast::Sender<SharedFrame>>,
+}
+
+/// Cheap to clone; all clones share one state.
+#[derive(Clone, Default)]
+pub struct Hub {
+    state: Arc<Mutex<State>>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hub")
+    }
+}
+
+impl Hub {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the maps inconsistent
+        // (every update is a single insert/remove), so a poisoned lock is
+        // still usable.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Subscribes to a session's frames (events and presence).
+    pub fn subscribe(&self, session_id: i64) -> Subscription {
+        let mut state = self.lock();
+        let channel = state.sessions.entry(session_id).or_default();
+        let receiver = channel
+            .sender
+            .get_or_insert_with(|| broadcast::channel(BUFFER).0)
+            .subscribe();
+        Subscription {
+            receiver,
+            hub: self.clone(),
+            session_id,
+        }
+    }
+
+    /// Removes a session's entry once nobody listens and nobody is present;
+    /// `own` is the number of receivers the caller still holds.
+    fn forget_if_unused(&self, session_id: i64, own: usize) {
+        let mut state = self.lock();
+        let unused = state.sessions.get(&session_id).is_some_and(|channel| {
+            channel.athletes == 0
+                && channel.trainers == 0
+                && channel
+                    .sender
+                    .as_ref()
+                    .is_none_or(|s| s.receiver_count() <= own)
+        });
+        if unused {
+            state.sessions.remove(&session_id);
+        }
+    }
+
+    /// Subscribes to the events of every session `user_id` takes part in.
+    pub fn subscribe_user(&self, user_id: i64) -> broadcast::Receiver<SharedFrame> {
+        self.lock()
+            .users
+            .entry(user_id)
+            .or_insert_with(|| broadcast::channel(BUFFER).0)
+            .subscribe()
+    }
+
+    /// Delivers committed events to the session's subscribers and to the
+    /// dashboards of its two participants. Never blocks.
+    pub fn publish(&self, events: &[LiveEvent], participants: [i64; 2]) {
+        if events.is_empty() {
+            return;
+        }
+        let mut state = self.lock();
+        for event in events {
+            let frame: SharedFrame = Arc::new(Frame::Event(event.clone()));
+            if let Some(sender) = state
+                .sessions
+                .get(&event.session_id)
+                .and_then(|c| c.sender.as_ref())
+            {
+                // No receivers is fine: nobody is watching.
+                let _ = sender.send(frame.clone());
+            }
+            for user in participants {
+                if let Some(sender) = state.users.get(&user) {
+                    let _ = sender.send(frame.clone());
+                }
+            }
+        }
+        state.users.retain(|_, sender| sender.receiver_count() > 0);
+    }
+
+    /// Marks one connection of `side` to the session as present until the
+    /// returned guard is dropped; both changes are announced to the session.
+    pub fn present(&self, session_id: i64, side: Side) -> Presence {
+        {
+            let mut state = self.lock();
+            let channel = state.sessions.entry(session_id).or_default();
+            match side {
+                Side::Athlete => channel.athletes += 1,
+                Side::Trainer => channel.trainers += 1,
+            }
+            announce(channel, session_id);
+        }
+        Presence {
+            hub: self.clone(),
+            session_id,
+            side,
+        }
+    }
+
+    /// Who is connected to a session: (athlete, trainer).
+    pub fn who_is_here(&self, session_id: i64) -> (bool, bool) {
+        self.lock()
+            .sessions
+            .get(&session_id)
+            .map(|c| (c.athletes > 0, c.trainers > 0))
+            .unwrap_or_default()
+    }
+
+    /// Number of sessions with a channel or presence (for tests and metrics).
+    pub fn session_channels(&self) -> usize {
+        self.lock().sessions.len()
+    }
+}
+
+fn announce(channel: &SessionChannel, session_id: i64) {
+    if let Some(sender) = &channel.sender {
+        let _ = sender.send(Arc::new(Frame::Presence {
+            session_id,
+            athlete: channel.athletes > 0,
+            trainer: channel.trainers > 0,
+            at: super::db::now_ms(),
+        }));
+    }
+}
+
+/// A live connection's presence; dropping it announces the departure and
+/// frees the session's channel once nobody uses it.
+#[derive(Debug)]
+pub struct Presence {
+    hub: Hub,
+    session_id: i64,
+    side: Side,
+}
+
+impl Drop for Presence {
+    fn drop(&mut self) {
+        let mut state = self.hub.lock();
+        let Some(channel) = state.sessions.get_mut(&self.session_id) else {
+            return;
+        };
+        match self.side {
+            Side::Athlete => channel.athletes = channel.athletes.saturating_sub(1),
+            Side::Trainer => channel.trainers = channel.trainers.saturating_sub(1),
+        }
+        announce(channel, self.session_id);
+        drop(state);
+        self.hub.forget_if_unused(self.session_id, 0);
+    }
+}
+
+/// A live subscription to one session; dropping it frees the session's
+/// channel if it was the last user.
+#[derive(Debug)]
+pub struct Subscription {
+    receiver: broadcast::Receiver<SharedFrame>,
+    hub: Hub,
+    session_id: i64,
+}
+
+impl Subscription {
+    /// The next frame; `Lagged` if this subscriber fell more than
+    /// [`BUFFER`] frames behind.
+    pub async fn recv(&mut self) -> Result<SharedFrame, broadcast::error::RecvError> {
+        self.receiver.recv().await
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        // Our own receiver is still alive while this runs.
+        self.hub.forget_if_unused(self.session_id, 1);
+    }
+}

@@ -1,0 +1,556 @@
+//! `spawn_app()` and the helpers tests use to talk to it.
+
+use reqwest::{header, redirect::Policy, Client, Response, StatusCode};
+use spotter::{
+    model::User,
+    server::{config::leptos_options, db::Database, router, AppState},
+};
+use sqlx::{any::install_default_drivers, AnyPool, Executor};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Which database a test runs against.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server tests create their databases on. README command 2
+/// (scripts/test.sh) makes sure it is running.
+pub fn postgres_admin_url() -> String {
+    std::env::var("SPOTTER_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+/// Generates a `sqlite` and a `postgres` test for each named async fn
+/// taking a [`Backend`]. Each fails after 90 s rather than hang CI.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    $crate::helpers::within_time(super::$name($crate::helpers::Backend::Sqlite)).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    $crate::helpers::within_time(super::$name($crate::helpers::Backend::Postgres)).await
+                }
+            )*
+        }
+    };
+}
+
+/// Runs a test body, failing it if it takes more than 90 seconds.
+pub async fn within_time(test: impl std::future::Future<Output = ()>) {
+    tokio::time::timeout(std::time::Duration::from_secs(90), test)
+        .await
+        .expect("the test finished within 90 s")
+}
+
+/// A running spotter with its own database.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// The app's database, for asserting what was (not) stored.
+    pub db: Database,
+    /// A client with its own cookie jar that does not follow redirects.
+    pub client: Client,
+    _cleanup: Cleanup,
+}
+
+enum Cleanup {
+    SqliteDir(std::path::PathBuf),
+    PostgresDb(String),
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        match self {
+            Cleanup::SqliteDir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::PostgresDb(name) => {
+                let name = name.clone();
+                // Drop runs inside the test's runtime; use a thread of our own.
+                let _ = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build();
+                    if let Ok(runtime) = runtime {
+                        runtime.block_on(async {
+                            if let Ok(pool) = AnyPool::connect(&postgres_admin_url()).await {
+                                let _ = pool
+                                    .execute(
+                                        format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")
+                                            .as_str(),
+                                    )
+                                    .await;
+                            }
+                        });
+                    }
+                })
+                .join();
+            }
+        }
+    }
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique_name() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!(
+        "spotter_test_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// A fresh database URL (created and cleaned up by the returned guard).
+async fn fresh_database(backend: Backend) -> (String, Cleanup) {
+    install_default_drivers();
+    let name = unique_name();
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join(&name);
+            std::fs::create_dir_all(&dir).expect("create a temp dir for SQLite");
+            let url = format!("sqlite://{}/spotter.db?mode=rwc", dir.display());
+            (url, Cleanup::SqliteDir(dir))
+        }
+        Backend::Postgres => {
+            let admin = postgres_admin_url();
+            let pool = AnyPool::connect(&admin).await.unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL tests need a server at {admin} (set SPOTTER_TEST_POSTGRES_URL; \
+                     scripts/test.sh starts the local one): {e}"
+                )
+            });
+            pool.execute(format!("CREATE DATABASE \"{name}\"").as_str())
+                .await
+                .expect("create a test database");
+            pool.close().await;
+            let base = admin
+                .rsplit_once('/')
+                .map(|(base, _)| base)
+                .unwrap_or(&admin);
+            (format!("{base}/{name}"), Cleanup::PostgresDb(name))
+        }
+    }
+}
+
+/// Starts the real router on 127.0.0.1:0 with a fresh, migrated database.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    // Server errors show up in a failing test's output.
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter("warn")
+        .try_init();
+    let (url, cleanup) = fresh_database(backend).await;
+    let (db, is_new) = Database::connect(&url).await.expect("connect and migrate");
+    assert!(is_new, "a fresh database reports itself as new");
+    let leptos_options = leptos_options("Leptos.toml").expect("read Leptos.toml");
+    let app = router(AppState {
+        leptos_options,
+        db: db.clone(),
+        // Short, so the heartbeat tests take a second, not thirty.
+        heartbeat: std::time::Duration::from_millis(300),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind port 0");
+    let address = format!("http://{}", listener.local_addr().expect("local addr"));
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service())
+            .await
+            .expect("server runs");
+    });
+    TestApp {
+        address,
+        client: new_client(),
+        db,
+        _cleanup: cleanup,
+    }
+}
+
+/// A browser-like client: its own cookie jar, redirects not followed so tests
+/// can assert them.
+pub fn new_client() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        // A hung request fails the test at that request instead of hanging.
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .expect("build HTTP client")
+}
+
+impl TestApp {
+    /// POSTs a form to a server function the way the hydrated app does.
+    pub async fn post_form(&self, client: &Client, path: &str, form: &[(&str, &str)]) -> Response {
+        client
+            .post(format!("{}{path}", self.address))
+            .header(header::ACCEPT, "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request failed: {e}"))
+    }
+
+    /// Registers through `/api/register` with the default client.
+    pub async fn register(&self, name: &str, email: &str, password: &str, role: &str) -> Response {
+        self.register_with(&self.client, name, email, password, role)
+            .await
+    }
+
+    /// Registers with a given client (its own cookie jar).
+    pub async fn register_with(
+        &self,
+        client: &Client,
+        name: &str,
+        email: &str,
+        password: &str,
+        role: &str,
+    ) -> Response {
+        self.post_form(
+            client,
+            "/api/register",
+            &[
+                ("display_name", name),
+                ("email", email),
+                ("password", password),
+                ("role", role),
+            ],
+        )
+        .await
+    }
+
+    /// Logs in through `/api/login`.
+    pub async fn login_with(&self, client: &Client, email: &str, password: &str) -> Response {
+        self.post_form(
+            client,
+            "/api/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    /// Who `/api/me` says the client is.
+    pub async fn me(&self, client: &Client) -> Option<User> {
+        let response = self.post_form(client, "/api/me", &[]).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("me answers JSON")
+    }
+
+    /// GETs a page as a browser navigation.
+    pub async fn get_page(&self, client: &Client, path: &str) -> Response {
+        client
+            .get(format!("{}{path}", self.address))
+            .header(header::ACCEPT, "text/html")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request failed: {e}"))
+    }
+
+    /// Number of rows in `table`.
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&self.db.pool)
+            .await
+            .expect("count rows")
+    }
+}
+
+/// The JSON error body a refused server function answered with.
+pub async fn error_of(response: Response) -> spotter::error::AppError {
+    response.json().await.expect("error body is an AppError")
+}
+
+/// A registered user's client, id and login cookie (`name=value`).
+pub struct Person {
+    pub client: Client,
+    pub id: i64,
+    pub cookie: String,
+}
+
+impl TestApp {
+    /// Registers a user with a fresh cookie jar.
+    pub async fn person(&self, name: &str, role: &str) -> Person {
+        let client = new_client();
+        let email = format!("{}@example.com", name.to_lowercase().replace(' ', "."));
+        let response = self
+            .register_with(&client, name, &email, "long enough password", role)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "register {name}");
+        let cookie = response.headers()[header::SET_COOKIE]
+            .to_str()
+            .expect("cookie is text")
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let id = self
+            .me(&client)
+            .await
+            .expect("registered user is logged in")
+            .id;
+        Person { client, id, cookie }
+    }
+
+    /// An athlete, a trainer, and a session between them that the trainer
+    /// has joined (active).
+    pub async fn active_session(&self) -> (Person, Person, i64) {
+        let athlete = self.person("Andy Athlete", "athlete").await;
+        let trainer = self.person("Tina Trainer", "trainer").await;
+        let session = self.start(&athlete, trainer.id).await;
+        let response = self
+            .call(
+                &trainer,
+                "/api/sessions/join",
+                &[("session_id", &session.to_string())],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "join");
+        (athlete, trainer, session)
+    }
+
+    /// Calls a server function as `who`.
+    pub async fn call(&self, who: &Person, path: &str, form: &[(&str, &str)]) -> Response {
+        self.post_form(&who.client, path, form).await
+    }
+
+    /// Starts a session; returns its id.
+    pub async fn start(&self, athlete: &Person, trainer_id: i64) -> i64 {
+        let response = self
+            .call(
+                athlete,
+                "/api/sessions/start",
+                &[("trainer_id", &trainer_id.to_string())],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "start session");
+        response.json().await.expect("session id")
+    }
+
+    /// Saves a round from `(name, sets, reps, load, unit, duration, rest, notes)`
+    /// rows; `round_id` "" creates one.
+    pub async fn save_round(
+        &self,
+        who: &Person,
+        session: i64,
+        round_id: &str,
+        rows: &[[&str; 8]],
+        is_final: bool,
+    ) -> Response {
+        let session = session.to_string();
+        let mut form: Vec<(String, String)> = vec![
+            ("session_id".into(), session),
+            ("round_id".into(), round_id.into()),
+        ];
+        for (i, row) in rows.iter().enumerate() {
+            for (field, value) in [
+                "name",
+                "sets",
+                "reps",
+                "load",
+                "load_unit",
+                "duration_s",
+                "rest_s",
+                "notes",
+            ]
+            .iter()
+            .zip(row)
+            {
+                form.push((format!("exercises[{i}][{field}]"), value.to_string()));
+            }
+        }
+        if is_final {
+            form.push(("is_final".into(), "on".into()));
+        }
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.call(who, "/api/rounds/save", &pairs).await
+    }
+
+    /// Saves a new round and returns its id.
+    pub async fn new_round(
+        &self,
+        trainer: &Person,
+        session: i64,
+        rows: &[[&str; 8]],
+        is_final: bool,
+    ) -> i64 {
+        let response = self.save_round(trainer, session, "", rows, is_final).await;
+        assert_eq!(response.status(), StatusCode::OK, "save round");
+        response.json().await.expect("round id")
+    }
+
+    /// Releases a round, asserting success.
+    pub async fn release(&self, trainer: &Person, session: i64, round: i64) {
+        let response = self
+            .round_call(trainer, "/api/rounds/release", session, round)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "release");
+    }
+
+    /// Calls a round server function taking session and round ids.
+    pub async fn round_call(&self, who: &Person, path: &str, session: i64, round: i64) -> Response {
+        self.call(
+            who,
+            path,
+            &[
+                ("session_id", &session.to_string()),
+                ("round_id", &round.to_string()),
+            ],
+        )
+        .await
+    }
+
+    /// Completes a round with `(sets, reps, load, rpe, pain, notes)` per exercise.
+    pub async fn complete(
+        &self,
+        athlete: &Person,
+        session: i64,
+        round: i64,
+        revision: i64,
+        rows: &[[&str; 6]],
+    ) -> Response {
+        let mut form: Vec<(String, String)> = vec![
+            ("session_id".into(), session.to_string()),
+            ("round_id".into(), round.to_string()),
+            ("revision".into(), revision.to_string()),
+        ];
+        for (i, row) in rows.iter().enumerate() {
+            for (field, value) in [
+                "sets_done",
+                "reps_done",
+                "load_used",
+                "rpe",
+                "pain",
+                "notes",
+            ]
+            .iter()
+            .zip(row)
+            {
+                // An unticked checkbox sends nothing.
+                if *field == "pain" && value.is_empty() {
+                    continue;
+                }
+                form.push((format!("feedback[{i}][{field}]"), value.to_string()));
+            }
+        }
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.call(athlete, "/api/rounds/complete", &pairs).await
+    }
+
+    /// The session as `who` sees it.
+    pub async fn view(&self, who: &Person, session: i64) -> Response {
+        self.call(
+            who,
+            "/api/sessions/view",
+            &[("session_id", &session.to_string())],
+        )
+        .await
+    }
+
+    /// Every row of every training table, as text: compare two snapshots to
+    /// prove a refused request changed nothing.
+    pub async fn snapshot(&self) -> String {
+        let mut out = String::new();
+        for (table, order) in [
+            ("training_sessions", "id"),
+            ("rounds", "id"),
+            ("exercises", "id"),
+            ("feedback", "id"),
+            ("session_events", "session_id, seq"),
+        ] {
+            let rows: Vec<(String,)> = sqlx::query_as(&format!(
+                "SELECT {} FROM {table} ORDER BY {order}",
+                row_text(table)
+            ))
+            .fetch_all(&self.db.pool)
+            .await
+            .expect("snapshot");
+            out.push_str(&format!("{table}: {rows:?}\n"));
+        }
+        out
+    }
+
+    /// Event kinds of a session, in seq order, asserting seqs are 1, 2, 3…
+    pub async fn event_kinds(&self, session: i64) -> Vec<String> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT seq, kind FROM session_events WHERE session_id = $1 ORDER BY seq",
+        )
+        .bind(session)
+        .fetch_all(&self.db.pool)
+        .await
+        .expect("events");
+        for (i, (seq, _)) in rows.iter().enumerate() {
+            assert_eq!(*seq, i as i64 + 1, "seq has no gaps");
+        }
+        rows.into_iter().map(|(_, kind)| kind).collect()
+    }
+}
+
+/// A portable "whole row as text" expression for the snapshot.
+fn row_text(table: &str) -> String {
+    let columns: &[&str] = match table {
+        "training_sessions" => &[
+            "id",
+            "status",
+            "joined_at",
+            "completed_at",
+            "cancelled_by",
+            "cancel_reason",
+            "last_seq",
+        ],
+        "rounds" => &[
+            "id",
+            "session_id",
+            "number",
+            "status",
+            "is_final",
+            "revision",
+            "released_at",
+            "completed_at",
+        ],
+        "exercises" => &[
+            "id",
+            "round_id",
+            "position",
+            "name",
+            "sets",
+            "reps",
+            "load_centi",
+            "load_unit",
+            "duration_s",
+            "rest_s",
+            "notes",
+        ],
+        "feedback" => &[
+            "id",
+            "round_id",
+            "position",
+            "exercise_name",
+            "sets_done",
+            "reps_done",
+            "load_used_centi",
+            "rpe_half",
+            "pain",
+            "notes",
+        ],
+        _ => &["session_id", "seq", "kind", "payload"],
+    };
+    columns
+        .iter()
+        .map(|c| format!("COALESCE(CAST({c} AS TEXT), '-')"))
+        .collect::<Vec<_>>()
+        .join(" || '|' || ")
+}

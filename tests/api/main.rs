@@ -1,0 +1,10 @@
+//! One integration-test binary (zero2prod style): every test starts the real
+//! router on 127.0.0.1:0 with a fresh, migrated database, on SQLite and on
+//! PostgreSQL, and drives it over HTTP.
+
+mod auth;
+mod config;
+mod helpers;
+mod live;
+mod pages;
+mod sessions;

@@ -1,0 +1,1051 @@
+//! The training-session flow over HTTP: every server function's happy path
+//! and every rule, each refusal checked against a snapshot of the database.
+
+use crate::helpers::{error_of, spawn_app, Backend};
+use reqwest::{header, StatusCode};
+use spotter::model::{LoadUnit, RoundStatus, SessionStatus, SessionView, Side};
+
+const SQUAT: [&str; 8] = ["Back squat", "3", "8", "80", "kg", "", "120", "Brace hard"];
+const PLANK: [&str; 8] = ["Plank", "3", "", "", "", "45", "30", ""];
+const PULLUP: [&str; 8] = ["Pull-up", "4", "6", "10", "bodyweight", "", "90", ""];
+
+crate::on_both_backends!(
+    the_whole_flow_from_start_to_completed_history,
+    starting_is_for_athletes_with_a_real_trainer_and_a_double_tap_reuses_the_session,
+    only_participants_see_a_session_and_unknown_ids_are_404,
+    each_side_may_only_do_its_own_part,
+    rounds_need_an_active_session,
+    release_needs_a_draft_with_exercises_and_no_open_round,
+    a_released_round_can_be_edited_and_stale_feedback_is_refused,
+    released_and_draft_rounds_can_be_deleted_but_completed_ones_cannot_change,
+    a_retried_completion_creates_no_duplicate_feedback,
+    bad_round_input_gets_a_field_message_and_changes_nothing,
+    bad_feedback_gets_a_field_message_and_changes_nothing,
+    either_side_can_cancel_and_then_nothing_changes,
+    a_session_holds_at_most_100_rounds,
+    plain_form_posts_work_without_javascript,
+    session_pages_answer_with_the_right_status,
+);
+
+async fn view_of(
+    app: &crate::helpers::TestApp,
+    who: &crate::helpers::Person,
+    session: i64,
+) -> SessionView {
+    let response = app.view(who, session).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.expect("session view")
+}
+
+async fn the_whole_flow_from_start_to_completed_history(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let athlete = app.person("Andy Athlete", "athlete").await;
+    let trainer = app.person("Tina Trainer", "trainer").await;
+
+    let session = app.start(&athlete, trainer.id).await;
+    let dashboard: spotter::model::Dashboard = app
+        .call(&trainer, "/api/dashboard", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        dashboard.waiting.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![session]
+    );
+    assert_eq!(
+        view_of(&app, &athlete, session).await.summary.status,
+        SessionStatus::Waiting
+    );
+
+    let joined = app
+        .call(
+            &trainer,
+            "/api/sessions/join",
+            &[("session_id", &session.to_string())],
+        )
+        .await;
+    assert_eq!(joined.status(), StatusCode::OK);
+    assert_eq!(
+        joined.headers()[header::LOCATION],
+        format!("/sessions/{session}/trainer")
+    );
+    assert_eq!(
+        view_of(&app, &athlete, session).await.summary.status,
+        SessionStatus::Active
+    );
+
+    let round1 = app
+        .new_round(&trainer, session, &[SQUAT, PLANK, PULLUP], false)
+        .await;
+    assert!(
+        view_of(&app, &athlete, session).await.rounds.is_empty(),
+        "athletes never see drafts"
+    );
+    app.release(&trainer, session, round1).await;
+
+    let seen = view_of(&app, &athlete, session).await;
+    let released = seen
+        .released_round()
+        .expect("the athlete sees the released round");
+    assert_eq!(released.number, 1);
+    let names: Vec<_> = released.exercises.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["Back squat", "Plank", "Pull-up"]);
+    assert_eq!(
+        released.exercises[0].summary(),
+        "3 × 8 · 80 kg · rest 2 min"
+    );
+    assert_eq!(released.exercises[1].duration_s, Some(45));
+    assert_eq!(released.exercises[2].load_unit, Some(LoadUnit::Bodyweight));
+    assert_eq!(released.exercises[0].notes, "Brace hard");
+
+    let response = app
+        .complete(
+            &athlete,
+            session,
+            round1,
+            released.revision,
+            &[
+                ["3", "8", "80", "8.5", "", "Felt strong"],
+                ["3", "", "", "7", "", ""],
+                ["4", "5", "10", "9", "on", "Left shoulder twinge"],
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        !response.json::<bool>().await.unwrap(),
+        "round 1 does not end the session"
+    );
+
+    let trainer_view = view_of(&app, &trainer, session).await;
+    let done = &trainer_view.rounds[0];
+    assert_eq!(done.status, RoundStatus::Completed);
+    assert_eq!(done.feedback.len(), 3);
+    assert_eq!(done.feedback[0].rpe, Some(8.5));
+    assert_eq!(done.feedback[0].notes, "Felt strong");
+    assert!(done.feedback[2].pain && !done.feedback[0].pain);
+    assert_eq!(done.feedback[2].reps_done, Some(5));
+    assert_eq!(
+        done.feedback[2].prescription.reps,
+        Some(6),
+        "the prescription is kept next to the actuals"
+    );
+
+    let round2 = app.new_round(&trainer, session, &[PLANK], true).await;
+    app.release(&trainer, session, round2).await;
+    let revision = view_of(&app, &athlete, session)
+        .await
+        .released_round()
+        .unwrap()
+        .revision;
+    let response = app
+        .complete(
+            &athlete,
+            session,
+            round2,
+            revision,
+            &[["3", "", "", "6.5", "", ""]],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.json::<bool>().await.unwrap(),
+        "the final round completes the session"
+    );
+
+    for who in [&athlete, &trainer] {
+        let view = view_of(&app, who, session).await;
+        assert_eq!(view.summary.status, SessionStatus::Completed);
+        assert_eq!(view.completed_rounds().count(), 2);
+        assert_eq!(view.summary.rounds_completed, 2);
+        let history = app
+            .get_page(&who.client, &format!("/sessions/{session}/history"))
+            .await;
+        assert_eq!(history.status(), StatusCode::OK);
+        let html = history.text().await.unwrap();
+        assert!(html.contains("2 completed rounds") && html.contains("Left shoulder twinge"));
+    }
+    let dashboard: spotter::model::Dashboard = app
+        .call(&athlete, "/api/dashboard", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(dashboard.past.len(), 1);
+    assert!(dashboard.active.is_empty());
+
+    assert_eq!(
+        app.event_kinds(session).await,
+        [
+            "session-started",
+            "session-joined",
+            "round-updated",
+            "round-released",
+            "round-completed",
+            "round-updated",
+            "round-released",
+            "round-completed",
+            "session-completed"
+        ]
+    );
+}
+
+async fn starting_is_for_athletes_with_a_real_trainer_and_a_double_tap_reuses_the_session(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let athlete = app.person("Andy Athlete", "athlete").await;
+    let other_athlete = app.person("Olga Athlete", "athlete").await;
+    let trainer = app.person("Tina Trainer", "trainer").await;
+    let before = app.snapshot().await;
+
+    let as_trainer = app
+        .call(
+            &trainer,
+            "/api/sessions/start",
+            &[("trainer_id", &trainer.id.to_string())],
+        )
+        .await;
+    assert_eq!(as_trainer.status(), StatusCode::FORBIDDEN);
+    for bad in [
+        other_athlete.id.to_string(),
+        "999999".to_string(),
+        "".to_string(),
+        "abc".to_string(),
+    ] {
+        let response = app
+            .call(&athlete, "/api/sessions/start", &[("trainer_id", &bad)])
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad:?}"
+        );
+        assert_eq!(
+            error_of(response).await.for_field("trainer_id").as_deref(),
+            Some("Choose one of the trainers")
+        );
+    }
+    let logged_out = crate::helpers::new_client();
+    let response = app
+        .post_form(
+            &logged_out,
+            "/api/sessions/start",
+            &[("trainer_id", &trainer.id.to_string())],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.snapshot().await, before, "refusals change nothing");
+
+    let first = app.start(&athlete, trainer.id).await;
+    let again = app.start(&athlete, trainer.id).await;
+    assert_eq!(first, again);
+    assert_eq!(app.count("training_sessions").await, 1);
+    assert_eq!(app.event_kinds(first).await, ["session-started"]);
+}
+
+async fn only_participants_see_a_session_and_unknown_ids_are_404(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_athlete, trainer, session) = app.active_session().await;
+    let round = app.new_round(&trainer, session, &[SQUAT], false).await;
+    let stranger = app.person("Sam Stranger", "athlete").await;
+    let other_trainer = app.person("Otto Trainer", "trainer").await;
+    let before = app.snapshot().await;
+
+    for who in [&stranger, &other_trainer] {
+        let response = app.view(who, session).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        let body = response.text().await.unwrap();
+        assert!(
+            !body.contains("Back squat") && !body.contains("Andy"),
+            "nothing leaks: {body}"
+        );
+        for path in ["/api/sessions/join", "/api/sessions/cancel"] {
+            let response = app
+                .call(who, path, &[("session_id", &session.to_string())])
+                .await;
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        }
+        assert_eq!(
+            app.round_call(who, "/api/rounds/release", session, round)
+                .await
+                .status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            app.round_call(who, "/api/rounds/delete", session, round)
+                .await
+                .status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            app.save_round(who, session, "", &[PLANK], false)
+                .await
+                .status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            app.complete(who, session, round, 1, &[["", "", "", "", "", ""]])
+                .await
+                .status(),
+            StatusCode::FORBIDDEN
+        );
+    }
+    assert_eq!(
+        app.view(&stranger, 987654).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.round_call(&trainer, "/api/rounds/release", session, 987654)
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let logged_out = crate::helpers::new_client();
+    let response = app
+        .post_form(
+            &logged_out,
+            "/api/sessions/view",
+            &[("session_id", &session.to_string())],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.snapshot().await, before);
+}
+
+async fn each_side_may_only_do_its_own_part(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let athlete = app.person("Andy Athlete", "athlete").await;
+    let trainer = app.person("Tina Trainer", "trainer").await;
+    let session = app.start(&athlete, trainer.id).await;
+    let before = app.snapshot().await;
+    let response = app
+        .call(
+            &athlete,
+            "/api/sessions/join",
+            &[("session_id", &session.to_string())],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.snapshot().await, before);
+
+    app.call(
+        &trainer,
+        "/api/sessions/join",
+        &[("session_id", &session.to_string())],
+    )
+    .await;
+    let round = app.new_round(&trainer, session, &[SQUAT], false).await;
+    let before = app.snapshot().await;
+    assert_eq!(
+        app.save_round(&athlete, session, "", &[PLANK], false)
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.save_round(&athlete, session, &round.to_string(), &[PLANK], false)
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.round_call(&athlete, "/api/rounds/release", session, round)
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.round_call(&athlete, "/api/rounds/delete", session, round)
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(app.snapshot().await, before);
+
+    app.release(&trainer, session, round).await;
+    let before = app.snapshot().await;
+    let response = app
+        .complete(&trainer, session, round, 1, &[["3", "8", "", "7", "", ""]])
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.snapshot().await, before);
+    // A second join by the trainer is harmless.
+    let response = app
+        .call(
+            &trainer,
+            "/api/sessions/join",
+            &[("session_id", &session.to_string())],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(app.snapshot().await, before);
+}
+
+async fn rounds_need_an_active_session(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let athlete = app.person("Andy Athlete", "athlete").await;
+    let trainer = app.person("Tina Trainer", "trainer").await;
+    let session = app.start(&athlete, trainer.id).await;
+    let before = app.snapshot().await;
+    let response = app.save_round(&trainer, session, "", &[SQUAT], false).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(error_of(response).await.to_string().contains("not joined"));
+    assert_eq!(app.snapshot().await, before);
+}
+
+async fn release_needs_a_draft_with_exercises_and_no_open_round(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_athlete, trainer, session) = app.active_session().await;
+    let empty = app.new_round(&trainer, session, &[], false).await;
+    let before = app.snapshot().await;
+    let response = app
+        .round_call(&trainer, "/api/rounds/release", session, empty)
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(error_of(response)
+        .await
+        .for_field("exercises")
+        .unwrap()
+        .contains("at least one exercise"));
+    assert_eq!(app.snapshot().await, before);
+
+    app.save_round(&trainer, session, &empty.to_string(), &[SQUAT], false)
+        .await;
+    app.release(&trainer, session, empty).await;
+    let second = app.new_round(&trainer, session, &[PLANK], false).await;
+    let before = app.snapshot().await;
+    let response = app
+        .round_call(&trainer, "/api/rounds/release", session, second)
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(error_of(response)
+        .await
+        .to_string()
+        .contains("Round 1 is still open"));
+    let response = app
+        .round_call(&trainer, "/api/rounds/release", session, empty)
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::CONFLICT,
+        "a released round cannot be released again"
+    );
+    assert_eq!(app.snapshot().await, before);
+}
+
+async fn a_released_round_can_be_edited_and_stale_feedback_is_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (athlete, trainer, session) = app.active_session().await;
+    let round = app.new_round(&trainer, session, &[SQUAT], false).await;
+    app.release(&trainer, session, round).await;
+    let seen = view_of(&app, &athlete, session)
+        .await
+        .released_round()
+        .unwrap()
+        .revision;
+
+    let mut heavier = SQUAT;
+    heavier[3] = "85";
+    let response = app
+        .save_round(
+            &trainer,
+            session,
+            &round.to_string(),
+            &[heavier, PLANK],
+            false,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let now = view_of(&app, &athlete, session).await;
+    let edited = now.released_round().unwrap();
+    assert_eq!(edited.revision, seen + 1);
+    assert_eq!(
+        edited.status,
+        RoundStatus::Released,
+        "editing keeps it released"
+    );
+    assert_eq!(edited.exercises[0].load, Some(85.0));
+    assert_eq!(edited.exercises.len(), 2);
+
+    let before = app.snapshot().await;
+    let stale = app
+        .complete(
+            &athlete,
+            session,
+            round,
+            seen,
+            &[["3", "8", "80", "7", "", ""], ["3", "", "", "7", "", ""]],
+        )
+        .await;
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+    assert!(error_of(stale)
+        .await
+        .to_string()
+        .contains("changed this round"));
+    let wrong_count = app
+        .complete(
+            &athlete,
+            session,
+            round,
+            edited.revision,
+            &[["3", "8", "85", "7", "", ""]],
+        )
+        .await;
+    assert_eq!(wrong_count.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let emptied = app
+        .save_round(&trainer, session, &round.to_string(), &[], false)
+        .await;
+    assert_eq!(
+        emptied.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a released round keeps at least one exercise"
+    );
+    assert_eq!(app.snapshot().await, before);
+
+    let ok = app
+        .complete(
+            &athlete,
+            session,
+            round,
+            edited.revision,
+            &[["3", "8", "85", "7", "", ""], ["3", "", "", "7", "", ""]],
+        )
+        .await;
+    assert_eq!(ok.status(), StatusCode::OK);
+}
+
+async fn released_and_draft_rounds_can_be_deleted_but_completed_ones_cannot_change(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let (athlete, trainer, session) = app.active_session().await;
+    let round1 = app.new_round(&trainer, session, &[SQUAT], false).await;
+    app.release(&trainer, session, round1).await;
+    let response = app
+        .round_call(&trainer, "/api/rounds/delete", session, round1)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(view_of(&app, &athlete, session).await.rounds.is_empty());
+    assert_eq!(app.count("exercises").await, 0);
+
+    let draft = app.new_round(&trainer, session, &[PLANK], false).await;
+    assert_eq!(
+        app.round_call(&trainer, "/api/rounds/delete", session, draft)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    let round = app.new_round(&trainer, session, &[SQUAT], false).await;
+    app.release(&trainer, session, round).await;
+    let revision = view_of(&app, &athlete, session)
+        .await
+        .released_round()
+        .unwrap()
+        .revision;
+    app.complete(
+        &athlete,
+        session,
+        round,
+        revision,
+        &[["3", "8", "80", "7", "", ""]],
+    )
+    .await;
+    let before = app.snapshot().await;
+    let edit = app
+        .save_round(&trainer, session, &round.to_string(), &[PLANK], false)
+        .await;
+    assert_eq!(edit.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        app.round_call(&trainer, "/api/rounds/delete", session, round)
+            .await
+            .status(),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(app.snapshot().await, before);
+    let kinds = app.event_kinds(session).await;
+    assert_eq!(kinds.iter().filter(|k| *k == "round-deleted").count(), 2);
+}
+
+async fn a_retried_completion_creates_no_duplicate_feedback(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (athlete, trainer, session) = app.active_session().await;
+    let round = app
+        .new_round(&trainer, session, &[SQUAT, PLANK], false)
+        .await;
+    app.release(&trainer, session, round).await;
+    let feedback = [["3", "8", "80", "8", "", "ok"], ["3", "", "", "6", "", ""]];
+    let (first, second) = tokio::join!(
+        app.complete(&athlete, session, round, 1, &feedback),
+        app.complete(&athlete, session, round, 1, &feedback),
+    );
+    assert_eq!(
+        (first.status(), second.status()),
+        (StatusCode::OK, StatusCode::OK)
+    );
+    let retry = app.complete(&athlete, session, round, 1, &feedback).await;
+    assert_eq!(retry.status(), StatusCode::OK);
+    assert_eq!(app.count("feedback").await, 2);
+    let kinds = app.event_kinds(session).await;
+    assert_eq!(kinds.iter().filter(|k| *k == "round-completed").count(), 1);
+}
+
+async fn bad_round_input_gets_a_field_message_and_changes_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_athlete, trainer, session) = app.active_session().await;
+    let round = app.new_round(&trainer, session, &[SQUAT], false).await;
+    let before = app.snapshot().await;
+    let long_name = "n".repeat(101);
+    let long_notes = "n".repeat(1001);
+    let cases: Vec<([&str; 8], &str)> = vec![
+        (
+            ["Squat", "51", "8", "", "", "", "", ""],
+            "exercises[1][sets]",
+        ),
+        (
+            ["Squat", "0", "8", "", "", "", "", ""],
+            "exercises[1][sets]",
+        ),
+        (
+            ["Squat", "3", "1001", "", "", "", "", ""],
+            "exercises[1][reps]",
+        ),
+        (
+            ["Squat", "3", "-1", "", "", "", "", ""],
+            "exercises[1][reps]",
+        ),
+        (
+            ["Squat", "3", "8", "2001", "kg", "", "", ""],
+            "exercises[1][load]",
+        ),
+        (
+            ["Squat", "3", "8", "80", "stone", "", "", ""],
+            "exercises[1][load_unit]",
+        ),
+        (
+            ["Squat", "3", "", "", "", "10801", "", ""],
+            "exercises[1][duration_s]",
+        ),
+        (
+            ["Squat", "3", "8", "", "", "", "3601", ""],
+            "exercises[1][rest_s]",
+        ),
+        (["Squat", "3", "", "", "", "", "", ""], "exercises[1][reps]"),
+        (["", "3", "8", "", "", "", "", ""], "exercises[1][name]"),
+        (
+            [&long_name, "3", "8", "", "", "", "", ""],
+            "exercises[1][name]",
+        ),
+        (
+            ["Squat", "3", "8", "", "", "", "", &long_notes],
+            "exercises[1][notes]",
+        ),
+    ];
+    for (bad, field) in cases {
+        for round_id in [String::new(), round.to_string()] {
+            let response = app
+                .save_round(&trainer, session, &round_id, &[SQUAT, bad], false)
+                .await;
+            assert_eq!(
+                response.status(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{field} {bad:?}"
+            );
+            let error = error_of(response).await;
+            assert!(error.for_field(field).is_some(), "{field}: {error:?}");
+        }
+    }
+    let too_many = vec![SQUAT; 31];
+    let response = app
+        .save_round(&trainer, session, "", &too_many, false)
+        .await;
+    assert_eq!(
+        error_of(response).await.for_field("exercises").as_deref(),
+        Some("A round has at most 30 exercises")
+    );
+    assert_eq!(app.snapshot().await, before);
+    assert_eq!(
+        app.save_round(&trainer, session, "", &vec![SQUAT; 30], false)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+async fn bad_feedback_gets_a_field_message_and_changes_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (athlete, trainer, session) = app.active_session().await;
+    let round = app.new_round(&trainer, session, &[SQUAT], false).await;
+    app.release(&trainer, session, round).await;
+    let before = app.snapshot().await;
+    let long_notes = "n".repeat(1001);
+    for (row, field) in [
+        (["3", "8", "80", "7.3", "", ""], "feedback[0][rpe]"),
+        (["3", "8", "80", "10.5", "", ""], "feedback[0][rpe]"),
+        (["3", "8", "80", "-0.5", "", ""], "feedback[0][rpe]"),
+        (["51", "8", "80", "7", "", ""], "feedback[0][sets_done]"),
+        (["3", "1001", "80", "7", "", ""], "feedback[0][reps_done]"),
+        (["3", "8", "2000.1", "7", "", ""], "feedback[0][load_used]"),
+        (["3", "8", "80", "7", "", &long_notes], "feedback[0][notes]"),
+    ] {
+        let response = app.complete(&athlete, session, round, 1, &[row]).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}"
+        );
+        assert!(
+            error_of(response).await.for_field(field).is_some(),
+            "{field}"
+        );
+    }
+    assert_eq!(app.snapshot().await, before);
+    let ok = app
+        .complete(
+            &athlete,
+            session,
+            round,
+            1,
+            &[["3", "8", "80", "10", "", ""]],
+        )
+        .await;
+    assert_eq!(ok.status(), StatusCode::OK);
+}
+
+async fn either_side_can_cancel_and_then_nothing_changes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (athlete, trainer, session) = app.active_session().await;
+    let round = app.new_round(&trainer, session, &[SQUAT], false).await;
+    app.release(&trainer, session, round).await;
+
+    let long = "r".repeat(1001);
+    let before = app.snapshot().await;
+    let response = app
+        .call(
+            &athlete,
+            "/api/sessions/cancel",
+            &[("session_id", &session.to_string()), ("reason", &long)],
+        )
+        .await;
+    assert_eq!(
+        error_of(response).await.for_field("reason").as_deref(),
+        Some("The reason must be at most 1000 characters")
+    );
+    assert_eq!(app.snapshot().await, before);
+
+    let response = app
+        .call(
+            &athlete,
+            "/api/sessions/cancel",
+            &[
+                ("session_id", &session.to_string()),
+                ("reason", "Feeling dizzy"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::LOCATION],
+        format!("/dashboard?cancelled={session}")
+    );
+    let seen = view_of(&app, &trainer, session).await;
+    assert_eq!(seen.summary.status, SessionStatus::Cancelled);
+    assert_eq!(seen.summary.cancelled_by, Some(Side::Athlete));
+    assert_eq!(seen.summary.cancel_reason.as_deref(), Some("Feeling dizzy"));
+
+    let before = app.snapshot().await;
+    assert_eq!(
+        app.save_round(&trainer, session, "", &[PLANK], false)
+            .await
+            .status(),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        app.round_call(&trainer, "/api/rounds/delete", session, round)
+            .await
+            .status(),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        app.complete(
+            &athlete,
+            session,
+            round,
+            1,
+            &[["3", "8", "80", "7", "", ""]]
+        )
+        .await
+        .status(),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        app.call(
+            &trainer,
+            "/api/sessions/join",
+            &[("session_id", &session.to_string())]
+        )
+        .await
+        .status(),
+        StatusCode::CONFLICT
+    );
+    let again = app
+        .call(
+            &trainer,
+            "/api/sessions/cancel",
+            &[("session_id", &session.to_string())],
+        )
+        .await;
+    assert_eq!(
+        again.status(),
+        StatusCode::OK,
+        "cancelling twice is harmless"
+    );
+    assert_eq!(app.snapshot().await, before);
+
+    // The trainer may cancel too, even before joining; no reason needed.
+    let other = app.start(&athlete, trainer.id).await;
+    let response = app
+        .call(
+            &trainer,
+            "/api/sessions/cancel",
+            &[("session_id", &other.to_string()), ("reason", "")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let seen = view_of(&app, &athlete, other).await;
+    assert_eq!(
+        (seen.summary.cancelled_by, seen.summary.cancel_reason),
+        (Some(Side::Trainer), None)
+    );
+    assert_eq!(
+        app.event_kinds(other).await,
+        ["session-started", "session-cancelled"]
+    );
+}
+
+async fn a_session_holds_at_most_100_rounds(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_athlete, trainer, session) = app.active_session().await;
+    for number in 1..=100_i64 {
+        sqlx::query("INSERT INTO rounds (session_id, number, status, is_final, revision, created_at) VALUES ($1, $2, 'completed', 0, 1, 0)")
+            .bind(session)
+            .bind(number)
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+    }
+    let before = app.snapshot().await;
+    let response = app.save_round(&trainer, session, "", &[SQUAT], false).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(error_of(response)
+        .await
+        .to_string()
+        .contains("at most 100 rounds"));
+    assert_eq!(app.snapshot().await, before);
+}
+
+async fn plain_form_posts_work_without_javascript(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (athlete, trainer, session) = app.active_session().await;
+    let page = format!("{}/sessions/{session}/trainer", app.address);
+    let form = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
+    };
+    let post =
+        |who: &crate::helpers::Person, path: &str, referer: String, body: Vec<(String, String)>| {
+            who.client
+                .post(format!("{}{path}", app.address))
+                .header(header::ACCEPT, "text/html")
+                .header(header::REFERER, referer)
+                .form(&body)
+                .send()
+        };
+    let sid = session.to_string();
+    // Fill the spare row, then move it up with the row button.
+    let response = post(
+        &trainer,
+        "/api/rounds/save",
+        page.clone(),
+        form(&[
+            ("session_id", &sid),
+            ("round_id", ""),
+            ("exercises[0][name]", "Squat"),
+            ("exercises[0][reps]", "5"),
+            ("exercises[1][name]", "Plank"),
+            ("exercises[1][duration_s]", "60"),
+            ("exercises[2][name]", ""),
+            ("row_action", ""),
+        ]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let back = response.headers()[header::LOCATION].to_str().unwrap();
+    assert_eq!(
+        back.trim_end_matches('?'),
+        page,
+        "back to the page it came from"
+    );
+    let round = view_of(&app, &trainer, session)
+        .await
+        .draft_round()
+        .unwrap()
+        .id
+        .to_string();
+    post(
+        &trainer,
+        "/api/rounds/save",
+        page.clone(),
+        form(&[
+            ("session_id", &sid),
+            ("round_id", &round),
+            ("exercises[0][name]", "Squat"),
+            ("exercises[0][reps]", "5"),
+            ("exercises[1][name]", "Plank"),
+            ("exercises[1][duration_s]", "60"),
+            ("row_action", "up:1"),
+        ]),
+    )
+    .await
+    .unwrap();
+    let names: Vec<String> = view_of(&app, &trainer, session)
+        .await
+        .draft_round()
+        .unwrap()
+        .exercises
+        .iter()
+        .map(|e| e.name.clone())
+        .collect();
+    assert_eq!(names, ["Plank", "Squat"]);
+    post(
+        &trainer,
+        "/api/rounds/release",
+        page.clone(),
+        form(&[("session_id", &sid), ("round_id", &round)]),
+    )
+    .await
+    .unwrap();
+
+    let athlete_page = format!("{}/sessions/{session}", app.address);
+    let html = app
+        .get_page(&athlete.client, &format!("/sessions/{session}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Plank") && html.contains("Send feedback"),
+        "the athlete's page has the round and the form"
+    );
+    let response = post(
+        &athlete,
+        "/api/rounds/complete",
+        athlete_page.clone(),
+        form(&[
+            ("session_id", &sid),
+            ("round_id", &round),
+            ("revision", "2"),
+            ("feedback[0][rpe]", "7.3"),
+            ("feedback[1][rpe]", "7"),
+        ]),
+    )
+    .await
+    .unwrap();
+    let location = response.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        location.contains("__err="),
+        "errors come back in the URL: {location}"
+    );
+    let html = athlete
+        .client
+        .get(&location)
+        .header(header::ACCEPT, "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("RPE must be a number from 0 to 10 in steps of 0.5"),
+        "the form shows the message"
+    );
+    let response = post(
+        &athlete,
+        "/api/rounds/complete",
+        athlete_page,
+        form(&[
+            ("session_id", &sid),
+            ("round_id", &round),
+            ("revision", "2"),
+            ("feedback[0][rpe]", "7.5"),
+            ("feedback[0][pain]", "on"),
+            ("feedback[1][rpe]", "7"),
+        ]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let html = app
+        .get_page(&trainer.client, &format!("/sessions/{session}/trainer"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("7.5") && html.contains("⚠ yes"),
+        "the trainer sees the feedback"
+    );
+}
+
+async fn session_pages_answer_with_the_right_status(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (athlete, trainer, session) = app.active_session().await;
+    let stranger = app.person("Sam Stranger", "athlete").await;
+    let athlete_page = format!("/sessions/{session}");
+    let trainer_page = format!("/sessions/{session}/trainer");
+    assert_eq!(
+        app.get_page(&athlete.client, &athlete_page).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get_page(&trainer.client, &trainer_page).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get_page(&trainer.client, &athlete_page).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get_page(&athlete.client, &trainer_page).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let forbidden = app.get_page(&stranger.client, &athlete_page).await;
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+    assert!(
+        !forbidden.text().await.unwrap().contains("Tina"),
+        "no names leak"
+    );
+    assert_eq!(
+        app.get_page(&stranger.client, "/sessions/424242")
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let logged_out = app
+        .get_page(&crate::helpers::new_client(), &trainer_page)
+        .await;
+    assert_eq!(logged_out.status(), StatusCode::FOUND);
+    assert_eq!(
+        logged_out.headers()[header::LOCATION],
+        format!("/login?next={trainer_page}")
+    );
+}
