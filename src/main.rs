@@ -18,12 +18,14 @@ async fn main() {
 
 async fn run() -> Result<(), String> {
     let config = Config::from_env().map_err(|e| e.to_string())?;
-    let (db, is_new) = Database::connect(&config.database_url).await.map_err(|e| {
-        format!(
-            "cannot open the database at {}: {e}",
-            redact(&config.database_url)
-        )
-    })?;
+    let (db, is_new) = Database::open(&config.database_url, config.listener_retry)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot open the database at {}: {e}",
+                redact(&config.database_url)
+            )
+        })?;
     tracing::info!(backend = ?db.backend, new = is_new, "database ready");
     if config.seed_demo && is_new {
         let logins = demo::seed(&db)
@@ -47,11 +49,17 @@ async fn run() -> Result<(), String> {
         leptos_options: config.leptos.clone(),
         db,
         heartbeat: spotter::server::HEARTBEAT,
+        instance: config.instance.as_str().into(),
     });
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr} (set LEPTOS_SITE_ADDR to change it): {e}"))?;
-    println!("spotter is listening on http://{addr}");
+    // The bound address (with `:0`, the port the system chose).
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!(
+        "spotter is listening on http://{addr} (instance {})",
+        config.instance
+    );
     axum::serve(listener, app.into_make_service())
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -1,8 +1,9 @@
 //! Run-time configuration: environment variables with defaults, read once at
 //! start. Owns every `std::env::var` the server reads (zero2prod style).
 
+use super::db::DEFAULT_LISTENER_RETRY;
 use leptos::config::{get_configuration, LeptosOptions};
-use std::path::Path;
+use std::{path::Path, time::Duration};
 
 /// Where the embedded database lives when `DATABASE_URL` is not set.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/spotter.db?mode=rwc";
@@ -18,6 +19,13 @@ pub struct Config {
     pub seed_demo: bool,
     /// Leptos's own options: site address, site root, output name.
     pub leptos: LeptosOptions,
+    /// This instance's name in `/healthz`, `/readyz` and the
+    /// `x-spotter-instance` response header (`SPOTTER_INSTANCE`, default
+    /// `spotter-<pid>`).
+    pub instance: String,
+    /// PostgreSQL only: the first wait before the listener reconnects
+    /// (`SPOTTER_LISTENER_RETRY_MS`, default 250).
+    pub listener_retry: Duration,
 }
 
 /// A configuration problem, reported before anything starts.
@@ -29,6 +37,17 @@ pub enum ConfigError {
     /// A SPOTTER_* variable had a value we do not understand.
     #[error("{name} must be one of 1/0/true/false/on/off, not {value:?}")]
     Flag { name: &'static str, value: String },
+    /// SPOTTER_INSTANCE is not a short printable name.
+    #[error("SPOTTER_INSTANCE must be 1 to 64 letters, digits or .-_: characters, not {0:?}")]
+    Instance(String),
+    /// A SPOTTER_* number is not a number in range.
+    #[error("{name} must be a whole number from {min} to {max}, not {value:?}")]
+    Number {
+        name: &'static str,
+        value: String,
+        min: u64,
+        max: u64,
+    },
 }
 
 impl Config {
@@ -42,10 +61,19 @@ impl Config {
             .filter(|url| !url.trim().is_empty())
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
         let seed_demo = flag("SPOTTER_DEMO", true)?;
+        let instance = instance_name(std::env::var("SPOTTER_INSTANCE").ok())?;
+        let listener_retry = Duration::from_millis(number(
+            "SPOTTER_LISTENER_RETRY_MS",
+            DEFAULT_LISTENER_RETRY.as_millis() as u64,
+            10,
+            60_000,
+        )?);
         Ok(Config {
             database_url,
             seed_demo,
             leptos,
+            instance,
+            listener_retry,
         })
     }
 }
@@ -71,5 +99,59 @@ fn flag(name: &'static str, default: bool) -> Result<bool, ConfigError> {
             "0" | "false" | "off" | "no" => Ok(false),
             _ => Err(ConfigError::Flag { name, value }),
         },
+    }
+}
+
+/// The instance name: `value` if it is a short printable name (it goes into
+/// a response header), `spotter-<pid>` when unset.
+pub fn instance_name(value: Option<String>) -> Result<String, ConfigError> {
+    let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
+        return Ok(format!("spotter-{}", std::process::id()));
+    };
+    let value = value.trim();
+    let valid = value.len() <= 64
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'));
+    if valid {
+        Ok(value.to_string())
+    } else {
+        Err(ConfigError::Instance(value.to_string()))
+    }
+}
+
+fn number(name: &'static str, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
+    match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(value) if value.trim().is_empty() => Ok(default),
+        Ok(value) => value
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or(ConfigError::Number {
+                name,
+                value,
+                min,
+                max,
+            }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_names_are_short_and_printable() {
+        assert!(instance_name(None).unwrap().starts_with("spotter-"));
+        assert_eq!(instance_name(Some("a-1".into())).unwrap(), "a-1");
+        assert_eq!(
+            instance_name(Some("  ".into())).unwrap(),
+            format!("spotter-{}", std::process::id())
+        );
+        assert!(instance_name(Some("two words".into())).is_err());
+        assert!(instance_name(Some("x".repeat(65))).is_err());
+        assert!(instance_name(Some("caf\u{e9}".into())).is_err());
     }
 }

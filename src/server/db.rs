@@ -41,6 +41,9 @@ impl Backend {
     }
 }
 
+/// How long the PostgreSQL listener waits before its first reconnect.
+pub const DEFAULT_LISTENER_RETRY: Duration = Duration::from_millis(250);
+
 /// A connected, migrated database, and the hub its committed events are
 /// published to.
 #[derive(Clone, Debug)]
@@ -51,6 +54,9 @@ pub struct Database {
     pub backend: Backend,
     /// Where committed session events go (see `training::commit`).
     pub hub: super::hub::Hub,
+    /// On PostgreSQL, the task that feeds the hub with every instance's
+    /// events (`None` on SQLite, where commits publish directly).
+    pub listener: Option<super::listener::ListenerStatus>,
 }
 
 /// Current time as milliseconds since the Unix epoch: the one time format in
@@ -63,10 +69,20 @@ pub fn now_ms() -> i64 {
 }
 
 impl Database {
+    /// [`Database::open`] with the default listener retry.
+    pub async fn connect(url: &str) -> Result<(Database, bool), sqlx::Error> {
+        Database::open(url, DEFAULT_LISTENER_RETRY).await
+    }
+
     /// Connects (creating the SQLite file and its folder if needed) and
     /// applies pending migrations. Returns whether the database was new,
-    /// i.e. had no migrations applied before.
-    pub async fn connect(url: &str) -> Result<(Database, bool), sqlx::Error> {
+    /// i.e. had no migrations applied before. On PostgreSQL it also starts
+    /// the listener (retrying `listener_retry` after a lost connection) and
+    /// waits up to 10 s for its first connection.
+    pub async fn open(
+        url: &str,
+        listener_retry: Duration,
+    ) -> Result<(Database, bool), sqlx::Error> {
         install_default_drivers();
         let backend = Backend::from_url(url)?;
         if backend == Backend::Sqlite {
@@ -92,12 +108,21 @@ impl Database {
             // Readers do not block the writer (and vice versa); persistent.
             pool.execute("PRAGMA journal_mode = WAL").await?;
         }
-        let database = Database {
+        let mut database = Database {
             pool,
             backend,
             hub: super::hub::Hub::default(),
+            listener: None,
         };
         let is_new = database.migrate().await?;
+        if backend == Backend::Postgres {
+            let status = super::listener::spawn(database.clone(), url, listener_retry)?;
+            let started = tokio::time::Instant::now();
+            while !status.connected() && started.elapsed() < Duration::from_secs(10) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            database.listener = Some(status);
+        }
         Ok((database, is_new))
     }
 

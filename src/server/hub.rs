@@ -29,6 +29,11 @@ struct SessionChannel {
     sender: Option<broadcast::Sender<SharedFrame>>,
     athletes: usize,
     trainers: usize,
+    /// Highest seq published to this channel (0: none yet). An event at or
+    /// below it is not sent again, so two paths may publish the same event
+    /// (a commit and the PostgreSQL listener's catch-up) and subscribers
+    /// still get it once.
+    published: i64,
 }
 
 #[derive(Default)]
@@ -109,13 +114,15 @@ impl Hub {
         let mut state = self.lock();
         for event in events {
             let frame: SharedFrame = Arc::new(Frame::Event(event.clone()));
-            if let Some(sender) = state
-                .sessions
-                .get(&event.session_id)
-                .and_then(|c| c.sender.as_ref())
-            {
-                // No receivers is fine: nobody is watching.
-                let _ = sender.send(frame.clone());
+            if let Some(channel) = state.sessions.get_mut(&event.session_id) {
+                if event.seq <= channel.published {
+                    continue;
+                }
+                channel.published = event.seq;
+                if let Some(sender) = &channel.sender {
+                    // No receivers is fine: nobody is watching.
+                    let _ = sender.send(frame.clone());
+                }
             }
             for user in participants {
                 if let Some(sender) = state.users.get(&user) {
@@ -152,6 +159,40 @@ impl Hub {
             .get(&session_id)
             .map(|c| (c.athletes > 0, c.trainers > 0))
             .unwrap_or_default()
+    }
+
+    /// Whether anyone connected here listens to `session_id` (on its own
+    /// channel or on a participant's dashboard), and if so the highest seq
+    /// already published to it (0: none).
+    pub fn interest(&self, session_id: i64, participants: [i64; 2]) -> Option<i64> {
+        let state = self.lock();
+        match state.sessions.get(&session_id) {
+            Some(channel) if channel.sender.is_some() => Some(channel.published),
+            _ => participants
+                .iter()
+                .any(|user| state.users.contains_key(user))
+                .then_some(0),
+        }
+    }
+
+    /// Sessions with live subscribers here, each with the highest seq
+    /// published to it (0: none).
+    pub fn watched_sessions(&self) -> Vec<(i64, i64)> {
+        self.lock()
+            .sessions
+            .iter()
+            .filter(|(_, channel)| channel.sender.is_some())
+            .map(|(id, channel)| (*id, channel.published))
+            .collect()
+    }
+
+    /// Tells every dashboard to refetch (a `reset` frame): used when events
+    /// may have been missed and nobody knows which.
+    pub fn reset_dashboards(&self) {
+        let frame: SharedFrame = Arc::new(Frame::Reset { last_seq: 0 });
+        for sender in self.lock().users.values() {
+            let _ = sender.send(frame.clone());
+        }
     }
 
     /// Number of sessions with a channel or presence (for tests and metrics).

@@ -7,7 +7,9 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod health;
 pub mod hub;
+pub mod listener;
 pub mod live;
 pub mod training;
 
@@ -24,7 +26,9 @@ use axum::{
 use db::Database;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes, ResponseOptions};
-use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
+use tower_http::{
+    limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer,
+};
 
 /// Largest request body accepted, on every route.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -39,6 +43,8 @@ pub struct AppState {
     /// How often live connections are pinged; a client silent for two
     /// intervals is disconnected.
     pub heartbeat: std::time::Duration,
+    /// This instance's name (health endpoints, `x-spotter-instance`).
+    pub instance: std::sync::Arc<str>,
 }
 
 /// The default heartbeat interval.
@@ -70,8 +76,11 @@ fn routes() -> Vec<leptos_axum::AxumRouteListing> {
 pub fn router(state: AppState) -> Router {
     let routes = routes();
     let options = state.leptos_options.clone();
+    let instance = HeaderValue::from_str(&state.instance)
+        .unwrap_or_else(|_| HeaderValue::from_static("spotter"));
     Router::new()
         .merge(live::routes())
+        .merge(health::routes())
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(
@@ -83,6 +92,10 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
+        .layer(SetResponseHeaderLayer::overriding(
+            header::HeaderName::from_static("x-spotter-instance"),
+            instance,
+        ))
         .with_state(state)
 }
 

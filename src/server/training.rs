@@ -210,7 +210,11 @@ async fn commit<T>(
     for event in &events {
         tracing::info!(session_id = event.session_id, seq = event.seq, kind = %event.kind, "session event");
     }
-    db.hub.publish(&events, participants);
+    // On PostgreSQL the listener publishes every instance's events,
+    // this one's included (see `listener`).
+    if db.listener.is_none() {
+        db.hub.publish(&events, participants);
+    }
     Ok(Outcome { value, events })
 }
 

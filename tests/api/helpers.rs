@@ -61,10 +61,11 @@ pub struct TestApp {
     pub db: Database,
     /// A client with its own cookie jar that does not follow redirects.
     pub client: Client,
-    _cleanup: Cleanup,
+    _cleanup: Option<Cleanup>,
 }
 
-enum Cleanup {
+/// Removes a test database when dropped.
+pub enum Cleanup {
     SqliteDir(std::path::PathBuf),
     PostgresDb(String),
 }
@@ -116,7 +117,7 @@ fn unique_name() -> String {
 }
 
 /// A fresh database URL (created and cleaned up by the returned guard).
-async fn fresh_database(backend: Backend) -> (String, Cleanup) {
+pub async fn fresh_database(backend: Backend) -> (String, Cleanup) {
     install_default_drivers();
     let name = unique_name();
     match backend {
@@ -163,6 +164,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         db: db.clone(),
         // Short, so the heartbeat tests take a second, not thirty.
         heartbeat: std::time::Duration::from_millis(300),
+        instance: "test".into(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -177,7 +179,20 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         address,
         client: new_client(),
         db,
-        _cleanup: cleanup,
+        _cleanup: Some(cleanup),
+    }
+}
+
+impl TestApp {
+    /// Talks to a spotter running elsewhere (another process) on `db`'s
+    /// database; the caller keeps the database's cleanup guard.
+    pub fn remote(address: String, db: Database) -> TestApp {
+        TestApp {
+            address,
+            db,
+            client: new_client(),
+            _cleanup: None,
+        }
     }
 }
 

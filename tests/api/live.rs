@@ -13,9 +13,9 @@ use tokio_tungstenite::{
     MaybeTlsStream, WebSocketStream,
 };
 
-type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
-const SQUAT: [&str; 8] = ["Back squat", "3", "8", "80", "kg", "", "120", ""];
+pub(crate) const SQUAT: [&str; 8] = ["Back squat", "3", "8", "80", "kg", "", "120", ""];
 
 crate::on_both_backends!(
     only_logged_in_participants_can_listen,
@@ -30,7 +30,7 @@ crate::on_both_backends!(
     closed_connections_free_their_channels,
 );
 
-async fn connect(
+pub(crate) async fn connect(
     app: &TestApp,
     cookie: Option<&str>,
     session: i64,
@@ -55,14 +55,14 @@ async fn connect(
     }
 }
 
-async fn listen(app: &TestApp, who: &Person, session: i64, since: i64) -> Socket {
+pub(crate) async fn listen(app: &TestApp, who: &Person, session: i64, since: i64) -> Socket {
     connect(app, Some(&who.cookie), session, since)
         .await
         .expect("participant may listen")
 }
 
 /// The next frame (skipping pings), failing after 5 s.
-async fn next_frame(socket: &mut Socket) -> Frame {
+pub(crate) async fn next_frame(socket: &mut Socket) -> Frame {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
             .await
@@ -78,7 +78,7 @@ async fn next_frame(socket: &mut Socket) -> Frame {
 }
 
 /// Next event's (seq, kind), skipping presence frames.
-async fn next_event(socket: &mut Socket) -> (i64, String) {
+pub(crate) async fn next_event(socket: &mut Socket) -> (i64, String) {
     loop {
         match next_frame(socket).await {
             Frame::Event(e) => return (e.seq, e.kind),
@@ -88,7 +88,7 @@ async fn next_event(socket: &mut Socket) -> (i64, String) {
     }
 }
 
-async fn hello(socket: &mut Socket) -> i64 {
+pub(crate) async fn hello(socket: &mut Socket) -> i64 {
     match next_frame(socket).await {
         Frame::Hello {
             last_seq, version, ..

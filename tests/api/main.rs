@@ -7,4 +7,5 @@ mod config;
 mod helpers;
 mod live;
 mod pages;
+mod scaleout;
 mod sessions;

@@ -1,0 +1,387 @@
+//! Several spotter processes on one PostgreSQL database: live events cross
+//! instances through LISTEN/NOTIFY, a client of a killed instance resumes on
+//! another without loss, and a listener that lost its connection catches up.
+//!
+//! These start the real server binary (not an in-process router), so an
+//! instance can be killed with SIGKILL.
+
+use crate::{
+    helpers::{fresh_database, within_time, Backend, Cleanup, Person, TestApp},
+    live::{hello, listen, next_frame, Socket, SQUAT},
+};
+use futures::StreamExt;
+use reqwest::StatusCode;
+use spotter::{
+    model::live::Frame,
+    server::{db::Database, hub::Hub},
+};
+use sqlx::{any::AnyPoolOptions, AnyPool};
+use std::{process::Stdio, time::Duration};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+
+/// A spotter server process.
+struct Instance {
+    child: Child,
+    app: TestApp,
+}
+
+impl Instance {
+    /// Starts the server binary on a port of its choosing against `url`,
+    /// and waits until it listens.
+    async fn start(url: &str, name: &'static str, pool: &AnyPool) -> Instance {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_spotter"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("DATABASE_URL", url)
+            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+            .env("SPOTTER_DEMO", "0")
+            .env("SPOTTER_INSTANCE", name)
+            // Long enough that the test can commit while it is down.
+            .env("SPOTTER_LISTENER_RETRY_MS", "1500")
+            .env("RUST_LOG", "info,sqlx=warn,tower_http=warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the spotter binary");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let address = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.expect("read stdout") {
+                if let Some(rest) = line.strip_prefix("spotter is listening on ") {
+                    return rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
+                }
+            }
+            panic!("instance {name} exited before listening");
+        })
+        .await
+        .expect("the instance listens within 30 s");
+        // Keep reading, so its log output never fills the pipe.
+        tokio::spawn(async move {
+            while let Ok(Some(l)) = lines.next_line().await {
+                eprintln!("[{name}] {l}");
+            }
+        });
+        let db = Database {
+            pool: pool.clone(),
+            backend: spotter::server::db::Backend::Postgres,
+            hub: Hub::default(),
+            listener: None,
+        };
+        Instance {
+            child,
+            app: TestApp::remote(address, db),
+        }
+    }
+
+    /// `/readyz` as (status, body).
+    async fn ready(&self) -> (StatusCode, serde_json::Value) {
+        let response = self
+            .app
+            .client
+            .get(format!("{}/readyz", self.app.address))
+            .send()
+            .await
+            .expect("readyz answers");
+        let status = response.status();
+        (status, response.json().await.expect("readyz is JSON"))
+    }
+
+    /// Waits until `/readyz` answers `want` (up to 10 s).
+    async fn wait_ready(&self, want: StatusCode) -> serde_json::Value {
+        for _ in 0..1000 {
+            let (status, body) = self.ready().await;
+            if status == want {
+                return body;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("{} never answered /readyz with {want}", self.app.address);
+    }
+}
+
+/// A fresh PostgreSQL database and a pool on it (no listener of its own,
+/// so the only listeners are the instances').
+async fn database() -> (String, Cleanup, AnyPool) {
+    let (url, cleanup) = fresh_database(Backend::Postgres).await;
+    let pool = AnyPoolOptions::new()
+        .max_connections(2)
+        .connect(&url)
+        .await
+        .expect("connect to the test database");
+    (url, cleanup, pool)
+}
+
+/// The session's log as (seq, kind).
+async fn log(pool: &AnyPool, session: i64) -> Vec<(i64, String)> {
+    sqlx::query_as("SELECT seq, kind FROM session_events WHERE session_id = $1 ORDER BY seq")
+        .bind(session)
+        .fetch_all(pool)
+        .await
+        .expect("read the log")
+}
+
+async fn revision(pool: &AnyPool, round: i64) -> i64 {
+    sqlx::query_scalar("SELECT revision FROM rounds WHERE id = $1")
+        .bind(round)
+        .fetch_one(pool)
+        .await
+        .expect("round revision")
+}
+
+/// Reads events until `last`, asserting they are exactly `after+1..=last`
+/// in order; returns each event's commit-to-arrival time in ms.
+async fn events_until(socket: &mut Socket, after: i64, last: i64) -> Vec<i64> {
+    let mut expected = after + 1;
+    let mut latencies = Vec::new();
+    while expected <= last {
+        match next_frame(socket).await {
+            Frame::Event(e) => {
+                assert_eq!(e.seq, expected, "in order, no gap, no duplicate");
+                latencies.push(spotter::server::db::now_ms() - e.at);
+                expected += 1;
+            }
+            Frame::Presence { .. } => {}
+            other => panic!("expected an event, got {other:?}"),
+        }
+    }
+    latencies
+}
+
+/// Asserts no further event arrives within half a second.
+async fn nothing_more(socket: &mut Socket) {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
+    while let Ok(message) = tokio::time::timeout_at(deadline, socket.next()).await {
+        let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) = message else {
+            continue;
+        };
+        let frame: Frame = serde_json::from_str(&text).expect("a frame");
+        assert!(
+            !matches!(frame, Frame::Event(_)),
+            "unexpected extra event {frame:?}"
+        );
+    }
+}
+
+/// Edits a round `times` times through `app` (each edit is one event).
+async fn edit(app: &TestApp, trainer: &Person, session: i64, round: i64, times: usize) {
+    for i in 0..times {
+        let reps = (5 + i).to_string();
+        let row = ["Back squat", "3", reps.as_str(), "80", "kg", "", "120", ""];
+        let response = app
+            .save_round(trainer, session, &round.to_string(), &[row], false)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "edit round");
+    }
+}
+
+#[tokio::test]
+async fn events_committed_on_one_instance_reach_subscribers_of_another() {
+    within_time(async {
+        let (url, _cleanup, pool) = database().await;
+        let a = Instance::start(&url, "a", &pool).await;
+        let b = Instance::start(&url, "b", &pool).await;
+        // Health: each names itself; both are ready with their listener up.
+        for (instance, name) in [(&a, "a"), (&b, "b")] {
+            let health = instance
+                .app
+                .client
+                .get(format!("{}/healthz", instance.app.address))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(health.status(), StatusCode::OK);
+            assert_eq!(health.headers()["x-spotter-instance"], name);
+            let body: serde_json::Value = health.json().await.unwrap();
+            assert_eq!(body["instance"], name);
+            let (status, ready) = instance.ready().await;
+            assert_eq!(status, StatusCode::OK, "{ready}");
+            assert_eq!(ready["listener"], "connected");
+            assert_eq!(ready["database"], "ok");
+        }
+
+        // Everyone acts through A; the athlete listens on B, the trainer on A.
+        let (athlete, trainer, session) = a.app.active_session().await;
+        let mut athlete_on_b = listen(&b.app, &athlete, session, 0).await;
+        let mut trainer_on_a = listen(&a.app, &trainer, session, 0).await;
+        assert_eq!(hello(&mut athlete_on_b).await, 2);
+        assert_eq!(hello(&mut trainer_on_a).await, 2);
+        events_until(&mut athlete_on_b, 0, 2).await;
+        events_until(&mut trainer_on_a, 0, 2).await;
+
+        let round = a.app.new_round(&trainer, session, &[SQUAT], false).await;
+        a.app.release(&trainer, session, round).await;
+        events_until(&mut athlete_on_b, 2, 4).await;
+        // Each edit's event reaches B before the next edit: commit-to-arrival.
+        let mut latencies = Vec::new();
+        for seq in 5..25 {
+            edit(&a.app, &trainer, session, round, 1).await;
+            latencies.extend(events_until(&mut athlete_on_b, seq - 1, seq).await);
+        }
+        // The athlete completes through B; the trainer hears it on A.
+        let rev = revision(&pool, round).await;
+        let done = b
+            .app
+            .complete(
+                &athlete,
+                session,
+                round,
+                rev,
+                &[["3", "5", "80", "7.5", "on", "ok"]],
+            )
+            .await;
+        assert_eq!(done.status(), StatusCode::OK, "complete through B");
+
+        let logged = log(&pool, session).await;
+        let last = logged.last().unwrap().0;
+        assert_eq!(last, 2 + 1 + 1 + 20 + 1, "every action logged");
+        events_until(&mut athlete_on_b, 24, last).await;
+        events_until(&mut trainer_on_a, 2, last).await;
+        nothing_more(&mut athlete_on_b).await;
+        nothing_more(&mut trainer_on_a).await;
+
+        latencies.sort_unstable();
+        eprintln!(
+            "commit-to-delivery across instances (ms, {} events): median {}, max {}",
+            latencies.len(),
+            latencies[latencies.len() / 2],
+            latencies[latencies.len() - 1]
+        );
+    })
+    .await
+}
+
+#[tokio::test]
+async fn clients_of_a_killed_instance_resume_on_another_without_loss() {
+    within_time(async {
+        let (url, _cleanup, pool) = database().await;
+        let mut a = Instance::start(&url, "a", &pool).await;
+        let b = Instance::start(&url, "b", &pool).await;
+        let (athlete, trainer, session) = a.app.active_session().await;
+        let mut athlete_socket = listen(&a.app, &athlete, session, 0).await;
+        let mut trainer_socket = listen(&a.app, &trainer, session, 0).await;
+        hello(&mut athlete_socket).await;
+        hello(&mut trainer_socket).await;
+        let round = a.app.new_round(&trainer, session, &[SQUAT], false).await;
+        a.app.release(&trainer, session, round).await;
+        events_until(&mut athlete_socket, 0, 4).await;
+        events_until(&mut trainer_socket, 0, 4).await;
+
+        // kill -9: no goodbye, the sockets just break.
+        a.child.start_kill().expect("SIGKILL instance a");
+        a.child.wait().await.expect("instance a exited");
+        for socket in [&mut athlete_socket, &mut trainer_socket] {
+            let end = tokio::time::timeout(Duration::from_secs(5), async {
+                loop {
+                    match socket.next().await {
+                        None | Some(Err(_)) => break,
+                        Some(Ok(_)) => continue,
+                    }
+                }
+            })
+            .await;
+            assert!(end.is_ok(), "the socket to the killed instance ends");
+        }
+
+        // While nobody is connected, the trainer goes on through B.
+        edit(&b.app, &trainer, session, round, 2).await;
+        // Both resume on B from the last seq they applied.
+        let mut athlete_socket = listen(&b.app, &athlete, session, 4).await;
+        let mut trainer_socket = listen(&b.app, &trainer, session, 4).await;
+        assert_eq!(hello(&mut athlete_socket).await, 6);
+        assert_eq!(hello(&mut trainer_socket).await, 6);
+        // And the trainer's next actions, through B, all arrive.
+        edit(&b.app, &trainer, session, round, 3).await;
+        let rev = revision(&pool, round).await;
+        let done = b
+            .app
+            .complete(
+                &athlete,
+                session,
+                round,
+                rev,
+                &[["3", "8", "80", "8", "", ""]],
+            )
+            .await;
+        assert_eq!(done.status(), StatusCode::OK);
+        let last = log(&pool, session).await.last().unwrap().0;
+        assert_eq!(last, 4 + 2 + 3 + 1);
+        events_until(&mut athlete_socket, 4, last).await;
+        events_until(&mut trainer_socket, 4, last).await;
+        nothing_more(&mut athlete_socket).await;
+        nothing_more(&mut trainer_socket).await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_listener_that_lost_its_connection_catches_up_exactly_once() {
+    within_time(async {
+        let (url, _cleanup, pool) = database().await;
+        let a = Instance::start(&url, "a", &pool).await;
+        let (athlete, trainer, session) = a.app.active_session().await;
+        let mut athlete_socket = listen(&a.app, &athlete, session, 0).await;
+        hello(&mut athlete_socket).await;
+        events_until(&mut athlete_socket, 0, 2).await;
+        // The trainer's dashboard on the same instance.
+        let dashboard_url = format!("{}/api/live", a.app.address.replace("http://", "ws://"));
+        let mut request =
+            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+                dashboard_url,
+            )
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("cookie", trainer.cookie.parse().unwrap());
+        let (mut dashboard, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        assert!(matches!(
+            next_frame(&mut dashboard).await,
+            Frame::Hello { .. }
+        ));
+
+        // Cut the listener's connection from the database side.
+        let terminated: Vec<(bool,)> = sqlx::query_as(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = 'spotter-listener' AND datname = current_database()",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(terminated, vec![(true,)], "one listener connection");
+        let down = a.wait_ready(StatusCode::SERVICE_UNAVAILABLE).await;
+        assert_eq!(down["listener"], "reconnecting");
+
+        // Committed while nobody listens: PostgreSQL drops these notifications.
+        let round = a.app.new_round(&trainer, session, &[SQUAT], false).await;
+        a.app.release(&trainer, session, round).await;
+        edit(&a.app, &trainer, session, round, 3).await;
+        assert_eq!(
+            a.ready().await.1["listener"],
+            "reconnecting",
+            "the events were committed while the listener was down"
+        );
+
+        let up = a.wait_ready(StatusCode::OK).await;
+        assert_eq!(up["listener_connects"], 2);
+        assert!(up["listener_caught_up"].as_u64().unwrap() >= 1, "{up}");
+        events_until(&mut athlete_socket, 2, 7).await;
+        // The dashboard is told to refetch.
+        loop {
+            match next_frame(&mut dashboard).await {
+                Frame::Reset { .. } => break,
+                Frame::Event(_) => continue,
+                other => panic!("unexpected dashboard frame {other:?}"),
+            }
+        }
+        // And live delivery works again on the new connection.
+        edit(&a.app, &trainer, session, round, 1).await;
+        events_until(&mut athlete_socket, 7, 8).await;
+        nothing_more(&mut athlete_socket).await;
+    })
+    .await
+}
