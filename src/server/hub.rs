@@ -15,8 +15,12 @@ use crate::model::{
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
 };
-use tokio::sync::broadcast;
+use tokio::{
+    sync::{broadcast, mpsc},
+    time::Instant,
+};
 
 /// Frames a subscriber may fall behind by before it is dropped.
 pub const BUFFER: usize = 256;
@@ -40,6 +44,30 @@ struct SessionChannel {
 struct State {
     sessions: HashMap<i64, SessionChannel>,
     users: HashMap<i64, broadcast::Sender<SharedFrame>>,
+    /// Who is connected to other instances (PostgreSQL scale-out), by
+    /// session, then instance.
+    remote: HashMap<i64, HashMap<u64, RemotePresence>>,
+    /// Where local presence changes go for other instances to hear.
+    presence_sink: Option<mpsc::UnboundedSender<LocalPresence>>,
+}
+
+/// Another instance's connections to a session, until `expires`.
+#[derive(Clone, Copy, Debug)]
+struct RemotePresence {
+    athlete: bool,
+    trainer: bool,
+    expires: Instant,
+}
+
+/// This instance's connections to a session, for other instances.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LocalPresence {
+    /// The session.
+    pub session_id: i64,
+    /// Athlete connections here.
+    pub athletes: usize,
+    /// Trainer connections here.
+    pub trainers: usize,
 }
 
 /// Cheap to clone; all clones share one state.
@@ -143,7 +171,7 @@ impl Hub {
                 Side::Athlete => channel.athletes += 1,
                 Side::Trainer => channel.trainers += 1,
             }
-            announce(channel, session_id);
+            state.changed_here(session_id);
         }
         Presence {
             hub: self.clone(),
@@ -152,13 +180,75 @@ impl Hub {
         }
     }
 
-    /// Who is connected to a session: (athlete, trainer).
+    /// Who is connected to a session, here or (scale-out) on another
+    /// instance: (athlete, trainer).
     pub fn who_is_here(&self, session_id: i64) -> (bool, bool) {
+        self.lock().who_is_here(session_id)
+    }
+
+    /// Sends every later change of local presence to `sink` (the PostgreSQL
+    /// listener, which tells the other instances).
+    pub fn send_presence_to(&self, sink: mpsc::UnboundedSender<LocalPresence>) {
+        self.lock().presence_sink = Some(sink);
+    }
+
+    /// Every session with connections here (to repeat to other instances).
+    pub fn local_presence(&self) -> Vec<LocalPresence> {
         self.lock()
             .sessions
-            .get(&session_id)
-            .map(|c| (c.athletes > 0, c.trainers > 0))
-            .unwrap_or_default()
+            .iter()
+            .filter(|(_, c)| c.athletes + c.trainers > 0)
+            .map(|(id, c)| LocalPresence {
+                session_id: *id,
+                athletes: c.athletes,
+                trainers: c.trainers,
+            })
+            .collect()
+    }
+
+    /// Another instance reports its connections to a session, valid for
+    /// `ttl` unless repeated; announced here if that changes who is present.
+    pub fn remote_presence(&self, instance: u64, presence: LocalPresence, ttl: Duration) {
+        let mut state = self.lock();
+        let before = state.who_is_here(presence.session_id);
+        let sessions = state.remote.entry(presence.session_id).or_default();
+        if presence.athletes + presence.trainers == 0 {
+            sessions.remove(&instance);
+            if sessions.is_empty() {
+                state.remote.remove(&presence.session_id);
+            }
+        } else {
+            sessions.insert(
+                instance,
+                RemotePresence {
+                    athlete: presence.athletes > 0,
+                    trainer: presence.trainers > 0,
+                    expires: Instant::now() + ttl,
+                },
+            );
+        }
+        if state.who_is_here(presence.session_id) != before {
+            state.announce(presence.session_id);
+        }
+    }
+
+    /// Forgets other instances' reports that were not repeated in time (an
+    /// instance that died says nothing).
+    pub fn expire_remote_presence(&self) {
+        let now = Instant::now();
+        let mut state = self.lock();
+        let mut changed = Vec::new();
+        for (session_id, instances) in state.remote.iter_mut() {
+            let before = instances.len();
+            instances.retain(|_, p| p.expires > now);
+            if instances.len() != before {
+                changed.push(*session_id);
+            }
+        }
+        state.remote.retain(|_, instances| !instances.is_empty());
+        for session_id in changed {
+            state.announce(session_id);
+        }
     }
 
     /// Whether anyone connected here listens to `session_id` (on its own
@@ -201,14 +291,64 @@ impl Hub {
     }
 }
 
-fn announce(channel: &SessionChannel, session_id: i64) {
-    if let Some(sender) = &channel.sender {
+impl State {
+    fn who_is_here(&self, session_id: i64) -> (bool, bool) {
+        let (mut athlete, mut trainer) = self
+            .sessions
+            .get(&session_id)
+            .map(|c| (c.athletes > 0, c.trainers > 0))
+            .unwrap_or_default();
+        for remote in self
+            .remote
+            .get(&session_id)
+            .into_iter()
+            .flat_map(|r| r.values())
+        {
+            athlete |= remote.athlete;
+            trainer |= remote.trainer;
+        }
+        (athlete, trainer)
+    }
+
+    /// Tells the session's local subscribers who is present now.
+    fn announce(&self, session_id: i64) {
+        let Some(sender) = self
+            .sessions
+            .get(&session_id)
+            .and_then(|c| c.sender.as_ref())
+        else {
+            return;
+        };
+        let (athlete, trainer) = self.who_is_here(session_id);
         let _ = sender.send(Arc::new(Frame::Presence {
             session_id,
-            athlete: channel.athletes > 0,
-            trainer: channel.trainers > 0,
+            athlete,
+            trainer,
             at: super::db::now_ms(),
         }));
+    }
+
+    /// Local connections to a session changed: tell local subscribers and
+    /// other instances.
+    fn changed_here(&mut self, session_id: i64) {
+        self.announce(session_id);
+        if let Some(sink) = &self.presence_sink {
+            let (athletes, trainers) = self
+                .sessions
+                .get(&session_id)
+                .map(|c| (c.athletes, c.trainers))
+                .unwrap_or_default();
+            if sink
+                .send(LocalPresence {
+                    session_id,
+                    athletes,
+                    trainers,
+                })
+                .is_err()
+            {
+                self.presence_sink = None;
+            }
+        }
     }
 }
 
@@ -231,7 +371,7 @@ impl Drop for Presence {
             Side::Athlete => channel.athletes = channel.athletes.saturating_sub(1),
             Side::Trainer => channel.trainers = channel.trainers.saturating_sub(1),
         }
-        announce(channel, self.session_id);
+        state.changed_here(self.session_id);
         drop(state);
         self.hub.forget_if_unused(self.session_id, 0);
     }
@@ -258,5 +398,68 @@ impl Drop for Subscription {
     fn drop(&mut self) {
         // Our own receiver is still alive while this runs.
         self.hub.forget_if_unused(self.session_id, 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn other_instances_presence_counts_until_it_expires() {
+        let hub = Hub::default();
+        let mut subscription = hub.subscribe(7);
+        let athlete_elsewhere = LocalPresence {
+            session_id: 7,
+            athletes: 1,
+            trainers: 0,
+        };
+        hub.remote_presence(42, athlete_elsewhere, Duration::from_secs(60));
+        assert_eq!(hub.who_is_here(7), (true, false));
+        let Frame::Presence { athlete, .. } = &*subscription.recv().await.unwrap() else {
+            panic!("a presence frame");
+        };
+        assert!(athlete, "announced to local subscribers");
+        // Repeated reports refresh it; one that is not repeated expires.
+        hub.remote_presence(42, athlete_elsewhere, Duration::ZERO);
+        hub.expire_remote_presence();
+        assert_eq!(hub.who_is_here(7), (false, false));
+        let Frame::Presence { athlete, .. } = &*subscription.recv().await.unwrap() else {
+            panic!("a presence frame");
+        };
+        assert!(!athlete, "the departure is announced");
+        // A report of zero connections removes it at once.
+        hub.remote_presence(42, athlete_elsewhere, Duration::from_secs(60));
+        hub.remote_presence(
+            42,
+            LocalPresence {
+                athletes: 0,
+                ..athlete_elsewhere
+            },
+            Duration::from_secs(60),
+        );
+        assert_eq!(hub.who_is_here(7), (false, false));
+    }
+
+    #[test]
+    fn an_event_is_published_once() {
+        let hub = Hub::default();
+        let mut subscription = hub.subscribe(3);
+        let event = |seq| LiveEvent {
+            seq,
+            kind: "round-updated".into(),
+            session_id: 3,
+            at: 0,
+            data: serde_json::Value::Null,
+        };
+        hub.publish(&[event(1), event(2)], [0, 0]);
+        hub.publish(&[event(2), event(1), event(3)], [0, 0]);
+        let mut seqs = Vec::new();
+        while let Ok(frame) = subscription.receiver.try_recv() {
+            if let Frame::Event(e) = &*frame {
+                seqs.push(e.seq);
+            }
+        }
+        assert_eq!(seqs, vec![1, 2, 3]);
     }
 }

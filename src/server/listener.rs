@@ -15,9 +15,15 @@
 //! dashboards to refetch. A follower (`live::follow`) fills any remaining
 //! gap from the log when the next event arrives, so the log stays the one
 //! source of truth.
+//!
+//! Presence crosses instances the same way, on a second channel: each
+//! instance announces its local connection counts per session when they
+//! change and repeats them every few seconds; reports that stop (an
+//! instance died) expire.
 
+use super::hub::LocalPresence;
 use super::{db::Database, live::events_between};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use std::{
     str::FromStr,
@@ -30,6 +36,13 @@ use std::{
 
 /// The PostgreSQL notification channel (as in the migration's trigger).
 pub const CHANNEL: &str = "spotter_events";
+/// The channel instances tell each other who is connected on.
+pub const PRESENCE_CHANNEL: &str = "spotter_presence";
+/// How often an instance repeats who is connected to it.
+const PRESENCE_REFRESH: Duration = Duration::from_secs(5);
+/// How long another instance's report holds unless repeated: an instance
+/// that died stops counting after this.
+const PRESENCE_TTL: Duration = Duration::from_secs(15);
 /// The `application_name` of the listener's connection (visible in
 /// `pg_stat_activity`).
 pub const APPLICATION_NAME: &str = "spotter-listener";
@@ -69,6 +82,15 @@ impl ListenerStatus {
     }
 }
 
+/// Payload of a presence notification.
+#[derive(Debug, Deserialize, Serialize)]
+struct PresenceNotice {
+    instance: u64,
+    session_id: i64,
+    athletes: usize,
+    trainers: usize,
+}
+
 /// Payload of a notification, written by the trigger.
 #[derive(Debug, Deserialize)]
 struct Notice {
@@ -82,22 +104,80 @@ struct Notice {
 /// `retry` is the first wait after a lost connection (it doubles up to 5 s
 /// while connecting fails).
 pub fn spawn(db: Database, url: &str, retry: Duration) -> Result<ListenerStatus, sqlx::Error> {
-    let options = PgConnectOptions::from_str(url)?.application_name(APPLICATION_NAME);
+    let options = PgConnectOptions::from_str(url)?;
     // The listener's own connection, never shared with queries (two, so a
     // new one can open while a broken one is still being closed).
     let pool = PgPoolOptions::new()
         .max_connections(2)
         .acquire_timeout(Duration::from_secs(10))
-        .connect_lazy_with(options);
+        .connect_lazy_with(options.clone().application_name(APPLICATION_NAME));
+    // One more connection to send presence notifications on.
+    let presence_pool = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_lazy_with(options.application_name("spotter-presence"));
     let status = ListenerStatus::default();
-    tokio::spawn(run(db, pool, status.clone(), retry));
+    // Tells this instance's notifications about presence from the others'.
+    let instance: u64 = rand::random();
+    let (sink, changes) = tokio::sync::mpsc::unbounded_channel();
+    db.hub.send_presence_to(sink);
+    tokio::spawn(share_presence(db.clone(), presence_pool, instance, changes));
+    tokio::spawn(run(db, pool, status.clone(), retry, instance));
     Ok(status)
 }
 
-async fn run(db: Database, pool: sqlx::PgPool, status: ListenerStatus, retry: Duration) {
+/// Sends local presence changes to the other instances, repeats all local
+/// presence every [`PRESENCE_REFRESH`] (so an instance that missed a change
+/// or just started learns it), and forgets reports not repeated in time.
+async fn share_presence(
+    db: Database,
+    pool: sqlx::PgPool,
+    instance: u64,
+    mut changes: tokio::sync::mpsc::UnboundedReceiver<LocalPresence>,
+) {
+    let mut refresh = tokio::time::interval(PRESENCE_REFRESH);
+    loop {
+        let batch = tokio::select! {
+            change = changes.recv() => match change {
+                Some(change) => vec![change],
+                None => return,
+            },
+            _ = refresh.tick() => {
+                db.hub.expire_remote_presence();
+                db.hub.local_presence()
+            }
+        };
+        for presence in batch {
+            let notice = PresenceNotice {
+                instance,
+                session_id: presence.session_id,
+                athletes: presence.athletes,
+                trainers: presence.trainers,
+            };
+            let payload = serde_json::to_string(&notice).unwrap_or_default();
+            // Best effort: the next refresh repeats it.
+            if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(PRESENCE_CHANNEL)
+                .bind(payload)
+                .execute(&pool)
+                .await
+            {
+                tracing::debug!(error = %e, "listener: could not share presence");
+            }
+        }
+    }
+}
+
+async fn run(
+    db: Database,
+    pool: sqlx::PgPool,
+    status: ListenerStatus,
+    retry: Duration,
+    instance: u64,
+) {
     let mut wait = retry;
     loop {
-        let result = listen(&db, &pool, &status).await;
+        let result = listen(&db, &pool, &status, instance).await;
         let was_connected = status.inner.connected.swap(false, Ordering::SeqCst);
         match result {
             Ok(()) => tracing::warn!("listener: connection lost; reconnecting"),
@@ -117,10 +197,11 @@ async fn listen(
     db: &Database,
     pool: &sqlx::PgPool,
     status: &ListenerStatus,
+    instance: u64,
 ) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.eager_reconnect(false);
-    listener.listen(CHANNEL).await?;
+    listener.listen_all([CHANNEL, PRESENCE_CHANNEL]).await?;
     // Ready only once caught up: LISTEN is active, so anything committed
     // from here on is notified; anything before is read from the log.
     // (Also on the first connection: subscribers may have come while it
@@ -136,11 +217,26 @@ async fn listen(
     status.inner.connected.store(true, Ordering::SeqCst);
     while let Some(notification) = listener.try_recv().await? {
         status.inner.notifications.fetch_add(1, Ordering::SeqCst);
-        match serde_json::from_str::<Notice>(notification.payload()) {
-            Ok(notice) => deliver(db, &notice).await?,
-            Err(e) => {
-                tracing::warn!(error = %e, payload = notification.payload(), "listener: unreadable notification")
+        let payload = notification.payload();
+        if notification.channel() == PRESENCE_CHANNEL {
+            match serde_json::from_str::<PresenceNotice>(payload) {
+                Ok(notice) if notice.instance == instance => {}
+                Ok(notice) => db.hub.remote_presence(
+                    notice.instance,
+                    LocalPresence {
+                        session_id: notice.session_id,
+                        athletes: notice.athletes,
+                        trainers: notice.trainers,
+                    },
+                    PRESENCE_TTL,
+                ),
+                Err(e) => tracing::warn!(error = %e, payload, "listener: unreadable presence"),
             }
+            continue;
+        }
+        match serde_json::from_str::<Notice>(payload) {
+            Ok(notice) => deliver(db, &notice).await?,
+            Err(e) => tracing::warn!(error = %e, payload, "listener: unreadable notification"),
         }
     }
     Ok(())

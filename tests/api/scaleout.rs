@@ -40,7 +40,7 @@ impl Instance {
             .env("SPOTTER_INSTANCE", name)
             // Long enough that the test can commit while it is down.
             .env("SPOTTER_LISTENER_RETRY_MS", "1500")
-            .env("RUST_LOG", "info,sqlx=warn,tower_http=warn")
+            .env("RUST_LOG", "warn,tower_http=off")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -153,6 +153,19 @@ async fn events_until(socket: &mut Socket, after: i64, last: i64) -> Vec<i64> {
     latencies
 }
 
+/// Reads presence frames until one says (athlete, trainer) = `want`.
+async fn presence_becomes(socket: &mut Socket, want: (bool, bool)) {
+    loop {
+        match next_frame(socket).await {
+            Frame::Presence {
+                athlete, trainer, ..
+            } if (athlete, trainer) == want => return,
+            Frame::Presence { .. } => continue,
+            other => panic!("expected presence, got {other:?}"),
+        }
+    }
+}
+
 /// Asserts no further event arrives within half a second.
 async fn nothing_more(socket: &mut Socket) {
     let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
@@ -208,10 +221,13 @@ async fn events_committed_on_one_instance_reach_subscribers_of_another() {
         // Everyone acts through A; the athlete listens on B, the trainer on A.
         let (athlete, trainer, session) = a.app.active_session().await;
         let mut athlete_on_b = listen(&b.app, &athlete, session, 0).await;
-        let mut trainer_on_a = listen(&a.app, &trainer, session, 0).await;
         assert_eq!(hello(&mut athlete_on_b).await, 2);
-        assert_eq!(hello(&mut trainer_on_a).await, 2);
         events_until(&mut athlete_on_b, 0, 2).await;
+        let mut trainer_on_a = listen(&a.app, &trainer, session, 0).await;
+        assert_eq!(hello(&mut trainer_on_a).await, 2);
+        // Presence crosses instances too: each sees the other connected.
+        presence_becomes(&mut athlete_on_b, (true, true)).await;
+        presence_becomes(&mut trainer_on_a, (true, true)).await;
         events_until(&mut trainer_on_a, 0, 2).await;
 
         let round = a.app.new_round(&trainer, session, &[SQUAT], false).await;
@@ -244,6 +260,10 @@ async fn events_committed_on_one_instance_reach_subscribers_of_another() {
         events_until(&mut trainer_on_a, 2, last).await;
         nothing_more(&mut athlete_on_b).await;
         nothing_more(&mut trainer_on_a).await;
+
+        // The trainer leaves A: the athlete on B hears it.
+        drop(trainer_on_a);
+        presence_becomes(&mut athlete_on_b, (true, false)).await;
 
         latencies.sort_unstable();
         eprintln!(
