@@ -126,6 +126,17 @@ impl Database {
         Ok((database, is_new))
     }
 
+    /// Begins a read-write transaction. On SQLite it takes the write lock at
+    /// once (`BEGIN IMMEDIATE`): a deferred transaction that reads first
+    /// cannot upgrade to a writer once another writer has committed, and
+    /// fails with "database is locked" without waiting (SQLITE_BUSY_SNAPSHOT).
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// Applies this backend's pending migrations; true if none had run before.
     async fn migrate(&self) -> Result<bool, sqlx::Error> {
         let table_exists: i64 = match self.backend {

@@ -233,7 +233,7 @@ pub async fn start_session(
             "Only athletes start sessions; athletes invite their trainer".into(),
         ));
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     let trainer: Option<(String,)> = sqlx::query_as("SELECT role FROM users WHERE id = $1")
         .bind(trainer_id)
         .fetch_optional(&mut *tx)
@@ -281,7 +281,7 @@ pub async fn join_session(
     user: &User,
     session_id: i64,
 ) -> Result<Outcome<()>, AppError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     let session = lock(&mut tx, session_id).await?;
     session.require(user, Side::Trainer, "join it")?;
     match session.status {
@@ -315,7 +315,7 @@ pub async fn cancel_session(
     session_id: i64,
     reason: Option<String>,
 ) -> Result<Outcome<()>, AppError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     let session = lock(&mut tx, session_id).await?;
     let side = session.side_of(user)?;
     match session.status {
@@ -413,7 +413,7 @@ pub async fn save_round(
             format!("A round has at most {EXERCISES_MAX} exercises"),
         ));
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     let session = lock(&mut tx, session_id).await?;
     session.require(user, Side::Trainer, "build rounds")?;
     session.require_active()?;
@@ -511,7 +511,7 @@ async fn open_round(
     round_id: i64,
     action: &str,
 ) -> Result<(Tx, SessionRow, RoundRow), AppError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     let session = lock(&mut tx, session_id).await?;
     session.require(user, Side::Trainer, action)?;
     session.require_active()?;
@@ -604,7 +604,7 @@ pub async fn complete_round(
     revision: i64,
     feedback: &[FeedbackInput],
 ) -> Result<Outcome<bool>, AppError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     let session = lock(&mut tx, session_id).await?;
     session.require(user, Side::Athlete, "complete rounds")?;
     let round = match round_in(&mut tx, session_id, round_id).await {

@@ -25,6 +25,7 @@ crate::on_both_backends!(
     a_session_holds_at_most_100_rounds,
     plain_form_posts_work_without_javascript,
     session_pages_answer_with_the_right_status,
+    concurrent_mutations_all_succeed,
 );
 
 async fn view_of(
@@ -1048,4 +1049,47 @@ async fn session_pages_answer_with_the_right_status(backend: Backend) {
         logged_out.headers()[header::LOCATION],
         format!("/login?next={trainer_page}")
     );
+}
+
+/// Many users acting at the same moment: every request succeeds (on
+/// SQLite a transaction that reads before it writes must not fail with
+/// "database is locked" when another writer committed meanwhile).
+async fn concurrent_mutations_all_succeed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let trainer = app.person("Tina Trainer", "trainer").await;
+    let mut athletes = Vec::new();
+    for n in 0..40 {
+        athletes.push(app.person(&format!("Athlete {n}"), "athlete").await);
+    }
+    let trainer_id = trainer.id.to_string();
+    let (app, trainer_id) = (&app, &trainer_id);
+    let starts = athletes.iter().map(|athlete| async move {
+        app.call(
+            athlete,
+            "/api/sessions/start",
+            &[("trainer_id", trainer_id.as_str())],
+        )
+        .await
+    });
+    let responses = futures::future::join_all(starts).await;
+    let mut sessions = Vec::new();
+    for response in responses {
+        assert_eq!(response.status(), StatusCode::OK, "start");
+        sessions.push(response.json::<i64>().await.unwrap());
+    }
+    let ids: Vec<String> = sessions.iter().map(i64::to_string).collect();
+    let trainer = &trainer;
+    let joins = ids.iter().map(|session| async move {
+        app.call(
+            trainer,
+            "/api/sessions/join",
+            &[("session_id", session.as_str())],
+        )
+        .await
+    });
+    for response in futures::future::join_all(joins).await {
+        assert_eq!(response.status(), StatusCode::OK, "join");
+    }
+    assert_eq!(app.count("training_sessions").await, 40);
+    assert_eq!(app.count("session_events").await, 80);
 }
