@@ -26,7 +26,7 @@ cargo fmt --all -- --check
 section "clippy (server)"
 cargo clippy --features ssr --all-targets -- -D warnings
 section "clippy (browser, wasm32)"
-cargo clippy --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
+cargo clippy --no-default-features --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
 
 section "unit and integration tests (SQLite and PostgreSQL)"
 cargo test --features ssr

@@ -18,6 +18,11 @@ async fn main() {
 
 async fn run() -> Result<(), String> {
     let config = Config::from_env().map_err(|e| e.to_string())?;
+    // One open file per live connection: use all the system allows.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(limit, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
+    }
     let (db, is_new) = Database::open(&config.database_url, config.listener_retry)
         .await
         .map_err(|e| {

@@ -1,0 +1,696 @@
+//! The live subscribers and the action driver.
+
+use crate::{
+    setup::{post, Fleet, SEQ_AFTER_SETUP},
+    Args,
+};
+use futures::StreamExt;
+use hdrhistogram::Histogram;
+use serde::Deserialize;
+use std::{
+    sync::{
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
+    time::{Duration, Instant},
+};
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+
+/// Latencies are recorded in microseconds, up to a minute.
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
+}
+
+/// What subscribers record while a phase is measured.
+pub struct Recorder {
+    pub end_to_end: Histogram<u64>,
+    pub commit: Histogram<u64>,
+    pub ssr_athlete: Histogram<u64>,
+    pub ssr_trainer: Histogram<u64>,
+    /// Deliveries per second since the bench started (for the chart).
+    pub per_second: Vec<u64>,
+}
+
+impl Recorder {
+    fn new() -> Recorder {
+        Recorder {
+            end_to_end: histogram(),
+            commit: histogram(),
+            ssr_athlete: histogram(),
+            ssr_trainer: histogram(),
+            per_second: Vec::new(),
+        }
+    }
+}
+
+/// State shared by the driver and every subscriber.
+struct Shared {
+    started: Instant,
+    /// Per session: when the action that produced seq `i` was sent
+    /// (µs since `started`, 0 = unknown).
+    sent: Vec<Mutex<Vec<u64>>>,
+    recorder: Mutex<Recorder>,
+    /// Events delivered (to any subscriber) since the bench started.
+    delivered: AtomicU64,
+    duplicates: AtomicU64,
+    out_of_order: AtomicU64,
+    /// Subscribers that have their (first or renewed) `hello`.
+    connected: AtomicUsize,
+    /// Connections that ended without the bench asking.
+    dropped: AtomicU64,
+}
+
+impl Shared {
+    fn micros(&self) -> u64 {
+        self.started.elapsed().as_micros() as u64
+    }
+}
+
+/// One subscriber's tally, at the end.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Tally {
+    pub received: u64,
+    pub duplicates: u64,
+    pub out_of_order: u64,
+    pub last_seq: i64,
+    pub session: usize,
+}
+
+/// Loss, duplicates and reordering over every subscriber.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Totals {
+    pub expected: u64,
+    pub delivered: u64,
+    pub lost: u64,
+    pub duplicates: u64,
+    pub out_of_order: u64,
+    pub dropped: u64,
+}
+
+impl Totals {
+    /// Nothing lost, duplicated or reordered.
+    pub fn clean(&self) -> bool {
+        self.lost == 0 && self.duplicates == 0 && self.out_of_order == 0
+    }
+}
+
+/// One measured phase at one rate.
+pub struct Phase {
+    pub rate: u32,
+    pub duration_s: f64,
+    pub actions_ok: u64,
+    pub actions_failed: u64,
+    /// Actions the driver could not start in time (every session busy).
+    pub behind: u64,
+    pub delivered: u64,
+    pub expected: u64,
+    pub duplicates: u64,
+    pub out_of_order: u64,
+    pub recorder: Recorder,
+    pub storm_resume_s: Option<f64>,
+    pub rss_kb: Option<u64>,
+}
+
+/// Per-session driving state: which action comes next.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    NewRound,
+    Release { round: i64 },
+    Edit { round: i64 },
+    Complete { round: i64 },
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Driven {
+    index: usize,
+    step: Step,
+    /// The session's last committed seq.
+    seq: i64,
+}
+
+/// The live connections, and the driver's view of each session.
+pub struct Live {
+    shared: Arc<Shared>,
+    storm: watch::Sender<u64>,
+    stop: watch::Sender<bool>,
+    subscribers: Vec<tokio::task::JoinHandle<Tally>>,
+    driven: Mutex<Vec<Driven>>,
+    pub connected_in: Duration,
+}
+
+#[derive(Deserialize)]
+struct Incoming {
+    #[serde(rename = "type")]
+    frame: String,
+    #[serde(default)]
+    seq: i64,
+    #[serde(default)]
+    at: i64,
+}
+
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+impl Live {
+    /// Opens both subscribers of every session and waits for every `hello`.
+    pub async fn connect(args: &Args, fleet: &Fleet) -> Result<Live, String> {
+        let shared = Arc::new(Shared {
+            started: Instant::now(),
+            sent: (0..fleet.sessions.len())
+                .map(|_| Mutex::new(Vec::new()))
+                .collect(),
+            recorder: Mutex::new(Recorder::new()),
+            delivered: AtomicU64::new(0),
+            duplicates: AtomicU64::new(0),
+            out_of_order: AtomicU64::new(0),
+            connected: AtomicUsize::new(0),
+            dropped: AtomicU64::new(0),
+        });
+        let (storm, _) = watch::channel(0u64);
+        let (stop, _) = watch::channel(false);
+        let started = Instant::now();
+        let mut subscribers = Vec::with_capacity(fleet.sessions.len() * 2);
+        for (index, session) in fleet.sessions.iter().enumerate() {
+            for side in 0..2 {
+                let n = index * 2 + side;
+                let url = fleet.urls[n % fleet.urls.len()].replacen("http://", "ws://", 1);
+                let cookie = if side == 0 {
+                    fleet.athletes[session.athlete].cookie.clone()
+                } else {
+                    fleet.trainers[session.trainer].cookie.clone()
+                };
+                subscribers.push(tokio::spawn(subscribe(
+                    shared.clone(),
+                    format!("{url}/api/sessions/{}/live", session.id),
+                    cookie,
+                    index,
+                    storm.subscribe(),
+                    stop.subscribe(),
+                )));
+            }
+            // Do not open thousands of connections in the same instant.
+            if index % 64 == 63 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+        let total = subscribers.len();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while shared.connected.load(Ordering::SeqCst) < total {
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "only {} of {total} subscribers connected within 120 s",
+                    shared.connected.load(Ordering::SeqCst)
+                ));
+            }
+            if subscribers.iter().any(|s| s.is_finished()) {
+                return Err("a subscriber could not connect (see above)".into());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let connected_in = started.elapsed();
+        eprintln!(
+            "spotter-bench: {total} subscribers connected in {:.2} s",
+            connected_in.as_secs_f64()
+        );
+        let _ = args;
+        let driven = (0..fleet.sessions.len())
+            .map(|index| Driven {
+                index,
+                step: Step::NewRound,
+                seq: SEQ_AFTER_SETUP,
+            })
+            .collect();
+        Ok(Live {
+            shared,
+            storm,
+            stop,
+            subscribers,
+            driven: Mutex::new(driven),
+            connected_in,
+        })
+    }
+
+    /// Drives actions at `rate` for the configured duration, measuring
+    /// every delivery; with `storm`, drops and reconnects every subscriber
+    /// halfway through.
+    pub async fn phase(&self, args: &Args, fleet: &Fleet, rate: u32, storm: bool) -> Phase {
+        *self.shared.recorder.lock().unwrap() = Recorder {
+            per_second: std::mem::take(&mut self.shared.recorder.lock().unwrap().per_second),
+            ..Recorder::new()
+        };
+        let delivered_before = self.shared.delivered.load(Ordering::SeqCst);
+        let duplicates_before = self.shared.duplicates.load(Ordering::SeqCst);
+        let out_of_order_before = self.shared.out_of_order.load(Ordering::SeqCst);
+        let subscribers = self.subscribers.len() as u64;
+        let duration = Duration::from_secs(args.duration);
+
+        let (idle_tx, mut idle_rx) = mpsc::unbounded_channel::<Driven>();
+        let sessions = std::mem::take(&mut *self.driven.lock().unwrap());
+        let total_sessions = sessions.len();
+        for driven in sessions {
+            let _ = idle_tx.send(driven);
+        }
+        let ok = Arc::new(AtomicU64::new(0));
+        let failed = Arc::new(AtomicU64::new(0));
+        let probing = Arc::new(AtomicBool::new(true));
+        let probe = tokio::spawn(probe_pages(
+            self.shared.clone(),
+            fleet_pages(fleet),
+            probing.clone(),
+        ));
+
+        let started = Instant::now();
+        let mut issued: u64 = 0;
+        let mut behind: u64 = 0;
+        let mut storm_at = storm.then(|| started + duration / 2);
+        let mut storm_started: Option<Instant> = None;
+        let mut storm_resume_s = None;
+        let mut tick = tokio::time::interval(Duration::from_millis(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut rss_kb = None;
+        let mut rss_read = false;
+        while started.elapsed() < duration {
+            tick.tick().await;
+            let due = (started.elapsed().as_secs_f64() * rate as f64) as u64;
+            while issued < due {
+                let Ok(driven) = idle_rx.try_recv() else {
+                    behind += due - issued;
+                    issued = due;
+                    break;
+                };
+                issued += 1;
+                tokio::spawn(act(
+                    self.shared.clone(),
+                    fleet.client.clone(),
+                    fleet.action_url(driven.index).to_string(),
+                    fleet_cookies(fleet, driven.index),
+                    fleet.sessions[driven.index].id,
+                    driven,
+                    idle_tx.clone(),
+                    ok.clone(),
+                    failed.clone(),
+                ));
+            }
+            if !rss_read && started.elapsed() > duration * 3 / 4 {
+                rss_kb = crate::system::rss_kb(&args.server_pids);
+                rss_read = true;
+            }
+            if storm_at.is_some_and(|at| Instant::now() >= at) {
+                storm_at = None;
+                self.shared.connected.store(0, Ordering::SeqCst);
+                storm_started = Some(Instant::now());
+                self.storm.send_modify(|n| *n += 1);
+            }
+            if let Some(since) = storm_started {
+                if self.shared.connected.load(Ordering::SeqCst) as u64 >= subscribers {
+                    storm_resume_s = Some(since.elapsed().as_secs_f64());
+                    storm_started = None;
+                }
+            }
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        probing.store(false, Ordering::SeqCst);
+        // Wait for the actions in flight, then for their deliveries.
+        let mut back = Vec::with_capacity(total_sessions);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while back.len() < total_sessions && Instant::now() < deadline {
+            match tokio::time::timeout(Duration::from_millis(100), idle_rx.recv()).await {
+                Ok(Some(driven)) => back.push(driven),
+                _ => continue,
+            }
+        }
+        if let Some(since) = storm_started {
+            // The storm started late in the phase: wait for it to finish.
+            while (self.shared.connected.load(Ordering::SeqCst) as u64) < subscribers
+                && since.elapsed() < Duration::from_secs(60)
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            if self.shared.connected.load(Ordering::SeqCst) as u64 >= subscribers {
+                storm_resume_s = Some(since.elapsed().as_secs_f64());
+            }
+        }
+        let ok = ok.load(Ordering::SeqCst);
+        let expected = ok * 2;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.shared.delivered.load(Ordering::SeqCst) - delivered_before < expected
+            && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Anything more (duplicates) would show up right after.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let _ = probe.await;
+        *self.driven.lock().unwrap() = back;
+        let recorder = {
+            let mut recorder = self.shared.recorder.lock().unwrap();
+            let per_second = recorder.per_second.clone();
+            std::mem::replace(
+                &mut *recorder,
+                Recorder {
+                    per_second,
+                    ..Recorder::new()
+                },
+            )
+        };
+        Phase {
+            rate,
+            duration_s: elapsed,
+            actions_ok: ok,
+            actions_failed: failed.load(Ordering::SeqCst),
+            behind,
+            delivered: self.shared.delivered.load(Ordering::SeqCst) - delivered_before,
+            expected,
+            duplicates: self.shared.duplicates.load(Ordering::SeqCst) - duplicates_before,
+            out_of_order: self.shared.out_of_order.load(Ordering::SeqCst) - out_of_order_before,
+            recorder,
+            storm_resume_s,
+            rss_kb,
+        }
+    }
+
+    /// Closes every subscriber and counts what each received against what
+    /// its session's log holds.
+    pub async fn finish(self, fleet: &Fleet) -> Totals {
+        let _ = self.stop.send(true);
+        let final_seq: Vec<i64> = {
+            let mut seqs = vec![SEQ_AFTER_SETUP; fleet.sessions.len()];
+            for driven in self.driven.lock().unwrap().iter() {
+                seqs[driven.index] = driven.seq;
+            }
+            seqs
+        };
+        let mut totals = Totals {
+            dropped: self.shared.dropped.load(Ordering::SeqCst),
+            ..Totals::default()
+        };
+        for handle in self.subscribers {
+            let Ok(tally) = handle.await else { continue };
+            let expected = (final_seq[tally.session] - SEQ_AFTER_SETUP).max(0) as u64;
+            totals.expected += expected;
+            totals.delivered += tally.received;
+            totals.lost += expected.saturating_sub(tally.received - tally.duplicates);
+            totals.duplicates += tally.duplicates;
+            totals.out_of_order += tally.out_of_order;
+        }
+        totals
+    }
+}
+
+fn fleet_cookies(fleet: &Fleet, index: usize) -> [String; 2] {
+    let session = &fleet.sessions[index];
+    [
+        fleet.athletes[session.athlete].cookie.clone(),
+        fleet.trainers[session.trainer].cookie.clone(),
+    ]
+}
+
+/// The athlete and trainer pages of a few sessions, with their cookies.
+fn fleet_pages(fleet: &Fleet) -> Vec<(String, String, String, reqwest::Client)> {
+    fleet
+        .sessions
+        .iter()
+        .enumerate()
+        .take(16)
+        .map(|(index, session)| {
+            let [athlete, trainer] = fleet_cookies(fleet, index);
+            let url = fleet.action_url(index);
+            (
+                format!("{url}/sessions/{}", session.id),
+                athlete,
+                trainer,
+                fleet.client.clone(),
+            )
+        })
+        .collect()
+}
+
+/// While `probing`, renders an athlete page and a trainer page every
+/// 100 ms and records how long the server took (SSR under load).
+async fn probe_pages(
+    shared: Arc<Shared>,
+    pages: Vec<(String, String, String, reqwest::Client)>,
+    probing: Arc<AtomicBool>,
+) {
+    let mut n = 0;
+    while probing.load(Ordering::SeqCst) && !pages.is_empty() {
+        let (url, athlete, trainer, client) = &pages[n % pages.len()];
+        n += 1;
+        for (path, cookie, trainer_side) in [
+            (url.clone(), athlete, false),
+            (format!("{url}/trainer"), trainer, true),
+        ] {
+            let started = Instant::now();
+            let response = client
+                .get(&path)
+                .header("cookie", cookie.as_str())
+                .header("accept", "text/html")
+                .send()
+                .await;
+            let ok = match response {
+                Ok(response) if response.status().is_success() => response.bytes().await.is_ok(),
+                _ => false,
+            };
+            if ok {
+                let micros = started.elapsed().as_micros() as u64;
+                let mut recorder = shared.recorder.lock().unwrap();
+                let histogram = if trainer_side {
+                    &mut recorder.ssr_trainer
+                } else {
+                    &mut recorder.ssr_athlete
+                };
+                let _ = histogram.record(micros.max(1));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Performs one session's next action; each commits exactly one event.
+#[allow(clippy::too_many_arguments)]
+async fn act(
+    shared: Arc<Shared>,
+    client: reqwest::Client,
+    url: String,
+    [athlete, trainer]: [String; 2],
+    session_id: i64,
+    mut driven: Driven,
+    idle: mpsc::UnboundedSender<Driven>,
+    ok: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+) {
+    let seq = driven.seq + 1;
+    let session = session_id.to_string();
+    let exercise = |reps: &str| {
+        vec![
+            ("session_id", session.clone()),
+            ("exercises[0][name]", "Back squat".to_string()),
+            ("exercises[0][sets]", "3".to_string()),
+            ("exercises[0][reps]", reps.to_string()),
+            ("exercises[0][load]", "80".to_string()),
+            ("exercises[0][load_unit]", "kg".to_string()),
+            ("exercises[0][duration_s]", String::new()),
+            ("exercises[0][rest_s]", "120".to_string()),
+            ("exercises[0][notes]", String::new()),
+        ]
+    };
+    let (path, cookie, form) = match driven.step {
+        Step::NewRound => {
+            let mut form = exercise("8");
+            form.push(("round_id", String::new()));
+            ("/api/rounds/save", &trainer, form)
+        }
+        Step::Release { round } => (
+            "/api/rounds/release",
+            &trainer,
+            vec![
+                ("session_id", session.clone()),
+                ("round_id", round.to_string()),
+            ],
+        ),
+        Step::Edit { round } => {
+            let mut form = exercise("6");
+            form.push(("round_id", round.to_string()));
+            ("/api/rounds/save", &trainer, form)
+        }
+        Step::Complete { round } => (
+            "/api/rounds/complete",
+            &athlete,
+            vec![
+                ("session_id", session.clone()),
+                ("round_id", round.to_string()),
+                // New → 1, release keeps it, one edit → 2.
+                ("revision", "2".to_string()),
+                ("feedback[0][sets_done]", "3".to_string()),
+                ("feedback[0][reps_done]", "6".to_string()),
+                ("feedback[0][load_used]", "80".to_string()),
+                ("feedback[0][rpe]", "8".to_string()),
+                ("feedback[0][notes]", String::new()),
+            ],
+        ),
+    };
+    {
+        let mut sent = shared.sent[driven.index].lock().unwrap();
+        let at = seq as usize;
+        if sent.len() <= at {
+            sent.resize(at + 1, 0);
+        }
+        sent[at] = shared.micros();
+    }
+    let response = post(&client, &url, path, Some(cookie), &form).await;
+    let body = match response {
+        Ok(response) if response.status().is_success() => response.text().await.ok(),
+        Ok(response) => {
+            let status = response.status();
+            let text = response.text().await.unwrap_or_default();
+            if failed.load(Ordering::SeqCst) < 5 {
+                eprintln!("spotter-bench: {path} answered {status}: {text}");
+            }
+            None
+        }
+        Err(e) => {
+            if failed.load(Ordering::SeqCst) < 5 {
+                eprintln!("spotter-bench: {e}");
+            }
+            None
+        }
+    };
+    match body {
+        Some(body) => {
+            driven.seq = seq;
+            driven.step = match driven.step {
+                Step::NewRound => Step::Release {
+                    round: body.trim().parse().unwrap_or_default(),
+                },
+                Step::Release { round } => Step::Edit { round },
+                Step::Edit { round } => Step::Complete { round },
+                Step::Complete { .. } => Step::NewRound,
+            };
+            ok.fetch_add(1, Ordering::SeqCst);
+        }
+        None => {
+            failed.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let _ = idle.send(driven);
+}
+
+/// One live subscriber: connects, counts and times every event, reconnects
+/// with its last seq on every storm, until told to stop.
+async fn subscribe(
+    shared: Arc<Shared>,
+    url: String,
+    cookie: String,
+    session: usize,
+    mut storm: watch::Receiver<u64>,
+    mut stop: watch::Receiver<bool>,
+) -> Tally {
+    let mut tally = Tally {
+        last_seq: SEQ_AFTER_SETUP,
+        session,
+        ..Tally::default()
+    };
+    let mut attempts = 0;
+    loop {
+        let mut request = match format!("{url}?since={}", tally.last_seq).into_client_request() {
+            Ok(request) => request,
+            Err(e) => {
+                eprintln!("spotter-bench: bad live URL {url}: {e}");
+                return tally;
+            }
+        };
+        if let Ok(value) = cookie.parse() {
+            request.headers_mut().insert("cookie", value);
+        }
+        let mut socket = match tokio_tungstenite::connect_async(request).await {
+            Ok((socket, _)) => socket,
+            Err(e) => {
+                attempts += 1;
+                if attempts >= 50 {
+                    eprintln!("spotter-bench: cannot connect to {url}: {e}");
+                    return tally;
+                }
+                tokio::time::sleep(Duration::from_millis(20 * attempts)).await;
+                continue;
+            }
+        };
+        attempts = 0;
+        let mut said_hello = false;
+        let reason = loop {
+            tokio::select! {
+                message = socket.next() => {
+                    let text = match message {
+                        Some(Ok(Message::Text(text))) => text,
+                        Some(Ok(_)) => continue,
+                        None | Some(Err(_)) => break "dropped",
+                    };
+                    let Ok(frame) = serde_json::from_str::<Incoming>(&text) else { continue };
+                    match frame.frame.as_str() {
+                        "hello" if !said_hello => {
+                            said_hello = true;
+                            shared.connected.fetch_add(1, Ordering::SeqCst);
+                        }
+                        "event" => record(&shared, &mut tally, frame.seq, frame.at),
+                        _ => {}
+                    }
+                }
+                _ = storm.changed() => break "storm",
+                _ = stop.changed() => break "stop",
+            }
+        };
+        match reason {
+            "stop" => {
+                let _ = socket.close(None).await;
+                return tally;
+            }
+            "storm" => {
+                // Everyone drops at once, like a network blip in the gym.
+                drop(socket);
+            }
+            _ => {
+                shared.dropped.fetch_add(1, Ordering::SeqCst);
+                if said_hello {
+                    shared.connected.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+        }
+    }
+}
+
+fn record(shared: &Shared, tally: &mut Tally, seq: i64, at: i64) {
+    let now = shared.micros();
+    tally.received += 1;
+    shared.delivered.fetch_add(1, Ordering::Relaxed);
+    if seq <= tally.last_seq {
+        tally.duplicates += 1;
+        shared.duplicates.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    if seq != tally.last_seq + 1 {
+        tally.out_of_order += 1;
+        shared.out_of_order.fetch_add(1, Ordering::Relaxed);
+    }
+    tally.last_seq = seq;
+    let sent = shared.sent[tally.session]
+        .lock()
+        .unwrap()
+        .get(seq as usize)
+        .copied()
+        .unwrap_or(0);
+    let commit_micros = ((wall_ms() - at).max(0) as u64) * 1000;
+    let second = (now / 1_000_000) as usize;
+    let mut recorder = shared.recorder.lock().unwrap();
+    if recorder.per_second.len() <= second {
+        recorder.per_second.resize(second + 1, 0);
+    }
+    recorder.per_second[second] += 1;
+    if sent > 0 && now >= sent {
+        let _ = recorder.end_to_end.record((now - sent).max(1));
+    }
+    let _ = recorder.commit.record(commit_micros.max(1));
+}
