@@ -36,17 +36,39 @@ pub const SESSION_TTL_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 #[derive(Clone, Debug, Default)]
 pub struct CurrentUser(pub Option<User>);
 
+/// At most this many argon2 computations at once (one per core): each takes
+/// ~19 MiB, and a burst of logins must neither balloon the server's memory
+/// (the allocator keeps what it once held) nor starve everything else.
+fn argon2_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    })
+}
+
+/// Runs an argon2 computation on a blocking thread, at most one per core.
+async fn with_argon2<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
+    let _permit = argon2_permits()
+        .acquire()
+        .await
+        .map_err(|e| internal("password hashing permit", e))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| internal("password hashing task", e))
+}
+
 /// Hashes a password with argon2id on a blocking thread: ~20 MiB and tens of
 /// milliseconds of CPU must never stall the async executor.
 pub async fn hash_password(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || {
+    with_argon2(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|hash| hash.to_string())
     })
-    .await
-    .map_err(|e| internal("password hashing task", e))?
+    .await?
     .map_err(|e| internal("password hashing", e))
 }
 
@@ -54,7 +76,7 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
 /// stored hash (unknown email) it checks against a dummy hash, so both
 /// failures take the same time and answer the same way.
 pub async fn verify_password(stored: Option<String>, password: String) -> Result<bool, AppError> {
-    tokio::task::spawn_blocking(move || {
+    with_argon2(move || {
         let known = stored.is_some();
         let stored = stored.unwrap_or_else(|| dummy_hash().to_string());
         let ok = PasswordHash::new(&stored)
@@ -67,7 +89,6 @@ pub async fn verify_password(stored: Option<String>, password: String) -> Result
         known && ok
     })
     .await
-    .map_err(|e| internal("password check task", e))
 }
 
 fn dummy_hash() -> &'static str {

@@ -239,10 +239,15 @@ impl Live {
     /// every delivery; with `storm`, drops and reconnects every subscriber
     /// halfway through.
     pub async fn phase(&self, args: &Args, fleet: &Fleet, rate: u32, storm: bool) -> Phase {
-        *self.shared.recorder.lock().unwrap() = Recorder {
-            per_second: std::mem::take(&mut self.shared.recorder.lock().unwrap().per_second),
-            ..Recorder::new()
-        };
+        {
+            // A fresh recorder for this phase; the timeline goes on.
+            let mut recorder = self.shared.recorder.lock().unwrap();
+            let per_second = std::mem::take(&mut recorder.per_second);
+            *recorder = Recorder {
+                per_second,
+                ..Recorder::new()
+            };
+        }
         let delivered_before = self.shared.delivered.load(Ordering::SeqCst);
         let duplicates_before = self.shared.duplicates.load(Ordering::SeqCst);
         let out_of_order_before = self.shared.out_of_order.load(Ordering::SeqCst);
