@@ -1,5 +1,6 @@
 //! Server entry: configuration → database → router → serve.
 
+use axum::serve::ListenerExt;
 use spotter::server::{config::Config, db::Database, demo, router, AppState};
 use tracing_subscriber::EnvFilter;
 
@@ -66,6 +67,13 @@ async fn run() -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {addr} (set LEPTOS_SITE_ADDR to change it): {e}"))?;
     // The bound address (with `:0`, the port the system chose).
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    // Small live frames go out at once instead of waiting for the previous
+    // one's ACK (Nagle + delayed ACK cost up to 40 ms).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     println!(
         "spotter is listening on http://{addr} (instance {})",
         config.instance

@@ -229,7 +229,19 @@ async fn websocket(
     };
     let db = state.db.clone();
     let heartbeat = state.heartbeat;
-    upgrade.on_upgrade(move |socket| serve_socket(socket, db, session_id, side, since, heartbeat))
+    lean(upgrade)
+        .on_upgrade(move |socket| serve_socket(socket, db, session_id, side, since, heartbeat))
+}
+
+/// Buffers sized for what flows here: clients send only pongs and close
+/// frames, the server small JSON frames written one at a time. (The 128 KiB
+/// defaults cost ~150 KiB of memory per idle connection.)
+fn lean(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
+    upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(64 * 1024)
+        .max_frame_size(64 * 1024)
 }
 
 async fn serve_socket(
@@ -262,7 +274,7 @@ async fn dashboard_socket(
     };
     let mut live = state.db.hub.subscribe_user(user.id);
     let heartbeat = state.heartbeat;
-    upgrade.on_upgrade(move |socket| async move {
+    lean(upgrade).on_upgrade(move |socket| async move {
         let (out, frames) = mpsc::channel::<SharedFrame>(64);
         let follower = tokio::spawn(async move {
             let hello = Frame::Hello {

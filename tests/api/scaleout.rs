@@ -69,6 +69,7 @@ impl Instance {
         });
         let db = Database {
             pool: pool.clone(),
+            writer: pool.clone(),
             backend: spotter::server::db::Backend::Postgres,
             hub: Hub::default(),
             listener: None,
