@@ -68,7 +68,8 @@ free_port() {
 
 urls=()
 pid_args=()
-port=$((30000 + RANDOM % 20000))
+# Below the ephemeral range (32768+), where outgoing connections take ports.
+port=$((20000 + RANDOM % 10000))
 for i in $(seq 1 "$instances"); do
     port=$(free_port "$port")
     # The server raises its own open-file limit to the hard limit.

@@ -5,9 +5,10 @@
 //! `pg_notify('spotter_events', …)` in the inserting transaction, so
 //! PostgreSQL delivers the notification only if that transaction commits.
 //! Each instance runs one [`spawn`]ed task holding a `LISTEN` connection: for
-//! every notification about a session someone here follows, it reads the new
-//! row(s) from the event log and publishes them to the local hub, in seq
-//! order, once (the hub drops what it already published).
+//! every notification about a session someone here follows, it publishes the
+//! event to the local hub (carried in the notification, or read from the log
+//! when it was too large or an earlier one is missing), in seq order, once
+//! (the hub drops what it already published).
 //!
 //! PostgreSQL forgets notifications sent while a listener is disconnected.
 //! So after every (re)connect, with `LISTEN` already active, the task catches
@@ -23,6 +24,7 @@
 
 use super::hub::LocalPresence;
 use super::{db::Database, live::events_between};
+use crate::model::live::LiveEvent;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use std::{
@@ -98,6 +100,15 @@ struct Notice {
     seq: i64,
     athlete_id: i64,
     trainer_id: i64,
+    /// The event itself, unless it was too large for a notification.
+    event: Option<NoticeEvent>,
+}
+
+#[derive(Debug, Deserialize)]
+struct NoticeEvent {
+    kind: String,
+    at: i64,
+    data: serde_json::Value,
 }
 
 /// Starts the listener task for `db` (a PostgreSQL database at `url`).
@@ -235,7 +246,7 @@ async fn listen(
             continue;
         }
         match serde_json::from_str::<Notice>(payload) {
-            Ok(notice) => deliver(db, &notice).await?,
+            Ok(notice) => deliver(db, notice).await?,
             Err(e) => tracing::warn!(error = %e, payload, "listener: unreadable notification"),
         }
     }
@@ -244,7 +255,7 @@ async fn listen(
 
 /// Publishes the event a notification announces, if anyone here listens,
 /// with any earlier ones this instance has not published yet.
-async fn deliver(db: &Database, notice: &Notice) -> Result<(), sqlx::Error> {
+async fn deliver(db: &Database, notice: Notice) -> Result<(), sqlx::Error> {
     let participants = [notice.athlete_id, notice.trainer_id];
     let Some(published) = db.hub.interest(notice.session_id, participants) else {
         return Ok(());
@@ -257,6 +268,18 @@ async fn deliver(db: &Database, notice: &Notice) -> Result<(), sqlx::Error> {
     } else {
         published
     };
+    // The usual case: the next event, carried by the notification itself.
+    if let (true, Some(event)) = (after == notice.seq - 1, notice.event) {
+        let event = LiveEvent {
+            seq: notice.seq,
+            kind: event.kind,
+            session_id: notice.session_id,
+            at: event.at,
+            data: event.data,
+        };
+        db.hub.publish(&[event], participants);
+        return Ok(());
+    }
     let events = events_between(db, notice.session_id, after, notice.seq).await?;
     db.hub.publish(&events, participants);
     Ok(())

@@ -406,3 +406,40 @@ async fn a_listener_that_lost_its_connection_catches_up_exactly_once() {
     })
     .await
 }
+
+#[tokio::test]
+async fn an_event_too_large_for_a_notification_is_read_from_the_log() {
+    within_time(async {
+        let app = crate::helpers::spawn_app(Backend::Postgres).await;
+        let (athlete, _trainer, session) = app.active_session().await;
+        let mut socket = listen(&app, &athlete, session, 2).await;
+        assert_eq!(hello(&mut socket).await, 2);
+        // Written as a mutation would; the trigger leaves the event out of
+        // the notification (over 6000 bytes), so the listener reads the log.
+        let notes = "x".repeat(7000);
+        let payload = serde_json::json!({ "by": "trainer", "notes": notes }).to_string();
+        sqlx::query("INSERT INTO session_events (session_id, seq, kind, payload, actor_id, at) VALUES ($1, 3, 'round-updated', $2, NULL, 0)")
+            .bind(session)
+            .bind(payload)
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE training_sessions SET last_seq = 3 WHERE id = $1")
+            .bind(session)
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+        loop {
+            match next_frame(&mut socket).await {
+                Frame::Event(e) => {
+                    assert_eq!(e.seq, 3);
+                    assert_eq!(e.data["notes"].as_str().map(str::len), Some(7000));
+                    break;
+                }
+                Frame::Presence { .. } => continue,
+                other => panic!("expected the event, got {other:?}"),
+            }
+        }
+    })
+    .await
+}
