@@ -66,6 +66,13 @@ free_port() {
     echo "$port"
 }
 
+# GET /readyz answered 200 (bash only: no curl needed).
+ready() {
+    local reply
+    reply=$( { exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET /readyz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3 && head -1 <&3; } 2>/dev/null) || return 1
+    [[ "$reply" == *" 200 "* ]]
+}
+
 urls=()
 pid_args=()
 # Below the ephemeral range (32768+), where outgoing connections take ports.
@@ -80,10 +87,10 @@ for i in $(seq 1 "$instances"); do
     pid_args+=(--server-pid "$!")
     urls+=(--url "http://127.0.0.1:$port")
     for _ in $(seq 1 100); do
-        curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+        ready "$port" && break
         sleep 0.1
     done
-    curl -fs "http://127.0.0.1:$port/readyz" >/dev/null || { cat "$work/server-$i.log" >&2; echo "bench: instance $i did not get ready" >&2; exit 1; }
+    ready "$port" || { cat "$work/server-$i.log" >&2; echo "bench: instance $i did not get ready" >&2; exit 1; }
     port=$((port + 1))
 done
 

@@ -34,6 +34,13 @@ cargo test --features ssr
 section "release build (cargo leptos build --release)"
 cargo leptos build --release
 
+section "benchmark smoke runs (spotter-bench: 200 subscribers, 5 s, nothing lost)"
+# Not a latency check (docs/BENCHMARKS.md has those): every event must reach
+# every subscriber once and in order, on SQLite and on two PostgreSQL
+# instances.
+bash scripts/bench.sh smoke-sqlite --sessions 100 --rate 200 --duration 5 --check
+bash scripts/bench.sh --postgres --instances 2 smoke-postgres --sessions 100 --rate 200 --duration 5 --check
+
 section "browser tests (Playwright, Debian Chromium; SQLite, then PostgreSQL)"
 # Two free ports in a row: SQLite on the first, PostgreSQL on the second.
 SPOTTER_E2E_PORT=$(node -e "

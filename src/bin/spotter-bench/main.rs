@@ -138,7 +138,7 @@ async fn run(args: Args) -> Result<bool, String> {
             let phase = live.phase(&args, &fleet, rate, false).await;
             let held = phase.holds(args.max_p99_ms);
             eprintln!("{}", phase.summary_line(held));
-            report.steps.push(phase.step());
+            report.steps.push(phase.step(held));
             if !held {
                 break;
             }
@@ -173,5 +173,13 @@ async fn run(args: Args) -> Result<bool, String> {
     if let Some(path) = &args.json {
         report.write(path)?;
     }
-    Ok(!args.check || totals.clean())
+    // A run in which the server refused or nothing happened proves nothing.
+    let clean = totals.clean() && report.actions_failed == 0 && report.actions_ok > 0;
+    if args.check && !clean {
+        eprintln!(
+            "spotter-bench: check failed: {} lost, {} duplicated, {} reordered, {} actions failed, {} succeeded",
+            totals.lost, totals.duplicates, totals.out_of_order, report.actions_failed, report.actions_ok
+        );
+    }
+    Ok(!args.check || clean)
 }

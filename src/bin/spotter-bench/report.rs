@@ -106,7 +106,7 @@ impl Phase {
     }
 
     /// The step's row for `--find-max`.
-    pub fn step(&self) -> StepResult {
+    pub fn step(&self, held: bool) -> StepResult {
         StepResult {
             rate: self.rate,
             events_per_s: self.delivered as f64 / self.duration_s,
@@ -114,7 +114,7 @@ impl Phase {
             p99_ms: ms(&self.recorder.end_to_end, 0.99),
             lost: self.expected.saturating_sub(self.delivered),
             behind: self.behind,
-            held: self.holds(f64::INFINITY) && self.behind == 0,
+            held,
         }
     }
 }
