@@ -127,12 +127,18 @@ async fn log(pool: &AnyPool, session: i64) -> Vec<(i64, String)> {
         .expect("read the log")
 }
 
-async fn revision(pool: &AnyPool, round: i64) -> i64 {
-    sqlx::query_scalar("SELECT revision FROM rounds WHERE id = $1")
+/// The athlete completes the round (at its current revision) through `app`.
+async fn complete(app: &TestApp, pool: &AnyPool, athlete: &Person, session: i64, round: i64) {
+    let revision: i64 = sqlx::query_scalar("SELECT revision FROM rounds WHERE id = $1")
         .bind(round)
         .fetch_one(pool)
         .await
-        .expect("round revision")
+        .expect("round revision");
+    let feedback = [["3", "5", "80", "7.5", "on", "ok"]];
+    let done = app
+        .complete(athlete, session, round, revision, &feedback)
+        .await;
+    assert_eq!(done.status(), StatusCode::OK, "complete the round");
 }
 
 /// Reads events until `last`, asserting they are exactly `after+1..=last`
@@ -241,18 +247,7 @@ async fn events_committed_on_one_instance_reach_subscribers_of_another() {
             latencies.extend(events_until(&mut athlete_on_b, seq - 1, seq).await);
         }
         // The athlete completes through B; the trainer hears it on A.
-        let rev = revision(&pool, round).await;
-        let done = b
-            .app
-            .complete(
-                &athlete,
-                session,
-                round,
-                rev,
-                &[["3", "5", "80", "7.5", "on", "ok"]],
-            )
-            .await;
-        assert_eq!(done.status(), StatusCode::OK, "complete through B");
+        complete(&b.app, &pool, &athlete, session, round).await;
 
         let logged = log(&pool, session).await;
         let last = logged.last().unwrap().0;
@@ -318,18 +313,7 @@ async fn clients_of_a_killed_instance_resume_on_another_without_loss() {
         assert_eq!(hello(&mut trainer_socket).await, 6);
         // And the trainer's next actions, through B, all arrive.
         edit(&b.app, &trainer, session, round, 3).await;
-        let rev = revision(&pool, round).await;
-        let done = b
-            .app
-            .complete(
-                &athlete,
-                session,
-                round,
-                rev,
-                &[["3", "8", "80", "8", "", ""]],
-            )
-            .await;
-        assert_eq!(done.status(), StatusCode::OK);
+        complete(&b.app, &pool, &athlete, session, round).await;
         let last = log(&pool, session).await.last().unwrap().0;
         assert_eq!(last, 4 + 2 + 3 + 1);
         events_until(&mut athlete_socket, 4, last).await;
