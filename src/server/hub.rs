@@ -35,8 +35,8 @@ struct SessionChannel {
     trainers: usize,
     /// Highest seq published to this channel (0: none yet). An event at or
     /// below it is not sent again, so two paths may publish the same event
-    /// (a commit and the PostgreSQL listener's catch-up) and subscribers
-    /// still get it once.
+    /// (a PostgreSQL notification and the listener's catch-up from the log)
+    /// and subscribers still get it once.
     published: i64,
 }
 

@@ -61,7 +61,6 @@ pub struct ListenerStatus {
 struct Counters {
     connected: AtomicBool,
     connects: AtomicU64,
-    notifications: AtomicU64,
     caught_up: AtomicU64,
 }
 
@@ -73,10 +72,6 @@ impl ListenerStatus {
     /// Successful connections so far (1 + reconnects).
     pub fn connects(&self) -> u64 {
         self.inner.connects.load(Ordering::SeqCst)
-    }
-    /// Notifications received.
-    pub fn notifications(&self) -> u64 {
-        self.inner.notifications.load(Ordering::SeqCst)
     }
     /// Events published from the log after a reconnect.
     pub fn caught_up(&self) -> u64 {
@@ -227,7 +222,6 @@ async fn listen(
         .fetch_add(published, Ordering::SeqCst);
     status.inner.connected.store(true, Ordering::SeqCst);
     while let Some(notification) = listener.try_recv().await? {
-        status.inner.notifications.fetch_add(1, Ordering::SeqCst);
         let payload = notification.payload();
         if notification.channel() == PRESENCE_CHANNEL {
             match serde_json::from_str::<PresenceNotice>(payload) {
@@ -263,13 +257,9 @@ async fn deliver(db: &Database, notice: Notice) -> Result<(), sqlx::Error> {
     if notice.seq <= published {
         return Ok(());
     }
-    let after = if published == 0 {
-        notice.seq - 1
-    } else {
-        published
-    };
     // The usual case: the next event, carried by the notification itself.
-    if let (true, Some(event)) = (after == notice.seq - 1, notice.event) {
+    let next = published == 0 || published == notice.seq - 1;
+    if let Some(event) = notice.event.filter(|_| next) {
         let event = LiveEvent {
             seq: notice.seq,
             kind: event.kind,
@@ -280,15 +270,32 @@ async fn deliver(db: &Database, notice: Notice) -> Result<(), sqlx::Error> {
         db.hub.publish(&[event], participants);
         return Ok(());
     }
-    let events = events_between(db, notice.session_id, after, notice.seq).await?;
-    db.hub.publish(&events, participants);
+    publish_from_log(db, notice.session_id, published, notice.seq, participants).await?;
     Ok(())
 }
 
+/// Publishes the logged events after `published` up to `upto` (only the
+/// one at `upto` when nothing was published yet: followers fill their own
+/// gaps from the log). Returns how many it published.
+async fn publish_from_log(
+    db: &Database,
+    session_id: i64,
+    published: i64,
+    upto: i64,
+    participants: [i64; 2],
+) -> Result<u64, sqlx::Error> {
+    if upto <= published {
+        return Ok(0);
+    }
+    let after = if published == 0 { upto - 1 } else { published };
+    let events = events_between(db, session_id, after, upto).await?;
+    db.hub.publish(&events, participants);
+    Ok(events.len() as u64)
+}
+
 /// After a reconnect: publishes, for each session followed here, the events
-/// committed since the last one published (or its latest event, from which
-/// followers fill their own gaps), then asks dashboards to refetch. Returns
-/// the number of events published.
+/// committed since the last one published (or its latest event), then asks
+/// dashboards to refetch. Returns the number of events published.
 async fn catch_up(db: &Database) -> Result<u64, sqlx::Error> {
     let mut published = 0;
     for (session_id, last) in db.hub.watched_sessions() {
@@ -298,16 +305,10 @@ async fn catch_up(db: &Database) -> Result<u64, sqlx::Error> {
         .bind(session_id)
         .fetch_optional(&db.pool)
         .await?;
-        let Some((athlete_id, trainer_id, last_seq)) = row else {
-            continue;
-        };
-        if last_seq <= last {
-            continue;
+        if let Some((athlete_id, trainer_id, last_seq)) = row {
+            published +=
+                publish_from_log(db, session_id, last, last_seq, [athlete_id, trainer_id]).await?;
         }
-        let after = if last == 0 { last_seq - 1 } else { last };
-        let events = events_between(db, session_id, after, last_seq).await?;
-        published += events.len() as u64;
-        db.hub.publish(&events, [athlete_id, trainer_id]);
     }
     db.hub.reset_dashboards();
     Ok(published)
