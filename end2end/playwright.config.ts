@@ -29,6 +29,9 @@ function server(listen: number, databaseUrl: string) {
       LEPTOS_SITE_ADDR: `127.0.0.1:${listen}`,
       SPOTTER_DEMO: "0",
       RUST_LOG: "warn",
+      // Heartbeats every second (default 10): a dead path is noticed within
+      // 2.5 s, so the field-condition tests take seconds, not half a minute.
+      SPOTTER_HEARTBEAT_MS: "1000",
     },
   };
 }

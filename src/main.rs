@@ -59,7 +59,7 @@ async fn run() -> Result<(), String> {
     let app = router(AppState {
         leptos_options: config.leptos.clone(),
         db,
-        heartbeat: spotter::server::HEARTBEAT,
+        heartbeat: config.heartbeat,
         instance: config.instance.as_str().into(),
     });
     let listener = tokio::net::TcpListener::bind(addr)

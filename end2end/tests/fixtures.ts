@@ -84,9 +84,14 @@ export async function register(page: Page, name: string, role: "trainer" | "athl
 
 /// A trainer on a laptop (1280×800) and an athlete on a phone (Pixel 5),
 /// each in their own browser context, watched like `page` is.
-export async function trainerAndAthlete(browser: Browser, baseURL: string | undefined, problems: string[]) {
+export async function trainerAndAthlete(
+  browser: Browser,
+  baseURL: string | undefined,
+  problems: string[],
+  phoneBaseURL: string | undefined = baseURL,
+) {
   const laptop = await browser.newContext({ baseURL, viewport: { width: 1280, height: 800 } });
-  const phone = await browser.newContext({ ...devices["Pixel 5"], baseURL });
+  const phone = await browser.newContext({ ...devices["Pixel 5"], baseURL: phoneBaseURL });
   const trainer = await laptop.newPage();
   const athlete = await phone.newPage();
   watch(trainer, "trainer", problems);
@@ -121,4 +126,114 @@ export async function fillExercise(trainer: Page, row: number, values: Record<st
 export async function shot(page: Page, name: string, testInfo: TestInfo) {
   if (testInfo.project.name !== "sqlite") return;
   await page.screenshot({ path: join(__dirname, "..", "..", "docs", "screenshots", `${name}.png`), fullPage: true });
+}
+
+/// A TCP proxy in front of spotter for the phone, to cut its network path
+/// the way a real one dies. `cut()` models a phone whose wifi went dead and
+/// that then found another path: every WebSocket open at that moment goes
+/// silent (no FIN, no RST, bytes vanish both ways; browsers keep such
+/// sockets for minutes), while idle HTTP keep-alive connections are reset
+/// (browsers drop their pooled sockets on a network change). Connections
+/// opened afterwards pass normally.
+export async function pathProxy(baseURL: string) {
+  const net = await import("node:net");
+  const target = new URL(baseURL);
+  const open = new Set<{ client: import("node:net").Socket; server: import("node:net").Socket; websocket: boolean; cut: boolean }>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    const conn = { client, server: upstream, websocket: false, cut: false };
+    open.add(conn);
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
+    client.on("data", (data) => {
+      if (!conn.websocket && /^upgrade: websocket/im.test(data.toString("latin1"))) conn.websocket = true;
+      if (!conn.cut) upstream.write(data);
+    });
+    upstream.on("data", (data) => {
+      if (!conn.cut) client.write(data);
+    });
+    const end = () => {
+      open.delete(conn);
+      if (!conn.cut) {
+        client.destroy();
+        upstream.destroy();
+      }
+    };
+    client.on("close", end);
+    upstream.on("close", end);
+    client.on("error", () => {});
+    upstream.on("error", () => {});
+  });
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", () => ok()));
+  const port = (server.address() as import("node:net").AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    cut() {
+      for (const conn of open) {
+        if (conn.websocket) conn.cut = true;
+        else {
+          conn.client.resetAndDestroy();
+          conn.server.destroy();
+        }
+      }
+    },
+    async close() {
+      for (const conn of open) {
+        conn.client.destroy();
+        conn.server.destroy();
+      }
+      await new Promise<void>((ok) => server.close(() => ok()));
+    },
+  };
+}
+
+/// The session's event kinds in seq order, read from its SSE endpoint as
+/// `page`'s user (the replay ends where the first heartbeat comes).
+export async function eventKinds(page: Page, sessionId: string): Promise<string[]> {
+  return page.evaluate(async (id) => {
+    const controller = new AbortController();
+    const response = await fetch(`/api/sessions/${id}/events?since=0`, { signal: controller.signal });
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    while (!text.includes("event: heartbeat")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value);
+    }
+    controller.abort();
+    return text
+      .split("\n\n")
+      .filter((block) => block.includes("event: event"))
+      .map((block) => JSON.parse(block.split("\n").find((l) => l.startsWith("data:"))!.slice(5)).kind);
+  }, sessionId);
+}
+
+/// Starts a session between a new trainer and a new athlete and has the
+/// trainer join; returns the session id with both pages on it, Live.
+export async function joinedSession(trainer: Page, athlete: Page, coach: string, runner: string) {
+  await register(trainer, coach, "trainer");
+  await register(athlete, runner, "athlete");
+  await athlete.goto("/dashboard");
+  await hydrated(athlete);
+  await athlete.getByLabel("Trainer").selectOption({ label: coach });
+  await athlete.getByRole("button", { name: "Start session" }).click();
+  await expect(athlete).toHaveURL(/\/sessions\/\d+$/);
+  const id = athlete.url().split("/").pop()!;
+  await trainer.goto("/dashboard");
+  await hydrated(trainer);
+  await trainer.getByRole("button", { name: `Join ${runner}` }).click();
+  await expect(trainer).toHaveURL(new RegExp(`/sessions/${id}/trainer$`));
+  await hydrated(trainer);
+  await expect(athlete.getByTestId("live-status")).toHaveText("Live");
+  await expect(trainer.getByTestId("live-status")).toHaveText("Live");
+  return id;
+}
+
+/// The trainer saves and releases a one-exercise round.
+export async function releaseRound(trainer: Page, number: number, exercise: string) {
+  await fillExercise(trainer, 0, { Exercise: exercise, Reps: "10" });
+  await trainer.getByRole("button", { name: "Save draft" }).click();
+  await trainer.getByRole("button", { name: `Release round ${number}` }).click();
+  await expect(trainer.getByTestId("released-round")).toContainText(exercise);
 }

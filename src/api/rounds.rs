@@ -19,14 +19,20 @@ pub async fn save_round(
     #[server(default)] exercises: Vec<ExerciseInput>,
     #[server(default)] is_final: Option<String>,
     #[server(default)] row_action: String,
+    #[server(default)] idempotency_key: String,
 ) -> Result<i64, AppError> {
     use crate::{
         model::{apply_row_action, validate_round},
-        server::{answer, require_user, state, training},
+        server::{answer, idempotency::Idempotency, require_user, state, training},
     };
     answer(
         async {
             let user = require_user()?;
+            let key = Idempotency::from_request(
+                &idempotency_key,
+                "rounds/save",
+                &(session_id, &round_id, &exercises, &is_final, &row_action),
+            )?;
             let round_id = match round_id.trim() {
                 "" => None,
                 id => Some(
@@ -43,6 +49,7 @@ pub async fn save_round(
                 round_id,
                 &exercises,
                 is_final,
+                key.as_ref(),
             )
             .await?;
             Ok(outcome.value)
@@ -56,11 +63,18 @@ pub async fn save_round(
 pub async fn release_round(
     #[server(default)] session_id: i64,
     #[server(default)] round_id: i64,
+    #[server(default)] idempotency_key: String,
 ) -> Result<(), AppError> {
-    use crate::server::{answer, require_user, state, training};
+    use crate::server::{answer, idempotency::Idempotency, require_user, state, training};
     answer(
         async {
-            training::release_round(&state()?.db, &require_user()?, session_id, round_id)
+            let user = require_user()?;
+            let key = Idempotency::from_request(
+                &idempotency_key,
+                "rounds/release",
+                &(session_id, round_id),
+            )?;
+            training::release_round(&state()?.db, &user, session_id, round_id, key.as_ref())
                 .await
                 .map(|_| ())
         }
@@ -73,11 +87,18 @@ pub async fn release_round(
 pub async fn delete_round(
     #[server(default)] session_id: i64,
     #[server(default)] round_id: i64,
+    #[server(default)] idempotency_key: String,
 ) -> Result<(), AppError> {
-    use crate::server::{answer, require_user, state, training};
+    use crate::server::{answer, idempotency::Idempotency, require_user, state, training};
     answer(
         async {
-            training::delete_round(&state()?.db, &require_user()?, session_id, round_id)
+            let user = require_user()?;
+            let key = Idempotency::from_request(
+                &idempotency_key,
+                "rounds/delete",
+                &(session_id, round_id),
+            )?;
+            training::delete_round(&state()?.db, &user, session_id, round_id, key.as_ref())
                 .await
                 .map(|_| ())
         }
@@ -94,17 +115,25 @@ pub async fn complete_round(
     #[server(default)] round_id: i64,
     #[server(default)] revision: i64,
     #[server(default)] feedback: Vec<FeedbackInput>,
+    #[server(default)] idempotency_key: String,
 ) -> Result<bool, AppError> {
-    use crate::server::{answer, require_user, state, training};
+    use crate::server::{answer, idempotency::Idempotency, require_user, state, training};
     answer(
         async {
+            let user = require_user()?;
+            let key = Idempotency::from_request(
+                &idempotency_key,
+                "rounds/complete",
+                &(session_id, round_id, revision, &feedback),
+            )?;
             let outcome = training::complete_round(
                 &state()?.db,
-                &require_user()?,
+                &user,
                 session_id,
                 round_id,
                 revision,
                 &feedback,
+                key.as_ref(),
             )
             .await?;
             Ok(outcome.value)

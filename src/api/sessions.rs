@@ -23,8 +23,11 @@ pub async fn load_session(#[server(default)] session_id: i64) -> Result<SessionV
 
 /// An athlete starts a session with a trainer, then goes to it.
 #[server(endpoint = "sessions/start")]
-pub async fn start_session(#[server(default)] trainer_id: String) -> Result<i64, AppError> {
-    use crate::server::{answer, require_user, state, training};
+pub async fn start_session(
+    #[server(default)] trainer_id: String,
+    #[server(default)] idempotency_key: String,
+) -> Result<i64, AppError> {
+    use crate::server::{answer, idempotency::Idempotency, require_user, state, training};
     answer(
         async {
             let user = require_user()?;
@@ -32,7 +35,9 @@ pub async fn start_session(#[server(default)] trainer_id: String) -> Result<i64,
                 .trim()
                 .parse::<i64>()
                 .map_err(|_| AppError::invalid("trainer_id", "Choose one of the trainers"))?;
-            let outcome = training::start_session(&state()?.db, &user, trainer_id).await?;
+            let key = Idempotency::from_request(&idempotency_key, "sessions/start", &trainer_id)?;
+            let outcome =
+                training::start_session(&state()?.db, &user, trainer_id, key.as_ref()).await?;
             leptos_axum::redirect(&format!("/sessions/{}", outcome.value));
             Ok(outcome.value)
         }
@@ -42,11 +47,16 @@ pub async fn start_session(#[server(default)] trainer_id: String) -> Result<i64,
 
 /// The trainer joins a waiting session, then goes to the trainer's view.
 #[server(endpoint = "sessions/join")]
-pub async fn join_session(#[server(default)] session_id: i64) -> Result<(), AppError> {
-    use crate::server::{answer, require_user, state, training};
+pub async fn join_session(
+    #[server(default)] session_id: i64,
+    #[server(default)] idempotency_key: String,
+) -> Result<(), AppError> {
+    use crate::server::{answer, idempotency::Idempotency, require_user, state, training};
     answer(
         async {
-            training::join_session(&state()?.db, &require_user()?, session_id).await?;
+            let user = require_user()?;
+            let key = Idempotency::from_request(&idempotency_key, "sessions/join", &session_id)?;
+            training::join_session(&state()?.db, &user, session_id, key.as_ref()).await?;
             leptos_axum::redirect(&format!("/sessions/{session_id}/trainer"));
             Ok(())
         }
@@ -60,16 +70,22 @@ pub async fn join_session(#[server(default)] session_id: i64) -> Result<(), AppE
 pub async fn cancel_session(
     #[server(default)] session_id: i64,
     #[server(default)] reason: String,
+    #[server(default)] idempotency_key: String,
 ) -> Result<(), AppError> {
     use crate::{
         model::validate_reason,
-        server::{answer, require_user, state, training},
+        server::{answer, idempotency::Idempotency, require_user, state, training},
     };
     answer(
         async {
             let user = require_user()?;
             let reason = validate_reason(&reason)?;
-            training::cancel_session(&state()?.db, &user, session_id, reason).await?;
+            let key = Idempotency::from_request(
+                &idempotency_key,
+                "sessions/cancel",
+                &(session_id, &reason),
+            )?;
+            training::cancel_session(&state()?.db, &user, session_id, reason, key.as_ref()).await?;
             leptos_axum::redirect(&format!("/dashboard?cancelled={session_id}"));
             Ok(())
         }

@@ -1,44 +1,173 @@
 //! A labelled form input with its error tied to it (`aria-describedby`), so
 //! screen readers read the message with the field.
 
+use crate::model::{new_idempotency_key, IDEMPOTENCY_KEY_FIELD};
 use leptos::prelude::*;
 use std::collections::HashMap;
 
 /// What a person has typed into a form that the page may re-render (a live
 /// update refetches the data under it): fields read their starting value
 /// from here and write every keystroke back, so nothing typed is lost.
+///
+/// A persisted store also keeps every keystroke in the browser's
+/// `localStorage` under its key, so a reload, a crash or the OS killing the
+/// tab loses nothing either; fields restore it when the page hydrates.
 #[derive(Clone, Copy)]
-pub struct Drafts(RwSignal<HashMap<String, String>>);
+pub struct Drafts {
+    typed: RwSignal<HashMap<String, String>>,
+    storage_key: StoredValue<Option<String>>,
+}
 
 impl Drafts {
     /// An empty store, owned by the calling component.
     pub fn new() -> Self {
-        Drafts(RwSignal::new(HashMap::new()))
+        Drafts {
+            typed: RwSignal::new(HashMap::new()),
+            storage_key: StoredValue::new(None),
+        }
+    }
+
+    /// A store kept in `localStorage` under `storage_key` (in the browser;
+    /// on the server it starts empty, like [`Drafts::new`]).
+    pub fn persisted(storage_key: String) -> Self {
+        let typed = storage::load(&storage_key)
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default();
+        Drafts {
+            typed: RwSignal::new(typed),
+            storage_key: StoredValue::new(Some(storage_key)),
+        }
     }
 
     /// The typed value for `key`, or `default` if nothing was typed.
     pub fn value(&self, key: &str, default: String) -> String {
-        self.0
+        self.typed
             .with_untracked(|m| m.get(key).cloned())
             .unwrap_or(default)
     }
 
     /// Records what was typed.
     pub fn set(&self, key: String, value: String) {
-        self.0.update_untracked(|m| {
+        self.typed.update_untracked(|m| {
             m.insert(key, value);
         });
+        self.save();
     }
 
-    /// Forgets everything (after the form was saved).
+    /// Forgets everything (after the server accepted the form).
     pub fn clear(&self) {
-        self.0.update_untracked(HashMap::clear);
+        self.typed.update_untracked(HashMap::clear);
+        if let Some(key) = self.storage_key.get_value() {
+            storage::remove(&key);
+        }
+    }
+
+    fn save(&self) {
+        if let Some(key) = self.storage_key.get_value() {
+            let text = self
+                .typed
+                .with_untracked(|m| serde_json::to_string(m).unwrap_or_default());
+            storage::store(&key, &text);
+        }
     }
 }
 
 impl Default for Drafts {
     fn default() -> Self {
         Drafts::new()
+    }
+}
+
+/// `localStorage`, where the browser has it (not on the server, not in a
+/// private window that refuses it): failures are silent, the page works on
+/// without persistence.
+pub mod storage {
+    /// The stored text under `key`.
+    pub fn load(key: &str) -> Option<String> {
+        #[cfg(feature = "hydrate")]
+        {
+            local()?.get_item(key).ok().flatten()
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = key;
+            None
+        }
+    }
+
+    /// Stores `value` under `key`.
+    pub fn store(key: &str, value: &str) {
+        #[cfg(feature = "hydrate")]
+        if let Some(storage) = local() {
+            let _ = storage.set_item(key, value);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (key, value);
+    }
+
+    /// Removes `key`.
+    pub fn remove(key: &str) {
+        #[cfg(feature = "hydrate")]
+        if let Some(storage) = local() {
+            let _ = storage.remove_item(key);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = key;
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn local() -> Option<web_sys::Storage> {
+        web_sys::window()?.local_storage().ok().flatten()
+    }
+}
+
+/// A fresh idempotency key: the browser's `crypto.getRandomValues`, the
+/// server's `rand`.
+pub fn fresh_key() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let mut bytes = [0u8; 16];
+        let filled = web_sys::window()
+            .and_then(|w| w.crypto().ok())
+            .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
+        let mut i = 0;
+        new_idempotency_key(|| {
+            i += 4;
+            if filled {
+                u32::from_le_bytes([bytes[i - 4], bytes[i - 3], bytes[i - 2], bytes[i - 1]])
+            } else {
+                (js_sys::Math::random() * f64::from(u32::MAX)) as u32
+            }
+        })
+    }
+    #[cfg(all(feature = "ssr", not(feature = "hydrate")))]
+    {
+        new_idempotency_key(rand::random::<u32>)
+    }
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    {
+        // The benchmark build renders no pages; std's per-process random
+        // hash keys are enough.
+        use std::hash::{BuildHasher, Hasher};
+        new_idempotency_key(|| {
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish() as u32
+        })
+    }
+}
+
+/// The hidden idempotency key of a mutation form: one per submission, the
+/// same for every retry of it, a new one each time `renew` changes (after
+/// the server accepted the form). Rendered by the server too, so a plain
+/// HTML post carries one.
+#[component]
+pub fn IdempotencyKey(#[prop(into)] renew: Signal<u32>) -> impl IntoView {
+    view! {
+        <input type="hidden" name=IDEMPOTENCY_KEY_FIELD value=move || {
+            renew.track();
+            fresh_key()
+        }/>
     }
 }
 
@@ -128,6 +257,9 @@ pub fn Field(
                 id=id
                 name=name
                 type=kind
+                // The attribute for the server's HTML, the property for a
+                // value restored in the browser (hydration keeps attributes).
+                prop:value=value.clone()
                 value=value
                 autocomplete=autocomplete
                 maxlength=maxlength

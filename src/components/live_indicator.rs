@@ -1,8 +1,10 @@
 //! Shows how the live link is doing (Live / Reconnecting (attempt n) /
-//! Offline) and whether the other side of the session is connected.
+//! Offline, with "Last update hh:mm:ss" when not Live) and whether the other
+//! side of the session is connected (unknown while our own link is down).
+//! "Live" is only shown while frames keep arriving (see `live::link`).
 
 use crate::{
-    live::{LinkStatus, Live},
+    live::{clock, LinkStatus, Live},
     model::Side,
 };
 use leptos::prelude::*;
@@ -16,7 +18,12 @@ pub fn LiveIndicator(live: Live, viewer: Side, other_name: Signal<String>) -> im
         LinkStatus::Offline => "live-link live-link-offline",
     };
     let other = move || {
-        live.presence.get().map(|(athlete, trainer)| {
+        let Some((athlete, trainer)) = live.presence.get() else {
+            let status = live.status.get();
+            return (status != LinkStatus::Connecting && status != LinkStatus::Live)
+                .then(|| format!("{}: unknown until the link is back", other_name.get()));
+        };
+        Some({
             let here = match viewer {
                 Side::Athlete => trainer,
                 Side::Trainer => athlete,
@@ -29,9 +36,14 @@ pub fn LiveIndicator(live: Live, viewer: Side, other_name: Signal<String>) -> im
             }
         })
     };
+    let last_update = move || match (live.status.get(), live.last_update.get()) {
+        (LinkStatus::Live, _) | (_, None) => None,
+        (_, Some(at)) => Some(format!("Last update {}", clock(at))),
+    };
     view! {
         <p class="live-indicator">
             <span class=class data-testid="live-status">{move || live.status.get().label()}</span>
+            <span class="last-update" data-testid="last-update">{last_update}</span>
             <span class="presence" data-testid="presence">{other}</span>
         </p>
     }

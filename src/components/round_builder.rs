@@ -3,6 +3,7 @@
 //! move or remove rows. Every button is a submit button, so the builder works
 //! the same with and without JavaScript.
 
+use crate::components::field::IdempotencyKey;
 use crate::{
     api::rounds::SaveRound,
     components::field::{field_id, Drafts, Field},
@@ -56,6 +57,7 @@ pub fn RoundBuilder(
         <section class="card builder" data-testid="round-builder">
             <h2>{title}</h2>
             <ActionForm action=action>
+                <IdempotencyKey renew=crate::pages::successes(action.into())/>
                 <input type="hidden" name="session_id" value=session_id/>
                 <input type="hidden" name="round_id" value=round_id/>
                 {rows

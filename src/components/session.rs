@@ -2,6 +2,7 @@
 //! exercises, the feedback next to the prescription, the cancel form, and
 //! the page shown when a session cannot be shown.
 
+use crate::components::field::IdempotencyKey;
 use crate::{
     api::sessions::CancelSession,
     components::field::field_id,
@@ -156,6 +157,7 @@ pub fn CancelForm(session_id: i64, action: ServerAction<CancelSession>) -> impl 
         <details class="card cancel">
             <summary>"Cancel this session"</summary>
             <ActionForm action=action>
+                <IdempotencyKey renew=crate::pages::successes(action.into())/>
                 <input type="hidden" name="session_id" value=session_id/>
                 <div class="field">
                     <label for=id.clone()>"Reason (optional)"</label>

@@ -1,21 +1,76 @@
-//! The connection state machine (browser only). One `Link` per live page:
-//! WebSocket first; after [`WEBSOCKET_TRIES_BEFORE_SSE`] failures in a row,
-//! Server-Sent Events; reconnects with [`backoff_ms`], at once when the
-//! browser comes back online or the page becomes visible again.
+//! The connection state machine (browser only). One `Link` per live page.
+//!
+//! - WebSocket first; after [`WEBSOCKET_TRIES_BEFORE_SSE`] failures in a
+//!   row, Server-Sent Events; reconnects with [`backoff_ms`].
+//! - A link is Live only while frames keep coming: the server sends a
+//!   heartbeat every `heartbeat_ms` (from `hello`), and a watchdog that runs
+//!   every second calls the link dead after [`dead_after_ms`] of silence,
+//!   closes it and resumes on a new connection with `since`. (A dead network
+//!   path sends no FIN or RST; the socket would look open for minutes.)
+//! - Waking up (page visible again, `pageshow`, `resume` after a freeze,
+//!   `online`) after more than [`AWAY_MS`] never trusts the old socket: a
+//!   fresh connection opens at once and the old one is dropped when the new
+//!   `hello` arrives. After a shorter gap, and on request (before the
+//!   athlete submits), the link is probed: a `ping` frame that must be
+//!   answered within [`PROBE_MS`], or the link is replaced.
+//! - Each connection owns its browser callbacks; they are freed when the
+//!   connection is (on the next watchdog tick, never inside their own call).
 
 use super::{affects, backoff_ms, cancel_notice, LinkStatus, WEBSOCKET_TRIES_BEFORE_SSE};
 use crate::model::{
-    live::{Frame, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHORIZED},
+    live::{
+        dead_after_ms, ClientFrame, Frame, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHORIZED,
+    },
     Side,
 };
 use leptos::prelude::*;
 use leptos_router::{hooks::use_navigate, NavigateOptions};
 use send_wrapper::SendWrapper;
-use std::{cell::RefCell, rc::Rc};
-use wasm_bindgen::{closure::Closure, JsCast};
+use std::{any::Any, cell::RefCell, rc::Rc};
+use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{CloseEvent, EventSource, MessageEvent, WebSocket};
 
+/// A page away (hidden, frozen, offline) longer than this gets a fresh
+/// connection when it comes back; a shorter gap gets a probe.
+pub const AWAY_MS: f64 = 3_000.0;
+/// How long a probe waits for its `pong`.
+pub const PROBE_MS: f64 = 1_000.0;
+/// How often the watchdog runs.
+const TICK_MS: i32 = 1_000;
+
 type Navigate = Rc<dyn Fn(&str)>;
+
+/// One WebSocket or EventSource and the callbacks it holds.
+struct Conn {
+    id: u32,
+    socket: Option<WebSocket>,
+    sse: Option<EventSource>,
+    callbacks: Vec<Box<dyn Any>>,
+}
+
+impl Conn {
+    /// Detaches the callbacks and closes the transport. The callbacks stay
+    /// alive until the `Conn` is dropped.
+    fn close(&mut self) {
+        if let Some(socket) = self.socket.take() {
+            socket.set_onmessage(None);
+            socket.set_onclose(None);
+            let _ = socket.close();
+        }
+        if let Some(sse) = self.sse.take() {
+            sse.set_onerror(None);
+            sse.close();
+        }
+    }
+}
+
+/// What the page reads from the link.
+pub(super) struct Outputs {
+    pub status: WriteSignal<LinkStatus>,
+    pub presence: WriteSignal<Option<(bool, bool)>>,
+    pub changes: WriteSignal<u32>,
+    pub last_update: WriteSignal<Option<f64>>,
+}
 
 struct Link {
     /// The session followed, or `None` for a dashboard (all the user's
@@ -24,30 +79,50 @@ struct Link {
     side: Side,
     /// Seq of the last event applied (or seen in fetched data).
     last_seq: Option<i64>,
+    /// Connection attempts that failed in a row.
     failures: u32,
-    socket: Option<WebSocket>,
-    sse: Option<EventSource>,
-    timer: Option<i32>,
+    /// Open or opening connections, oldest first. Usually one; two while a
+    /// fresh one replaces an old one after a wake-up.
+    conns: Vec<Conn>,
+    /// Closed connections whose callbacks are freed on the next tick.
+    retired: Vec<Conn>,
+    next_conn: u32,
+    /// The connection whose `hello` made the link Live.
+    live_conn: Option<u32>,
+    /// Heartbeat interval the server announced.
+    heartbeat_ms: u64,
+    /// When the live connection last delivered a frame (ms since epoch).
+    last_heard: f64,
+    /// When the watchdog last ran: a long gap means the page was frozen.
+    last_tick: f64,
+    /// When the page was hidden or frozen, if it is.
+    away_since: Option<f64>,
+    /// A `ping` waiting for its `pong`: (id, deadline).
+    probe: Option<(u64, f64)>,
+    next_ping: u64,
+    /// Hellos received (a dashboard refetches after every reconnect).
+    hellos: u32,
+    retry_timer: Option<i32>,
+    watchdog: Option<i32>,
     stopped: bool,
-    set_status: WriteSignal<LinkStatus>,
-    set_presence: WriteSignal<Option<(bool, bool)>>,
-    set_changes: WriteSignal<u32>,
+    out: Outputs,
     navigate: Navigate,
-    /// Closures handed to the browser; kept alive while the link lives.
-    handlers: Vec<Box<dyn std::any::Any>>,
 }
 
 type Shared = Rc<RefCell<Link>>;
 
+fn now() -> f64 {
+    js_sys::Date::now()
+}
+
 /// Starts following the session; everything stops when the calling
-/// component is cleaned up.
+/// component is cleaned up. `probes` asks for a probe each time it changes.
 pub(super) fn start(
     session_id: Option<i64>,
     side: Side,
     known: RwSignal<Option<i64>>,
-    set_status: WriteSignal<LinkStatus>,
-    set_presence: WriteSignal<Option<(bool, bool)>>,
-    set_changes: WriteSignal<u32>,
+    probes: RwSignal<u32>,
+    out: Outputs,
 ) {
     let navigate = use_navigate();
     let link: Shared = Rc::new(RefCell::new(Link {
@@ -55,15 +130,22 @@ pub(super) fn start(
         side,
         last_seq: None,
         failures: 0,
-        socket: None,
-        sse: None,
-        timer: None,
+        conns: Vec::new(),
+        retired: Vec::new(),
+        next_conn: 0,
+        live_conn: None,
+        heartbeat_ms: 0,
+        last_heard: now(),
+        last_tick: now(),
+        away_since: None,
+        probe: None,
+        next_ping: 0,
+        hellos: 0,
+        retry_timer: None,
+        watchdog: None,
         stopped: false,
-        set_status,
-        set_presence,
-        set_changes,
+        out,
         navigate: Rc::new(move |path: &str| navigate(path, NavigateOptions::default())),
-        handlers: Vec::new(),
     }));
     // Connect once the page knows which seq its data reflects; later
     // refetches move it forward.
@@ -81,80 +163,260 @@ pub(super) fn start(
             }
         }
     });
-    if let Some(window) = web_sys::window() {
-        let on_online = {
-            let link = link.clone();
-            Closure::<dyn FnMut()>::new(move || reconnect_now(&link))
-        };
-        let on_offline = {
-            let link = link.clone();
-            Closure::<dyn FnMut()>::new(move || go_offline(&link))
-        };
-        let on_visible = {
-            let link = link.clone();
-            Closure::<dyn FnMut()>::new(move || {
-                let visible = web_sys::window()
-                    .and_then(|w| w.document())
-                    .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Visible);
-                if visible {
-                    reconnect_now(&link);
-                }
-            })
-        };
-        let _ =
-            window.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
-        let _ =
-            window.add_event_listener_with_callback("offline", on_offline.as_ref().unchecked_ref());
-        if let Some(document) = window.document() {
-            let _ = document.add_event_listener_with_callback(
-                "visibilitychange",
-                on_visible.as_ref().unchecked_ref(),
-            );
+    let probing = link.clone();
+    Effect::new(move |previous: Option<u32>| {
+        let n = probes.get();
+        if previous.is_some_and(|p| p != n) {
+            probe(&probing);
         }
-        let guard = SendWrapper::new((link.clone(), on_online, on_offline, on_visible));
-        on_cleanup(move || {
-            let (link, on_online, on_offline, on_visible) = guard.take();
-            if let Some(window) = web_sys::window() {
-                let _ = window.remove_event_listener_with_callback(
-                    "online",
-                    on_online.as_ref().unchecked_ref(),
-                );
-                let _ = window.remove_event_listener_with_callback(
-                    "offline",
-                    on_offline.as_ref().unchecked_ref(),
-                );
-                if let Some(document) = window.document() {
-                    let _ = document.remove_event_listener_with_callback(
-                        "visibilitychange",
-                        on_visible.as_ref().unchecked_ref(),
-                    );
+        n
+    });
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let tick = {
+        let link = link.clone();
+        Closure::<dyn FnMut()>::new(move || watchdog(&link))
+    };
+    link.borrow_mut().watchdog = window
+        .set_interval_with_callback_and_timeout_and_arguments_0(
+            tick.as_ref().unchecked_ref(),
+            TICK_MS,
+        )
+        .ok();
+    let callback = |f: fn(&Shared, &web_sys::Event)| {
+        let link = link.clone();
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| f(&link, &e))
+    };
+    // (target is the window unless noted, event, what it means)
+    let listeners: Vec<(bool, &'static str, Closure<dyn FnMut(web_sys::Event)>)> = vec![
+        (false, "online", callback(|l, _| wake(l))),
+        (false, "offline", callback(|l, _| go_offline(l))),
+        (false, "pageshow", callback(|l, _| wake(l))),
+        (false, "pagehide", callback(|l, _| went_away(l))),
+        (
+            true,
+            "visibilitychange",
+            callback(|l, _| visibility_changed(l)),
+        ),
+        (true, "freeze", callback(|l, _| went_away(l))),
+        (true, "resume", callback(|l, _| wake(l))),
+    ];
+    let document = window.document();
+    for (on_document, name, f) in &listeners {
+        let target: Option<&web_sys::EventTarget> = if *on_document {
+            document.as_ref().map(|d| d.as_ref())
+        } else {
+            Some(window.as_ref())
+        };
+        if let Some(target) = target {
+            let _ = target.add_event_listener_with_callback(name, f.as_ref().unchecked_ref());
+        }
+    }
+    let guard = SendWrapper::new((link, listeners, tick));
+    on_cleanup(move || {
+        let (link, listeners, tick) = guard.take();
+        if let Some(window) = web_sys::window() {
+            let document = window.document();
+            for (on_document, name, f) in &listeners {
+                let target: Option<&web_sys::EventTarget> = if *on_document {
+                    document.as_ref().map(|d| d.as_ref())
+                } else {
+                    Some(window.as_ref())
+                };
+                if let Some(target) = target {
+                    let _ = target
+                        .remove_event_listener_with_callback(name, f.as_ref().unchecked_ref());
                 }
             }
-            stop(&link);
-        });
-    }
+        }
+        stop(&link);
+        // The listeners and the watchdog callback are dropped here, after
+        // being removed; the connections' callbacks right after this call.
+        drop((listeners, tick));
+    });
 }
 
 fn stop(link: &Shared) {
     let mut l = link.borrow_mut();
     l.stopped = true;
-    close_transport(&mut l);
-    if let (Some(timer), Some(window)) = (l.timer.take(), web_sys::window()) {
-        window.clear_timeout_with_handle(timer);
+    retire_all(&mut l);
+    let window = web_sys::window();
+    if let Some(window) = &window {
+        if let Some(timer) = l.retry_timer.take() {
+            window.clear_timeout_with_handle(timer);
+        }
+        if let Some(timer) = l.watchdog.take() {
+            window.clear_interval_with_handle(timer);
+        }
     }
-    l.handlers.clear();
+    drop(l);
+    // Free the connections' callbacks (they hold the link: a cycle) once
+    // whatever callback led here has returned.
+    let link = link.clone();
+    let free = Closure::once_into_js(move || link.borrow_mut().retired.clear());
+    if let Some(window) = window {
+        let _ =
+            window.set_timeout_with_callback_and_timeout_and_arguments_0(free.unchecked_ref(), 0);
+    }
 }
 
-fn close_transport(l: &mut Link) {
-    if let Some(socket) = l.socket.take() {
-        socket.set_onmessage(None);
-        socket.set_onclose(None);
-        let _ = socket.close();
+/// Closes every connection; the link is no longer Live.
+fn retire_all(l: &mut Link) {
+    for mut conn in std::mem::take(&mut l.conns) {
+        conn.close();
+        l.retired.push(conn);
     }
-    if let Some(sse) = l.sse.take() {
-        sse.set_onmessage(None);
-        sse.set_onerror(None);
-        sse.close();
+    l.live_conn = None;
+    l.probe = None;
+}
+
+/// Closes every connection but `keep`.
+fn retire_others(l: &mut Link, keep: u32) {
+    let (kept, old): (Vec<Conn>, Vec<Conn>) = std::mem::take(&mut l.conns)
+        .into_iter()
+        .partition(|c| c.id == keep);
+    l.conns = kept;
+    for mut conn in old {
+        conn.close();
+        l.retired.push(conn);
+    }
+}
+
+/// Not Live any more: say so, and forget who of the other side is there
+/// (unknown until the link is back).
+fn not_live(l: &mut Link, status: LinkStatus) {
+    l.out.status.set(status);
+    l.out.presence.set(None);
+}
+
+/// Runs every second: frees closed connections' callbacks, notices a page
+/// that was frozen (a long gap since the last tick), a link silent for too
+/// long, and an unanswered probe.
+fn watchdog(link: &Shared) {
+    let t = now();
+    let (frozen, dead, probe_failed) = {
+        let mut l = link.borrow_mut();
+        l.retired.clear();
+        if l.stopped {
+            return;
+        }
+        let gap = t - l.last_tick;
+        l.last_tick = t;
+        let window = dead_after_ms(l.heartbeat_ms) as f64;
+        let dead = l.live_conn.is_some() && t - l.last_heard > window;
+        let probe_failed = l.probe.is_some_and(|(_, deadline)| t > deadline);
+        (gap > AWAY_MS, dead, probe_failed)
+    };
+    if dead {
+        // Heard nothing for the whole window: the path is gone, whatever
+        // the socket says.
+        {
+            let mut l = link.borrow_mut();
+            retire_all(&mut l);
+        }
+        schedule_retry(link);
+    } else if frozen || probe_failed {
+        refresh(link);
+    }
+}
+
+fn visibility_changed(link: &Shared) {
+    let visible = web_sys::window()
+        .and_then(|w| w.document())
+        .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Visible);
+    if visible {
+        wake(link);
+    } else {
+        went_away(link);
+    }
+}
+
+fn went_away(link: &Shared) {
+    let mut l = link.borrow_mut();
+    if l.away_since.is_none() {
+        l.away_since = Some(now());
+    }
+}
+
+/// The page is back (visible, restored, resumed, online): after a long
+/// absence a fresh connection, after a short one a probe.
+fn wake(link: &Shared) {
+    let away = {
+        let mut l = link.borrow_mut();
+        if l.stopped || l.last_seq.is_none() {
+            return;
+        }
+        let since = l.away_since.take().unwrap_or(l.last_tick);
+        let t = now();
+        // The watchdog did not run meanwhile (frozen or throttled) or the
+        // page was hidden: either way, this long without proof of life.
+        (t - since).max(t - l.last_tick)
+    };
+    if away > AWAY_MS {
+        refresh(link);
+    } else {
+        probe(link);
+    }
+}
+
+/// Opens a fresh connection now (unless one is already opening) without
+/// waiting on the old one, which is dropped when the new `hello` arrives.
+fn refresh(link: &Shared) {
+    {
+        let mut l = link.borrow_mut();
+        if l.stopped || l.last_seq.is_none() {
+            return;
+        }
+        if let (Some(timer), Some(window)) = (l.retry_timer.take(), web_sys::window()) {
+            window.clear_timeout_with_handle(timer);
+        }
+        l.probe = None;
+        let opening = l.conns.last().is_some_and(|c| Some(c.id) != l.live_conn);
+        if opening {
+            return;
+        }
+        // Nothing heard for the whole window: not Live, whatever the old
+        // socket says.
+        let window = dead_after_ms(l.heartbeat_ms) as f64;
+        if l.live_conn.is_some() && now() - l.last_heard > window {
+            let attempt = l.failures + 1;
+            not_live(&mut l, LinkStatus::Reconnecting(attempt));
+        }
+    }
+    connect(link);
+}
+
+/// Asks the server for a `pong` within [`PROBE_MS`]; the watchdog replaces
+/// the link if none comes. Without a live WebSocket, reconnects at once.
+fn probe(link: &Shared) {
+    let sent = {
+        let mut l = link.borrow_mut();
+        if l.stopped || l.last_seq.is_none() {
+            return;
+        }
+        if l.probe.is_some() {
+            return;
+        }
+        let live = l.live_conn;
+        let id = l.next_ping;
+        let socket = l
+            .conns
+            .iter()
+            .find(|c| Some(c.id) == live)
+            .and_then(|c| c.socket.clone());
+        let text = serde_json::to_string(&ClientFrame::Ping { id }).unwrap_or_default();
+        match socket {
+            Some(socket) if socket.send_with_str(&text).is_ok() => {
+                l.next_ping += 1;
+                l.probe = Some((id, now() + PROBE_MS));
+                true
+            }
+            _ => false,
+        }
+    };
+    if !sent {
+        refresh(link);
     }
 }
 
@@ -162,103 +424,112 @@ fn close_transport(l: &mut Link) {
 /// open for minutes while nothing flows) and wait for `online`.
 fn go_offline(link: &Shared) {
     let mut l = link.borrow_mut();
-    close_transport(&mut l);
-    if let (Some(timer), Some(window)) = (l.timer.take(), web_sys::window()) {
+    retire_all(&mut l);
+    if let (Some(timer), Some(window)) = (l.retry_timer.take(), web_sys::window()) {
         window.clear_timeout_with_handle(timer);
     }
-    l.set_status.set(LinkStatus::Offline);
-    // Who is connected is unknown until the link is back.
-    l.set_presence.set(None);
-}
-
-/// The browser is back (online, or the tab visible again): skip the wait.
-fn reconnect_now(link: &Shared) {
-    let waiting = {
-        let mut l = link.borrow_mut();
-        if l.stopped || l.last_seq.is_none() || l.socket.is_some() || l.sse.is_some() {
-            false
-        } else {
-            if let (Some(timer), Some(window)) = (l.timer.take(), web_sys::window()) {
-                window.clear_timeout_with_handle(timer);
-            }
-            true
-        }
-    };
-    if waiting {
-        connect(link);
+    if l.away_since.is_none() {
+        l.away_since = Some(now());
     }
+    not_live(&mut l, LinkStatus::Offline);
 }
 
 fn connect(link: &Shared) {
-    let (session_id, since, use_sse) = {
-        let l = link.borrow();
+    let (session_id, since, use_sse, id) = {
+        let mut l = link.borrow_mut();
         if l.stopped {
             return;
         }
         let sse = l.session_id.is_some() && l.failures >= WEBSOCKET_TRIES_BEFORE_SSE;
-        (l.session_id, l.last_seq.unwrap_or(0), sse)
+        let id = l.next_conn;
+        l.next_conn += 1;
+        (l.session_id, l.last_seq.unwrap_or(0), sse, id)
     };
     let Some(location) = web_sys::window().map(|w| w.location()) else {
         return;
     };
-    let host = location.host().unwrap_or_default();
-    let secure = location.protocol().map(|p| p == "https:").unwrap_or(false);
-    let path = match session_id {
-        Some(id) => format!("/api/sessions/{id}/live?since={since}"),
-        None => "/api/live".to_string(),
+    let mut conn = Conn {
+        id,
+        socket: None,
+        sse: None,
+        callbacks: Vec::new(),
     };
+    let on_message = message_handler(link, id);
     if let (true, Some(session_id)) = (use_sse, session_id) {
         let url = format!("/api/sessions/{session_id}/events?since={since}");
         let Ok(sse) = EventSource::new(&url) else {
             return schedule_retry(link);
         };
-        let on_message = message_handler(link);
-        for kind in ["hello", "event", "reset", "presence"] {
+        for kind in ["hello", "event", "reset", "presence", "heartbeat", "pong"] {
             let _ = sse.add_event_listener_with_callback(kind, on_message.as_ref().unchecked_ref());
         }
         let on_error = {
             let link = link.clone();
-            Closure::<dyn FnMut()>::new(move || {
-                // EventSource retries on its own with the same URL; we want
-                // our `since`, so close it and retry ourselves.
-                if let Some(sse) = link.borrow_mut().sse.take() {
-                    sse.close();
-                }
-                schedule_retry(&link);
-            })
+            Closure::<dyn FnMut()>::new(move || closed(&link, id, None))
         };
         sse.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        conn.sse = Some(sse);
+        conn.callbacks.push(Box::new(on_error));
+    } else {
+        let host = location.host().unwrap_or_default();
+        let secure = location.protocol().map(|p| p == "https:").unwrap_or(false);
+        let path = match session_id {
+            Some(id) => format!("/api/sessions/{id}/live?since={since}"),
+            None => "/api/live".to_string(),
+        };
+        let url = format!("{}//{host}{path}", if secure { "wss:" } else { "ws:" });
+        let Ok(socket) = WebSocket::new(&url) else {
+            return schedule_retry(link);
+        };
+        socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        let on_close = {
+            let link = link.clone();
+            Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
+                closed(&link, id, Some(event.code()))
+            })
+        };
+        socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        conn.socket = Some(socket);
+        conn.callbacks.push(Box::new(on_close));
+    }
+    conn.callbacks.push(Box::new(on_message));
+    link.borrow_mut().conns.push(conn);
+}
+
+/// Connection `id` closed (or, for SSE, failed): if it was the newest one,
+/// retry; an older one being replaced just goes.
+fn closed(link: &Shared, id: u32, code: Option<u16>) {
+    let newest = {
         let mut l = link.borrow_mut();
-        l.sse = Some(sse);
-        l.handlers.push(Box::new(on_message));
-        l.handlers.push(Box::new(on_error));
+        let newest = l.conns.last().is_some_and(|c| c.id == id);
+        if let Some(at) = l.conns.iter().position(|c| c.id == id) {
+            let mut conn = l.conns.remove(at);
+            conn.close();
+            l.retired.push(conn);
+        }
+        if l.live_conn == Some(id) {
+            l.live_conn = None;
+            l.probe = None;
+        }
+        newest
+    };
+    if !newest {
         return;
     }
-    let url = format!("{}//{host}{path}", if secure { "wss:" } else { "ws:" });
-    let Ok(socket) = WebSocket::new(&url) else {
-        return schedule_retry(link);
-    };
-    let on_message = message_handler(link);
-    socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    let on_close = {
-        let link = link.clone();
-        Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
-            link.borrow_mut().socket = None;
-            if matches!(
-                event.code(),
-                CLOSE_UNAUTHORIZED | CLOSE_FORBIDDEN | CLOSE_NOT_FOUND
-            ) {
-                link.borrow().set_status.set(LinkStatus::Offline);
-                return;
-            }
-            schedule_retry(&link);
-        })
-    };
-    socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-    let mut l = link.borrow_mut();
-    l.socket = Some(socket);
-    l.handlers.push(Box::new(on_message));
-    l.handlers.push(Box::new(on_close));
+    if matches!(
+        code,
+        Some(CLOSE_UNAUTHORIZED | CLOSE_FORBIDDEN | CLOSE_NOT_FOUND)
+    ) {
+        let mut l = link.borrow_mut();
+        retire_all(&mut l);
+        not_live(&mut l, LinkStatus::Offline);
+        return;
+    }
+    {
+        let mut l = link.borrow_mut();
+        retire_all(&mut l);
+    }
+    schedule_retry(link);
 }
 
 fn schedule_retry(link: &Shared) {
@@ -266,26 +537,29 @@ fn schedule_retry(link: &Shared) {
     if l.stopped {
         return;
     }
+    if let (Some(timer), Some(window)) = (l.retry_timer.take(), web_sys::window()) {
+        window.clear_timeout_with_handle(timer);
+    }
     l.failures += 1;
-    l.set_presence.set(None);
     let online = web_sys::window()
         .map(|w| w.navigator().on_line())
         .unwrap_or(true);
-    l.set_status.set(if online {
+    let status = if online {
         LinkStatus::Reconnecting(l.failures)
     } else {
         LinkStatus::Offline
-    });
+    };
+    not_live(&mut l, status);
     let delay = backoff_ms(l.failures - 1, js_sys::Math::random());
     let retry = {
         let link = link.clone();
         Closure::once_into_js(move || {
-            link.borrow_mut().timer = None;
+            link.borrow_mut().retry_timer = None;
             connect(&link);
         })
     };
     if let Some(window) = web_sys::window() {
-        l.timer = window
+        l.retry_timer = window
             .set_timeout_with_callback_and_timeout_and_arguments_0(
                 retry.unchecked_ref(),
                 delay as i32,
@@ -294,37 +568,88 @@ fn schedule_retry(link: &Shared) {
     }
 }
 
-fn message_handler(link: &Shared) -> Closure<dyn FnMut(MessageEvent)> {
+fn message_handler(link: &Shared, conn: u32) -> Closure<dyn FnMut(MessageEvent)> {
     let link = link.clone();
     Closure::<dyn FnMut(MessageEvent)>::new(move |message: MessageEvent| {
-        let Some(text) = message.data().as_string() else {
+        let data: JsValue = message.data();
+        let Some(text) = data.as_string() else {
             return;
         };
+        heard(&link, conn);
         let Ok(frame) = serde_json::from_str::<Frame>(&text) else {
             return;
         };
-        apply(&link, frame);
+        apply(&link, conn, frame);
     })
 }
 
-fn apply(link: &Shared, frame: Frame) {
+/// Any frame is proof of life for the connection it came on.
+fn heard(link: &Shared, conn: u32) {
+    let mut l = link.borrow_mut();
+    if l.live_conn == Some(conn) || l.conns.last().is_some_and(|c| c.id == conn) {
+        let t = now();
+        l.last_heard = t;
+        l.out.last_update.set(Some(t));
+    }
+}
+
+fn apply(link: &Shared, conn: u32, frame: Frame) {
     let mut l = link.borrow_mut();
     match frame {
-        Frame::Hello { .. } => {
+        Frame::Hello {
+            last_seq,
+            heartbeat_ms,
+            ..
+        } => {
+            // Only the newest connection's hello counts; it replaces the rest.
+            if l.conns.last().is_none_or(|c| c.id != conn) {
+                return;
+            }
+            retire_others(&mut l, conn);
+            l.live_conn = Some(conn);
+            l.heartbeat_ms = heartbeat_ms;
             l.failures = 0;
-            l.set_status.set(LinkStatus::Live);
+            l.hellos += 1;
+            l.last_heard = now();
+            l.out.status.set(LinkStatus::Live);
+            let behind = match l.session_id {
+                // The replay follows; refetch at once anyway.
+                Some(_) => l.last_seq.is_some_and(|seen| last_seq > seen),
+                // A dashboard has no replay: refetch after every reconnect.
+                None => l.hellos > 1,
+            };
+            if behind {
+                l.out.changes.update(|n| *n += 1);
+            }
+        }
+        Frame::Heartbeat { last_seq, .. } => {
+            if l.session_id.is_some() && l.last_seq.is_some_and(|seen| last_seq > seen) {
+                // This connection sent something we never applied: refetch.
+                l.out.changes.update(|n| *n += 1);
+            }
+        }
+        Frame::Pong { id, .. } => {
+            if l.probe.is_some_and(|(waiting, _)| waiting == id) {
+                l.probe = None;
+            }
         }
         Frame::Presence {
             athlete, trainer, ..
-        } => l.set_presence.set(Some((athlete, trainer))),
+        } => {
+            if l.live_conn == Some(conn) {
+                l.out.presence.set(Some((athlete, trainer)));
+            }
+        }
         Frame::Reset { last_seq } => {
-            l.last_seq = Some(last_seq);
-            l.set_changes.update(|n| *n += 1);
+            if l.session_id.is_some() {
+                l.last_seq = Some(last_seq);
+            }
+            l.out.changes.update(|n| *n += 1);
         }
         Frame::Event(event) => {
             let Some(session_id) = l.session_id else {
                 // A dashboard: any change to one of the user's sessions.
-                l.set_changes.update(|n| *n += 1);
+                l.out.changes.update(|n| *n += 1);
                 return;
             };
             if l.last_seq.is_some_and(|seen| event.seq <= seen) {
@@ -345,7 +670,7 @@ fn apply(link: &Shared, frame: Frame) {
                 }
             }
             if affects(&event, l.side) {
-                l.set_changes.update(|n| *n += 1);
+                l.out.changes.update(|n| *n += 1);
             }
         }
     }

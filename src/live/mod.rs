@@ -1,7 +1,10 @@
 //! The browser side of the live channel: [`use_session_live`] opens the
 //! session's WebSocket, applies each event once (by seq), tells the page
-//! which events change what it shows, reconnects with backoff, and falls
-//! back to Server-Sent Events when WebSockets keep failing.
+//! which events change what it shows, notices a dead link by the missing
+//! heartbeats, reconnects with backoff (at once when the page wakes up), and
+//! falls back to Server-Sent Events when WebSockets keep failing.
+//! [`outbox`] keeps submissions that could not be sent; [`wake_lock`] keeps
+//! the phone's screen on during a round.
 //!
 //! On the server (SSR) the hook only returns its initial state; everything
 //! else runs in the browser after hydration.
@@ -11,6 +14,8 @@ use leptos::prelude::*;
 
 #[cfg(feature = "hydrate")]
 mod link;
+pub mod outbox;
+pub mod wake_lock;
 
 /// First reconnect delay cap, milliseconds.
 pub const BACKOFF_BASE_MS: f64 = 500.0;
@@ -94,7 +99,11 @@ pub struct Live {
     /// Bumped whenever an event that affects this page arrives: key the
     /// page's resource on it.
     pub changes: ReadSignal<u32>,
+    /// When the link last delivered anything (ms since the Unix epoch):
+    /// "Last update hh:mm:ss" while not Live.
+    pub last_update: ReadSignal<Option<f64>>,
     known: RwSignal<Option<i64>>,
+    probes: RwSignal<u32>,
 }
 
 impl Live {
@@ -103,54 +112,95 @@ impl Live {
     pub fn seen(&self, last_seq: i64) {
         self.known.set(Some(last_seq));
     }
+
+    /// Checks that the link is really alive (a ping that must be answered
+    /// within a second) and replaces it at once if not: called right before
+    /// the athlete submits.
+    pub fn probe(&self) {
+        self.probes.update(|n| *n = n.wrapping_add(1));
+    }
+}
+
+/// `hh:mm:ss` of a time in ms since the Unix epoch, in the browser's time
+/// zone (UTC on the server, which never shows it).
+pub fn clock(ms: f64) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
+        format!(
+            "{:02}:{:02}:{:02}",
+            d.get_hours(),
+            d.get_minutes(),
+            d.get_seconds()
+        )
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let s = (ms / 1000.0).floor() as i64;
+        format!(
+            "{:02}:{:02}:{:02}",
+            s.rem_euclid(86_400) / 3600,
+            s.rem_euclid(3600) / 60,
+            s.rem_euclid(60)
+        )
+    }
+}
+
+/// Starts a link (in the browser) for a session page (`Some(id)`) or a
+/// dashboard (`None`); `known` is the seq to resume from, once the page
+/// knows it.
+fn follow(session_id: Option<i64>, side: Side, known: Option<i64>) -> Live {
+    let (status, set_status) = signal(LinkStatus::Connecting);
+    let (presence, set_presence) = signal(None::<(bool, bool)>);
+    let (changes, set_changes) = signal(0u32);
+    let (last_update, set_last_update) = signal(None::<f64>);
+    let known = RwSignal::new(known);
+    let probes = RwSignal::new(0u32);
+    #[cfg(feature = "hydrate")]
+    link::start(
+        session_id,
+        side,
+        known,
+        probes,
+        link::Outputs {
+            status: set_status,
+            presence: set_presence,
+            changes: set_changes,
+            last_update: set_last_update,
+        },
+    );
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (
+        session_id,
+        side,
+        set_status,
+        set_presence,
+        set_changes,
+        set_last_update,
+    );
+    Live {
+        status,
+        presence,
+        changes,
+        last_update,
+        known,
+        probes,
+    }
 }
 
 /// Follows session `session_id` as `side` for as long as the calling
 /// component lives. A `session-cancelled` by the other side takes this page
 /// to the dashboard with a notice.
 pub fn use_session_live(session_id: i64, side: Side) -> Live {
-    let (status, set_status) = signal(LinkStatus::Connecting);
-    let (presence, set_presence) = signal(None::<(bool, bool)>);
-    let (changes, set_changes) = signal(0u32);
-    let known = RwSignal::new(None);
-    #[cfg(feature = "hydrate")]
-    link::start(
-        Some(session_id),
-        side,
-        known,
-        set_status,
-        set_presence,
-        set_changes,
-    );
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (session_id, side, set_status, set_presence, set_changes);
-    Live {
-        status,
-        presence,
-        changes,
-        known,
-    }
+    follow(Some(session_id), side, None)
 }
 
 /// Follows every session of the logged-in user (on `side`), for the
-/// dashboard: `changes` bumps on any of their events. No replay: the
-/// dashboard's lists are fetched when it loads.
+/// dashboard: `changes` bumps on any of their events, and after every
+/// reconnect (no replay: the lists are fetched again instead).
 pub fn use_dashboard_live(side: Side) -> Live {
-    let (status, set_status) = signal(LinkStatus::Connecting);
-    let (presence, set_presence) = signal(None::<(bool, bool)>);
-    let (changes, set_changes) = signal(0u32);
     // Nothing to resume from: connect as soon as the page runs.
-    let known = RwSignal::new(Some(0));
-    #[cfg(feature = "hydrate")]
-    link::start(None, side, known, set_status, set_presence, set_changes);
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (side, set_status, set_presence, set_changes);
-    Live {
-        status,
-        presence,
-        changes,
-        known,
-    }
+    follow(None, side, Some(0))
 }
 
 #[cfg(test)]

@@ -6,8 +6,10 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub mod idempotency;
 pub mod live;
 pub mod training;
+pub use idempotency::*;
 pub use training::*;
 
 /// Longest display name we accept, in characters.

@@ -2,6 +2,7 @@
 //! by status; trainers see sessions waiting for them, active and past ones.
 
 use super::{clock, field_error, general_error};
+use crate::components::field::IdempotencyKey;
 use crate::{
     api::sessions::{load_dashboard, JoinSession, StartSession},
     components::{field::field_id, require_user::RequireUser},
@@ -94,6 +95,7 @@ fn AthleteDashboard(dashboard: Dashboard, start: ServerAction<StartSession>) -> 
             } else {
                 view! {
                     <ActionForm action=start>
+                        <IdempotencyKey renew=crate::pages::successes(start.into())/>
                         <div class="field">
                             <label for=select_id.clone()>"Trainer"</label>
                             <select id=select_id name="trainer_id" aria-describedby="field-trainer_id-error">
@@ -137,6 +139,7 @@ fn TrainerDashboard(dashboard: Dashboard, join: ServerAction<JoinSession>) -> im
                                 <li>
                                     <span>{format!("{} · started {}", s.athlete_name, clock(s.created_at))}</span>
                                     <ActionForm action=join attr:class="inline">
+                                        <IdempotencyKey renew=crate::pages::successes(join.into())/>
                                         <input type="hidden" name="session_id" value=s.id/>
                                         <button type="submit">{format!("Join {}", s.athlete_name)}</button>
                                     </ActionForm>

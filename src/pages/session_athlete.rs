@@ -1,28 +1,39 @@
 //! `/sessions/:id`: the athlete's view, made for a phone: the released
 //! round with a feedback form, completed rounds with what was reported, and
 //! the session's status.
+//!
+//! The feedback form is made for a gym: what is typed is kept on the phone
+//! as it is typed ([`Drafts::persisted`]); pressing send checks the live
+//! link and puts the submission in the [`outbox`] first, so a dead network
+//! only delays it ("Saved on this phone, sends when you are back online");
+//! its idempotency key makes every resend count once. The screen stays on
+//! while a round is open.
 
-use super::{field_error, general_error, successes};
+use super::{field_error, general_error};
 use crate::{
     api::{
         rounds::CompleteRound,
         sessions::{load_session, CancelSession},
     },
     components::{
-        field::{field_id, Drafts, Field},
+        field::{field_id, Drafts, Field, IdempotencyKey},
         live_indicator::LiveIndicator,
         require_user::RequireUser,
         session::{
             CancelForm, CompletedRound, ExerciseList, SessionError, SessionHeader, WrongSide,
         },
     },
-    live::use_session_live,
+    error::AppError,
+    live::{
+        outbox::{self, Pending, Sent},
+        use_session_live, wake_lock, LinkStatus, Live,
+    },
     model::{
         feedback_field, Round, SessionStatus, SessionView, Side, LOAD_MAX, NOTES_MAX_CHARS,
         REPS_MAX, RPE_MAX, SETS_MAX,
     },
 };
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_params_map};
 
@@ -47,19 +58,94 @@ pub fn AthleteSessionPage() -> impl IntoView {
     }
 }
 
+/// What became of the athlete's feedback, as the page tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Delivery {
+    /// The server has it.
+    Sent,
+    /// Kept on the phone; sent when the link is back.
+    Queued,
+}
+
+/// Sends the feedback in the outbox, one submission at a time, and keeps
+/// what could not be sent.
+fn feedback_sender() -> Action<Pending, Result<Delivery, AppError>> {
+    Action::new_local(|pending: &Pending| {
+        let pending = pending.clone();
+        async move {
+            match outbox::send(&pending).await {
+                Sent::Accepted => {
+                    outbox::remove(&pending.key);
+                    Ok(Delivery::Sent)
+                }
+                Sent::Refused(error) => {
+                    outbox::remove(&pending.key);
+                    Err(error)
+                }
+                Sent::Unreachable => Ok(Delivery::Queued),
+            }
+        }
+    })
+}
+
+/// Sends the oldest waiting submission of `session_id`, unless one is on
+/// its way.
+fn flush(session_id: i64, send: Action<Pending, Result<Delivery, AppError>>) {
+    if send.pending().get_untracked() {
+        return;
+    }
+    if let Some(next) = outbox::for_session(session_id).into_iter().next() {
+        send.dispatch_local(next);
+    }
+}
+
 #[component]
 fn AthleteSession() -> impl IntoView {
     let id = session_id_param();
-    let complete = ServerAction::<CompleteRound>::new();
+    let send = feedback_sender();
     let cancel = ServerAction::<CancelSession>::new();
-    let completed = successes(complete.into());
+    let (delivered, set_delivered) = signal(0u32);
+    let queued = RwSignal::new(false);
     let live = use_session_live(id.get_untracked(), Side::Athlete);
     let session = Resource::new(
-        move || (id.get(), completed.get(), live.changes.get()),
+        move || (id.get(), delivered.get(), live.changes.get()),
         |(id, ..)| load_session(id),
     );
     let trainer_name = RwSignal::new(String::new());
-    let drafts = Drafts::new();
+    let drafts = Drafts::persisted(format!("spotter.draft.{}.athlete", id.get_untracked()));
+    // After each answer: the server has it (typed text is done, the page
+    // refetches, the next waiting one goes) or it is still waiting.
+    Effect::new(move |_| {
+        let result = send.value().get();
+        let waiting = !outbox::for_session(id.get_untracked()).is_empty();
+        queued.set(waiting);
+        if let Some(Ok(Delivery::Sent)) = result {
+            drafts.clear();
+            set_delivered.update(|n| *n += 1);
+            flush(id.get_untracked(), send);
+        }
+    });
+    // Whenever the link is (back) Live, and every few seconds meanwhile,
+    // whatever waits is sent. A reload with a waiting outbox sends it too.
+    Effect::new(move |_| {
+        if live.status.get() == LinkStatus::Live {
+            flush(id.get_untracked(), send);
+        }
+    });
+    let retry = set_interval_with_handle(
+        move || {
+            if queued.get_untracked() {
+                flush(id.get_untracked(), send);
+            }
+        },
+        std::time::Duration::from_secs(5),
+    )
+    .ok();
+    on_cleanup(move || {
+        if let Some(retry) = retry {
+            retry.clear();
+        }
+    });
     Effect::new(move |_| {
         if let Some(Ok(view)) = session.get() {
             trainer_name.set(view.summary.trainer_name.clone());
@@ -75,7 +161,7 @@ fn AthleteSession() -> impl IntoView {
                     Ok(view) if view.viewer != Side::Athlete => {
                         view! { <WrongSide viewer=view.viewer session_id=view.summary.id/> }.into_any()
                     }
-                    Ok(view) => view! { <AthleteView view complete cancel drafts/> }.into_any(),
+                    Ok(view) => view! { <AthleteView view send queued live cancel drafts/> }.into_any(),
                 }
             })}
         </Suspense>
@@ -85,7 +171,9 @@ fn AthleteSession() -> impl IntoView {
 #[component]
 fn AthleteView(
     view: SessionView,
-    complete: ServerAction<CompleteRound>,
+    send: Action<Pending, Result<Delivery, AppError>>,
+    queued: RwSignal<bool>,
+    live: Live,
     cancel: ServerAction<CancelSession>,
     drafts: Drafts,
 ) -> impl IntoView {
@@ -105,8 +193,19 @@ fn AthleteView(
         <div class="session athlete-session">
             <SessionHeader summary=view.summary.clone() viewer=Side::Athlete/>
             <p class="live-status" role="status" aria-live="polite" data-testid="announcement">{announcement.clone()}</p>
+            <p class="outbox-status" role="status" aria-live="polite" data-testid="outbox-status">
+                {move || {
+                    if queued.get() {
+                        Some("Saved on this phone, sends when you are back online")
+                    } else if matches!(send.value().get(), Some(Ok(Delivery::Sent))) {
+                        Some("Sent")
+                    } else {
+                        None
+                    }
+                }}
+            </p>
             {match (status, released) {
-                (SessionStatus::Active, Some(round)) => view! { <ReleasedRound session_id round action=complete drafts/> }.into_any(),
+                (SessionStatus::Active, Some(round)) => view! { <ReleasedRound session_id round send queued live drafts/> }.into_any(),
                 (SessionStatus::Active, None) | (SessionStatus::Waiting, _) => view! {
                     <section class="card waiting"><p>{announcement}". It appears here the moment it is released."</p></section>
                 }
@@ -130,9 +229,12 @@ fn AthleteView(
 fn ReleasedRound(
     session_id: i64,
     round: Round,
-    action: ServerAction<CompleteRound>,
+    send: Action<Pending, Result<Delivery, AppError>>,
+    queued: RwSignal<bool>,
+    live: Live,
     drafts: Drafts,
 ) -> impl IntoView {
+    wake_lock::hold_while_mounted();
     // What the athlete typed survives the trainer's edits (which re-render
     // this form); a new round starts clean.
     let scope = format!("{}:", round.id);
@@ -146,12 +248,34 @@ fn ReleasedRound(
         }
     );
     let exercises = round.exercises.clone();
-    let err = move |field: String| field_error(action.into(), field);
+    let err = move |field: String| field_error(send, field);
+    // A new key once the server has a submission; the same one for every
+    // resend of it.
+    let (accepted, set_accepted) = signal(0u32);
+    Effect::new(move |_| {
+        if let Some(Ok(Delivery::Sent)) = send.value().get() {
+            set_accepted.update(|n| *n += 1);
+        }
+    });
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        // Without JavaScript the form posts itself; with it, the submission
+        // goes through the outbox.
+        ev.prevent_default();
+        if let Some(pending) = submission(&ev, session_id) {
+            outbox::put(pending.clone());
+            queued.set(true);
+            live.probe();
+            if !send.pending().get_untracked() {
+                send.dispatch_local(pending);
+            }
+        }
+    };
     view! {
         <section class="card round released-round" data-testid="released-round">
             <h2>{title}</h2>
             <ExerciseList round=round.clone()/>
-            <ActionForm action=action>
+            <form method="post" action=CompleteRound::url() on:submit=on_submit>
+                <IdempotencyKey renew=accepted/>
                 <input type="hidden" name="session_id" value=session_id/>
                 <input type="hidden" name="round_id" value=round.id/>
                 <input type="hidden" name="revision" value=round.revision/>
@@ -183,6 +307,7 @@ fn ReleasedRound(
                                         name=f("pain")
                                         value="on"
                                         checked=pain_checked
+                                        prop:checked=pain_checked
                                         on:change=move |ev| drafts.set(pain_key.clone(), if event_target_checked(&ev) { "on".into() } else { String::new() })
                                     />
                                     " Pain or discomfort"
@@ -195,17 +320,48 @@ fn ReleasedRound(
                                         maxlength=NOTES_MAX_CHARS
                                         rows="2"
                                         on:input=move |ev| drafts.set(notes_key.clone(), event_target_value(&ev))
-                                    >{notes_text}</textarea>
+                                        prop:value=notes_text.clone()
+                                    >{notes_text.clone()}</textarea>
                                     <p class="field-error" role="alert">{move || err(f("notes")).get()}</p>
                                 </div>
                             </fieldset>
                         }
                     })
                     .collect_view()}
-                <p class="form-error" role="alert">{move || general_error(action.into()).get()}</p>
+                <p class="form-error" role="alert">{move || general_error(send).get()}</p>
                 <p class="field-error" role="alert">{move || err("feedback".to_string()).get()}</p>
-                <button type="submit" class="wide" disabled=move || action.pending().get()>"Send feedback and finish the round"</button>
-            </ActionForm>
+                <button type="submit" class="wide" disabled=move || send.pending().get() || queued.get()>"Send feedback and finish the round"</button>
+            </form>
         </section>
+    }
+}
+
+/// The feedback form as the outbox keeps it: its fields, url-encoded as a
+/// browser would post them, under the form's idempotency key.
+fn submission(ev: &leptos::ev::SubmitEvent, session_id: i64) -> Option<Pending> {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let form: web_sys::HtmlFormElement = ev.target()?.dyn_into().ok()?;
+        let data = web_sys::FormData::new_with_form(&form).ok()?;
+        let key = data
+            .get(crate::model::IDEMPOTENCY_KEY_FIELD)
+            .as_string()
+            .filter(|k| !k.is_empty())?;
+        let body: String = web_sys::UrlSearchParams::new_with_str_sequence_sequence(&data)
+            .ok()?
+            .to_string()
+            .into();
+        Some(Pending {
+            key,
+            session_id,
+            path: CompleteRound::url().to_string(),
+            body,
+        })
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (ev, session_id);
+        None
     }
 }

@@ -3,6 +3,7 @@
 //! round with the athlete's feedback next to the prescription, cancel.
 
 use super::{general_error, session_athlete::session_id_param, successes};
+use crate::components::field::IdempotencyKey;
 use crate::{
     api::{
         rounds::{DeleteRound, ReleaseRound, SaveRound},
@@ -54,7 +55,8 @@ fn TrainerSession() -> impl IntoView {
         release: ServerAction::new(),
         delete: ServerAction::new(),
         cancel: ServerAction::new(),
-        drafts: Drafts::new(),
+        // Kept on this computer as typed, restored after a reload.
+        drafts: Drafts::persisted(format!("spotter.draft.{}.trainer", id.get_untracked())),
     };
     let changes = (
         successes(actions.join.into()),
@@ -76,10 +78,13 @@ fn TrainerSession() -> impl IntoView {
         },
         |(id, ..)| load_session(id),
     );
-    // A saved builder shows what the server stored; typed drafts are done.
-    Effect::new(move |_| {
+    // A saved builder shows what the server stored; typed drafts are done
+    // (not on the first run: a reload restores them).
+    Effect::new(move |first: Option<()>| {
         changes.1.track();
-        actions.drafts.clear();
+        if first.is_some() {
+            actions.drafts.clear();
+        }
     });
     let athlete_name = RwSignal::new(String::new());
     Effect::new(move |_| {
@@ -133,6 +138,7 @@ fn TrainerView(view: SessionView, actions: TrainerActions) -> impl IntoView {
                 <section class="card">
                     <p>{format!("{athlete} started this session and is waiting for you.")}</p>
                     <ActionForm action=actions.join>
+                        <IdempotencyKey renew=crate::pages::successes(actions.join.into())/>
                         <input type="hidden" name="session_id" value=session_id/>
                         <p class="form-error" role="alert">{move || general_error(actions.join.into()).get()}</p>
                         <button type="submit" disabled=move || actions.join.pending().get()>"Join session"</button>
@@ -187,6 +193,7 @@ fn DraftPanel(session_id: i64, round: Round, actions: TrainerActions) -> impl In
         <RoundBuilder session_id round=Some(round) action=actions.save drafts=actions.drafts/>
         <section class="card release" data-testid="release-panel">
             <ActionForm action=actions.release attr:class="inline">
+                <IdempotencyKey renew=crate::pages::successes(actions.release.into())/>
                 <input type="hidden" name="session_id" value=session_id/>
                 <input type="hidden" name="round_id" value=round_id/>
                 <button type="submit" disabled=move || !can_release || actions.release.pending().get()>
@@ -212,6 +219,7 @@ fn DeleteButton(
 ) -> impl IntoView {
     view! {
         <ActionForm action=actions.delete attr:class="inline">
+            <IdempotencyKey renew=crate::pages::successes(actions.delete.into())/>
             <input type="hidden" name="session_id" value=session_id/>
             <input type="hidden" name="round_id" value=round_id/>
             <button type="submit" class="secondary danger" disabled=move || actions.delete.pending().get()>

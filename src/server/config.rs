@@ -26,6 +26,10 @@ pub struct Config {
     /// PostgreSQL only: the first wait before the listener reconnects
     /// (`SPOTTER_LISTENER_RETRY_MS`, default 250).
     pub listener_retry: Duration,
+    /// How often every live connection gets a heartbeat frame
+    /// (`SPOTTER_HEARTBEAT_MS`, default 10,000). Clients call a link dead
+    /// after two and a half intervals of silence.
+    pub heartbeat: Duration,
 }
 
 /// A configuration problem, reported before anything starts.
@@ -68,7 +72,14 @@ impl Config {
             10,
             60_000,
         )?);
+        let heartbeat = Duration::from_millis(number(
+            "SPOTTER_HEARTBEAT_MS",
+            crate::model::live::DEFAULT_HEARTBEAT_MS,
+            100,
+            600_000,
+        )?);
         Ok(Config {
+            heartbeat,
             database_url,
             seed_demo,
             leptos,

@@ -10,7 +10,7 @@
 
 use super::{auth::CurrentUser, db::Database, hub::SharedFrame, AppState};
 use crate::model::{
-    live::{Frame, LiveEvent, CLOSE_RESUME, CLOSE_TIMEOUT, PROTOCOL_VERSION},
+    live::{ClientFrame, Frame, LiveEvent, CLOSE_RESUME, CLOSE_TIMEOUT, PROTOCOL_VERSION},
     Side,
 };
 use axum::{
@@ -20,7 +20,7 @@ use axum::{
     },
     http::{HeaderMap, StatusCode},
     response::{
-        sse::{Event as SseEvent, KeepAlive, Sse},
+        sse::{Event as SseEvent, Sse},
         IntoResponse, Response,
     },
     routing::get,
@@ -127,8 +127,8 @@ pub async fn events_between(
 
 /// The core of both transports: sends `hello`, then every logged event after
 /// `since` (or `reset` if `since` is past the log's end), then live frames,
-/// each event exactly once and in seq order, until the client goes away
-/// (`out` closed) or falls behind.
+/// each event exactly once and in seq order, with a `heartbeat` frame every
+/// `heartbeat`, until the client goes away (`out` closed) or falls behind.
 ///
 /// It subscribes to the hub *before* reading the log, so an event committed
 /// during the replay is either in the log or on the channel (or both, and
@@ -138,6 +138,7 @@ pub async fn follow(
     db: Database,
     session_id: i64,
     since: i64,
+    heartbeat: Duration,
     out: mpsc::Sender<SharedFrame>,
 ) -> Ended {
     let mut live = db.hub.subscribe(session_id);
@@ -152,6 +153,7 @@ pub async fn follow(
         version: PROTOCOL_VERSION,
         session_id,
         last_seq: end,
+        heartbeat_ms: heartbeat.as_millis() as u64,
     })
     .await
     {
@@ -183,9 +185,17 @@ pub async fn follow(
             return Ended::ClientGone;
         }
     }
+    let mut beat = heartbeats(heartbeat);
     loop {
         let frame = tokio::select! {
             frame = live.recv() => frame,
+            _ = beat.tick() => {
+                let beat = Frame::Heartbeat { at: super::db::now_ms(), last_seq: sent };
+                if !send(beat).await {
+                    return Ended::ClientGone;
+                }
+                continue;
+            }
             _ = out.closed() => return Ended::ClientGone,
         };
         let frame = match frame {
@@ -213,6 +223,14 @@ pub async fn follow(
             return Ended::ClientGone;
         }
     }
+}
+
+/// Ticks every `every`, the first tick one interval from now. A stalled
+/// task does not make up for missed ticks with a burst.
+fn heartbeats(every: Duration) -> tokio::time::Interval {
+    let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    interval
 }
 
 /// `GET /api/sessions/{id}/live?since=N`, upgraded to a WebSocket.
@@ -256,7 +274,7 @@ async fn serve_socket(
     // Present before the first frame goes out, so a client that got `hello`
     // is already counted.
     let presence = db.hub.present(session_id, side);
-    let follower = tokio::spawn(follow(db.clone(), session_id, since, out));
+    let follower = tokio::spawn(follow(db.clone(), session_id, since, heartbeat, out));
     pump(socket, frames, follower, heartbeat).await;
     drop(presence);
 }
@@ -281,12 +299,18 @@ async fn dashboard_socket(
                 version: PROTOCOL_VERSION,
                 session_id: 0,
                 last_seq: 0,
+                heartbeat_ms: heartbeat.as_millis() as u64,
             };
             if out.send(Arc::new(hello)).await.is_err() {
                 return Ended::ClientGone;
             }
+            let mut beat = heartbeats(heartbeat);
             loop {
-                match live.recv().await {
+                let frame = tokio::select! {
+                    frame = live.recv() => frame,
+                    _ = beat.tick() => Ok(Arc::new(Frame::Heartbeat { at: super::db::now_ms(), last_seq: 0 })),
+                };
+                match frame {
                     Ok(frame) => {
                         if out.send(frame).await.is_err() {
                             return Ended::ClientGone;
@@ -301,9 +325,10 @@ async fn dashboard_socket(
     })
 }
 
-/// Moves frames to the socket, pings every `heartbeat`, and ends the
-/// connection when the client leaves, stays silent for two heartbeats, or
-/// the follower ends (a follower that fell behind gets close code 4000).
+/// Moves frames to the socket, pings every `heartbeat`, answers the client's
+/// `ping` frames with `pong` at once, and ends the connection when the
+/// client leaves, stays silent for two heartbeats, or the follower ends (a
+/// follower that fell behind gets close code 4000).
 async fn pump(
     socket: WebSocket,
     mut frames: mpsc::Receiver<SharedFrame>,
@@ -335,7 +360,15 @@ async fn pump(
             }
             message = incoming.next() => match message {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                Some(Ok(_)) => heard = tokio::time::Instant::now(),
+                Some(Ok(message)) => {
+                    heard = tokio::time::Instant::now();
+                    if let Some(pong) = answer(&message) {
+                        match tokio::time::timeout(deadline, sink.send(Message::Text(pong.into()))).await {
+                            Ok(Ok(())) => {}
+                            _ => break,
+                        }
+                    }
+                }
             },
             _ = ping.tick() => {
                 if heard.elapsed() > heartbeat * 2 {
@@ -363,6 +396,21 @@ async fn pump(
     }
 }
 
+/// The reply to a client's frame, if it asks for one (only `ping` does;
+/// anything else a client sends is ignored).
+fn answer(message: &Message) -> Option<String> {
+    let Message::Text(text) = message else {
+        return None;
+    };
+    match serde_json::from_str::<ClientFrame>(text.as_str()).ok()? {
+        ClientFrame::Ping { id } => serde_json::to_string(&Frame::Pong {
+            id,
+            at: super::db::now_ms(),
+        })
+        .ok(),
+    }
+}
+
 /// `GET /api/sessions/{id}/events`: the same frames as Server-Sent Events,
 /// `id:` = seq for events, resuming from `Last-Event-ID` (or `?since=`).
 async fn server_sent_events(
@@ -384,7 +432,7 @@ async fn server_sent_events(
     let (out, frames) = mpsc::channel::<SharedFrame>(64);
     let db = state.db.clone();
     let presence = db.hub.present(session_id, side);
-    tokio::spawn(follow(db, session_id, since, out));
+    tokio::spawn(follow(db, session_id, since, state.heartbeat, out));
     let stream = futures::stream::unfold((frames, presence), |(mut frames, presence)| async move {
         let frame = frames.recv().await?;
         let data = serde_json::to_string(&*frame).unwrap_or_default();
@@ -394,10 +442,11 @@ async fn server_sent_events(
             Frame::Hello { .. } => event.event("hello"),
             Frame::Reset { .. } => event.event("reset"),
             Frame::Presence { .. } => event.event("presence"),
+            Frame::Heartbeat { .. } => event.event("heartbeat"),
+            Frame::Pong { .. } => event.event("pong"),
         };
         Some((Ok::<_, std::convert::Infallible>(event), (frames, presence)))
     });
-    Sse::new(stream)
-        .keep_alive(KeepAlive::new().interval(state.heartbeat))
-        .into_response()
+    // `follow` sends heartbeat frames, so no keep-alive comments are needed.
+    Sse::new(stream).into_response()
 }

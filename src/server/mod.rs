@@ -9,6 +9,7 @@ pub mod db;
 pub mod demo;
 pub mod health;
 pub mod hub;
+pub mod idempotency;
 pub mod listener;
 pub mod live;
 pub mod training;
@@ -40,15 +41,12 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// The database (and the hub its events are published to).
     pub db: Database,
-    /// How often live connections are pinged; a client silent for two
-    /// intervals is disconnected.
+    /// How often live connections get a heartbeat frame and a WebSocket
+    /// ping; a client silent for two intervals is disconnected.
     pub heartbeat: std::time::Duration,
     /// This instance's name (health endpoints, `x-spotter-instance`).
     pub instance: std::sync::Arc<str>,
 }
-
-/// The default heartbeat interval.
-pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(15);
 
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {

@@ -8,7 +8,10 @@
 //! committing. A refused mutation returns an error and the transaction rolls
 //! back: nothing changes, nothing is published.
 
-use super::db::{now_ms, Database};
+use super::{
+    db::{now_ms, Database},
+    idempotency::{self, Idempotency, Once},
+};
 use crate::model::live::LiveEvent;
 use crate::{
     error::AppError,
@@ -18,6 +21,7 @@ use crate::{
         EXERCISES_MAX, ROUNDS_MAX,
     },
 };
+use serde::{de::DeserializeOwned, Serialize};
 use serde_json::json;
 use sqlx::{Any, Transaction};
 
@@ -118,6 +122,18 @@ impl SessionRow {
     }
 }
 
+/// The answer of an earlier commit of this request (same idempotency key),
+/// as a mutation's result: nothing changes, nothing is published.
+async fn replayed<T: DeserializeOwned>(
+    tx: &mut Tx,
+    once: Once<'_>,
+) -> Result<Option<Outcome<T>>, AppError> {
+    Ok(idempotency::replay(tx, once).await?.map(|value| Outcome {
+        value,
+        events: Vec::new(),
+    }))
+}
+
 /// Locks the session row for the rest of the transaction and reads it.
 /// Unknown ids are `NotFound`.
 async fn lock(tx: &mut Tx, session_id: i64) -> Result<SessionRow, AppError> {
@@ -196,16 +212,28 @@ pub struct Outcome<T> {
     pub events: Vec<LiveEvent>,
 }
 
-/// Commits, then publishes the transaction's events to the hub: the one
-/// place every mutation ends. A refused mutation returns before this and its
+/// Stores the answer under the request's idempotency key (if any), commits,
+/// then publishes the transaction's events to the hub: the one place every
+/// mutation ends. A refused mutation returns before this and its
 /// transaction rolls back, so it publishes nothing.
-async fn commit<T>(
+async fn commit<T: Serialize + DeserializeOwned>(
     db: &Database,
-    tx: Tx,
+    mut tx: Tx,
     participants: [i64; 2],
     value: T,
     events: Vec<LiveEvent>,
+    once: Once<'_>,
 ) -> Result<Outcome<T>, AppError> {
+    if !idempotency::record(&mut tx, once, &value).await? {
+        // A concurrent repeat of this request committed first: roll back
+        // and give its answer.
+        drop(tx);
+        let value = idempotency::stored(&db.pool, once).await?;
+        return Ok(Outcome {
+            value,
+            events: Vec::new(),
+        });
+    }
     tx.commit().await?;
     for event in &events {
         tracing::info!(session_id = event.session_id, seq = event.seq, kind = %event.kind, "session event");
@@ -227,13 +255,21 @@ pub async fn start_session(
     db: &Database,
     athlete: &User,
     trainer_id: i64,
+    key: Option<&Idempotency>,
 ) -> Result<Outcome<i64>, AppError> {
     if athlete.role != Role::Athlete {
         return Err(AppError::Forbidden(
             "Only athletes start sessions; athletes invite their trainer".into(),
         ));
     }
+    let once = Once {
+        user_id: athlete.id,
+        key,
+    };
     let mut tx = db.begin().await?;
+    if let Some(done) = replayed(&mut tx, once).await? {
+        return Ok(done);
+    }
     let trainer: Option<(String,)> = sqlx::query_as("SELECT role FROM users WHERE id = $1")
         .bind(trainer_id)
         .fetch_optional(&mut *tx)
@@ -253,7 +289,7 @@ pub async fn start_session(
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(id) = open {
-        return commit(db, tx, [athlete.id, trainer_id], id, Vec::new()).await;
+        return commit(db, tx, [athlete.id, trainer_id], id, Vec::new(), once).await;
     }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO training_sessions (athlete_id, trainer_id, status, created_at) \
@@ -272,7 +308,7 @@ pub async fn start_session(
         athlete.id,
     )
     .await?;
-    commit(db, tx, [athlete.id, trainer_id], id, vec![event]).await
+    commit(db, tx, [athlete.id, trainer_id], id, vec![event], once).await
 }
 
 /// The session's trainer joins; joining an active session again is a no-op.
@@ -280,13 +316,21 @@ pub async fn join_session(
     db: &Database,
     user: &User,
     session_id: i64,
+    key: Option<&Idempotency>,
 ) -> Result<Outcome<()>, AppError> {
+    let once = Once {
+        user_id: user.id,
+        key,
+    };
     let mut tx = db.begin().await?;
     let session = lock(&mut tx, session_id).await?;
+    if let Some(done) = replayed(&mut tx, once).await? {
+        return Ok(done);
+    }
     session.require(user, Side::Trainer, "join it")?;
     match session.status {
         SessionStatus::Active => {
-            return commit(db, tx, session.participants(), (), Vec::new()).await
+            return commit(db, tx, session.participants(), (), Vec::new(), once).await
         }
         SessionStatus::Waiting => {}
         _ => session.require_active()?,
@@ -304,7 +348,7 @@ pub async fn join_session(
         user.id,
     )
     .await?;
-    commit(db, tx, session.participants(), (), vec![event]).await
+    commit(db, tx, session.participants(), (), vec![event], once).await
 }
 
 /// Either side cancels an unfinished session, with an optional reason.
@@ -314,13 +358,21 @@ pub async fn cancel_session(
     user: &User,
     session_id: i64,
     reason: Option<String>,
+    key: Option<&Idempotency>,
 ) -> Result<Outcome<()>, AppError> {
+    let once = Once {
+        user_id: user.id,
+        key,
+    };
     let mut tx = db.begin().await?;
     let session = lock(&mut tx, session_id).await?;
+    if let Some(done) = replayed(&mut tx, once).await? {
+        return Ok(done);
+    }
     let side = session.side_of(user)?;
     match session.status {
         SessionStatus::Cancelled => {
-            return commit(db, tx, session.participants(), (), Vec::new()).await
+            return commit(db, tx, session.participants(), (), Vec::new(), once).await
         }
         SessionStatus::Completed => {
             return Err(AppError::Conflict(
@@ -346,7 +398,7 @@ pub async fn cancel_session(
         user.id,
     )
     .await?;
-    commit(db, tx, session.participants(), (), vec![event]).await
+    commit(db, tx, session.participants(), (), vec![event], once).await
 }
 
 // ---- rounds -----------------------------------------------------------
@@ -406,6 +458,7 @@ pub async fn save_round(
     round_id: Option<i64>,
     exercises: &[Exercise],
     is_final: bool,
+    key: Option<&Idempotency>,
 ) -> Result<Outcome<i64>, AppError> {
     if exercises.len() > EXERCISES_MAX {
         return Err(AppError::invalid(
@@ -413,8 +466,15 @@ pub async fn save_round(
             format!("A round has at most {EXERCISES_MAX} exercises"),
         ));
     }
+    let once = Once {
+        user_id: user.id,
+        key,
+    };
     let mut tx = db.begin().await?;
     let session = lock(&mut tx, session_id).await?;
+    if let Some(done) = replayed(&mut tx, once).await? {
+        return Ok(done);
+    }
     session.require(user, Side::Trainer, "build rounds")?;
     session.require_active()?;
     let (round, kind, status, revision) = match round_id {
@@ -499,24 +559,29 @@ pub async fn save_round(
         user.id,
     )
     .await?;
-    commit(db, tx, session.participants(), round.id, vec![event]).await
+    commit(db, tx, session.participants(), round.id, vec![event], once).await
 }
 
 /// Starts a trainer's round mutation: the transaction, the locked active
-/// session (only its trainer may `action`), and the round.
+/// session (only its trainer may `action`), and the round; `None` if this
+/// request (its idempotency key) was committed before, whose answer was ().
 async fn open_round(
     db: &Database,
     user: &User,
     session_id: i64,
     round_id: i64,
     action: &str,
-) -> Result<(Tx, SessionRow, RoundRow), AppError> {
+    once: Once<'_>,
+) -> Result<Option<(Tx, SessionRow, RoundRow)>, AppError> {
     let mut tx = db.begin().await?;
     let session = lock(&mut tx, session_id).await?;
+    if replayed::<()>(&mut tx, once).await?.is_some() {
+        return Ok(None);
+    }
     session.require(user, Side::Trainer, action)?;
     session.require_active()?;
     let round = round_in(&mut tx, session_id, round_id).await?;
-    Ok((tx, session, round))
+    Ok(Some((tx, session, round)))
 }
 
 /// Releases a draft with at least one exercise, when no other round is open.
@@ -525,9 +590,20 @@ pub async fn release_round(
     user: &User,
     session_id: i64,
     round_id: i64,
+    key: Option<&Idempotency>,
 ) -> Result<Outcome<()>, AppError> {
-    let (mut tx, session, round) =
-        open_round(db, user, session_id, round_id, "release rounds").await?;
+    let once = Once {
+        user_id: user.id,
+        key,
+    };
+    let Some((mut tx, session, round)) =
+        open_round(db, user, session_id, round_id, "release rounds", once).await?
+    else {
+        return Ok(Outcome {
+            value: (),
+            events: Vec::new(),
+        });
+    };
     if round.status != RoundStatus::Draft {
         return Err(AppError::Conflict(format!(
             "Round {} is already released",
@@ -563,7 +639,7 @@ pub async fn release_round(
         round.is_final,
     );
     let event = append_event(&mut tx, session_id, "round-released", payload, user.id).await?;
-    commit(db, tx, session.participants(), (), vec![event]).await
+    commit(db, tx, session.participants(), (), vec![event], once).await
 }
 
 /// Deletes a draft or released (not completed) round.
@@ -572,9 +648,20 @@ pub async fn delete_round(
     user: &User,
     session_id: i64,
     round_id: i64,
+    key: Option<&Idempotency>,
 ) -> Result<Outcome<()>, AppError> {
-    let (mut tx, session, round) =
-        open_round(db, user, session_id, round_id, "delete rounds").await?;
+    let once = Once {
+        user_id: user.id,
+        key,
+    };
+    let Some((mut tx, session, round)) =
+        open_round(db, user, session_id, round_id, "delete rounds", once).await?
+    else {
+        return Ok(Outcome {
+            value: (),
+            events: Vec::new(),
+        });
+    };
     if round.status == RoundStatus::Completed {
         return Err(AppError::Conflict(format!(
             "Round {} is completed; completed rounds cannot be deleted",
@@ -587,7 +674,7 @@ pub async fn delete_round(
         .await?;
     let payload = json!({ "by": "trainer", "round_id": round.id, "number": round.number, "was": round.status.as_str() });
     let event = append_event(&mut tx, session_id, "round-deleted", payload, user.id).await?;
-    commit(db, tx, session.participants(), (), vec![event]).await
+    commit(db, tx, session.participants(), (), vec![event], once).await
 }
 
 /// The athlete completes the released round with feedback for every
@@ -603,9 +690,17 @@ pub async fn complete_round(
     round_id: i64,
     revision: i64,
     feedback: &[FeedbackInput],
+    key: Option<&Idempotency>,
 ) -> Result<Outcome<bool>, AppError> {
+    let once = Once {
+        user_id: user.id,
+        key,
+    };
     let mut tx = db.begin().await?;
     let session = lock(&mut tx, session_id).await?;
+    if let Some(done) = replayed(&mut tx, once).await? {
+        return Ok(done);
+    }
     session.require(user, Side::Athlete, "complete rounds")?;
     let round = match round_in(&mut tx, session_id, round_id).await {
         Ok(round) if round.status != RoundStatus::Draft => round,
@@ -614,7 +709,15 @@ pub async fn complete_round(
         Err(e) => return Err(e),
     };
     if round.status == RoundStatus::Completed {
-        return commit(db, tx, session.participants(), round.is_final, Vec::new()).await;
+        return commit(
+            db,
+            tx,
+            session.participants(),
+            round.is_final,
+            Vec::new(),
+            once,
+        )
+        .await;
     }
     session.require_active()?;
     if revision != round.revision {
@@ -692,7 +795,7 @@ pub async fn complete_round(
             .await?,
         );
     }
-    commit(db, tx, session.participants(), round.is_final, events).await
+    commit(db, tx, session.participants(), round.is_final, events, once).await
 }
 
 // ---- queries ----------------------------------------------------------

@@ -569,3 +569,91 @@ fn row_text(table: &str) -> String {
         .collect::<Vec<_>>()
         .join(" || '|' || ")
 }
+
+/// A TCP proxy in front of a test server that can black-hole the
+/// connections open at that moment the way a phone's dead wifi does: no
+/// FIN, no RST, bytes simply stop arriving (both ways). Connections opened
+/// afterwards pass normally, like a new path after a network change.
+pub struct Proxy {
+    /// `http://127.0.0.1:<port>`: use instead of the app's address.
+    pub address: String,
+    cut: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Proxy {
+    /// Listens on 127.0.0.1:0 and forwards to `target` (`http://host:port`).
+    pub async fn start(target: &str) -> Proxy {
+        use std::sync::atomic::AtomicU64;
+        let upstream = target.trim_start_matches("http://").to_string();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the proxy");
+        let address = format!("http://{}", listener.local_addr().expect("proxy address"));
+        let cut = std::sync::Arc::new(AtomicU64::new(0));
+        let generations = cut.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                    continue;
+                };
+                let _ = client.set_nodelay(true);
+                let _ = server.set_nodelay(true);
+                let born = generations.load(Ordering::SeqCst);
+                let (client_read, client_write) = client.into_split();
+                let (server_read, server_write) = server.into_split();
+                tokio::spawn(forward(
+                    client_read,
+                    server_write,
+                    generations.clone(),
+                    born,
+                ));
+                tokio::spawn(forward(
+                    server_read,
+                    client_write,
+                    generations.clone(),
+                    born,
+                ));
+            }
+        });
+        Proxy { address, cut }
+    }
+
+    /// From now on, every connection open now delivers nothing, in either
+    /// direction, and stays open.
+    pub fn black_hole(&self) {
+        self.cut.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Copies bytes until either side closes; once the proxy's generation moved
+/// past `born`, reads what arrives and drops it (packets into the void).
+async fn forward(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    born: u64,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => {
+                if generation.load(Ordering::SeqCst) == born {
+                    let _ = to.shutdown().await;
+                }
+                // A black-holed path never tells the other side.
+                if generation.load(Ordering::SeqCst) != born {
+                    std::future::pending::<()>().await;
+                }
+                return;
+            }
+            Ok(n) => n,
+        };
+        if generation.load(Ordering::SeqCst) != born {
+            continue;
+        }
+        if to.write_all(&buffer[..n]).await.is_err() {
+            return;
+        }
+    }
+}

@@ -36,9 +36,19 @@ pub(crate) async fn connect(
     session: i64,
     since: i64,
 ) -> Result<Socket, StatusCode> {
+    connect_to(&app.address, cookie, session, since).await
+}
+
+/// [`connect`] through any address (a proxy in front of the app, say).
+pub(crate) async fn connect_to(
+    address: &str,
+    cookie: Option<&str>,
+    session: i64,
+    since: i64,
+) -> Result<Socket, StatusCode> {
     let url = format!(
         "{}/api/sessions/{session}/live?since={since}",
-        app.address.replace("http://", "ws://")
+        address.replace("http://", "ws://")
     );
     let mut request = url.into_client_request().expect("valid request");
     if let Some(cookie) = cookie {
@@ -61,8 +71,19 @@ pub(crate) async fn listen(app: &TestApp, who: &Person, session: i64, since: i64
         .expect("participant may listen")
 }
 
-/// The next frame (skipping pings), failing after 5 s.
+/// The next frame (skipping pings and heartbeats), failing after 5 s.
 pub(crate) async fn next_frame(socket: &mut Socket) -> Frame {
+    loop {
+        match next_frame_or_heartbeat(socket).await {
+            Frame::Heartbeat { .. } => continue,
+            frame => return frame,
+        }
+    }
+}
+
+/// The next frame, heartbeats included (skipping WebSocket pings), failing
+/// after 5 s.
+pub(crate) async fn next_frame_or_heartbeat(socket: &mut Socket) -> Frame {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
             .await
@@ -382,7 +403,13 @@ async fn a_subscriber_that_falls_behind_is_dropped_and_resumes_without_loss(back
     let app = spawn_app(backend).await;
     let (athlete, _trainer, session) = app.active_session().await;
     let (out, mut frames) = tokio::sync::mpsc::channel(8);
-    let follower = tokio::spawn(follow(app.db.clone(), session, 2, out));
+    let follower = tokio::spawn(follow(
+        app.db.clone(),
+        session,
+        2,
+        Duration::from_secs(60),
+        out,
+    ));
     // Hello and presence arrive; then the subscriber stops reading.
     assert!(matches!(*frames.recv().await.unwrap(), Frame::Hello { .. }));
     let total = (BUFFER * 2) as i64;

@@ -4,6 +4,7 @@
 
 mod auth;
 mod config;
+mod field;
 mod helpers;
 mod live;
 mod pages;

@@ -1,0 +1,166 @@
+import { test, expect, hydrated, trainerAndAthlete, named, pathProxy, joinedSession, releaseRound, eventKinds, markWindow, windowWasNotReloaded } from "./fixtures";
+
+// The phone in the gym: a path that dies without a word, a frozen tab, a
+// send pressed while offline, a reload mid-typing. The server sends a
+// heartbeat every second here (playwright.config.ts), so the link must
+// stop saying "Live" within 2.5 s of silence (+1 s for the watchdog tick).
+// Timings are reported (test annotations), not asserted against the clock
+// beyond what a user would notice.
+
+function report(testInfo: import("@playwright/test").TestInfo, what: string, ms: number) {
+  testInfo.annotations.push({ type: what, description: `${ms} ms` });
+  console.log(`[${testInfo.project.name}] ${what}: ${ms} ms`);
+}
+
+test("a silently dead path is noticed, and the round released meanwhile appears without a reload", async ({ browser, baseURL, problems }, testInfo) => {
+  const proxy = await pathProxy(baseURL!);
+  const { trainer, athlete, close } = await trainerAndAthlete(browser, baseURL, problems, proxy.url);
+  await joinedSession(trainer, athlete, named("Hana Hole"), named("Ivo Idle"));
+  await markWindow(athlete);
+
+  proxy.cut();
+  const cutAt = Date.now();
+  await releaseRound(trainer, 1, "Goblet squat");
+  // The old socket still looks open; only the missing heartbeats tell.
+  await expect(athlete.getByTestId("live-status")).not.toHaveText("Live", { timeout: 5000 });
+  const noticedAt = Date.now();
+  await expect(athlete.getByTestId("last-update")).toHaveText(/^Last update \d\d:\d\d:\d\d$/);
+  await expect(athlete.getByTestId("presence")).toContainText("unknown");
+  // A new path works at once: the missed round is on screen.
+  await expect(athlete.getByTestId("released-round")).toContainText("Goblet squat", { timeout: 5000 });
+  const shownAt = Date.now();
+  await expect(athlete.getByTestId("live-status")).toHaveText("Live");
+  await windowWasNotReloaded(athlete);
+  report(testInfo, "path death to not Live", noticedAt - cutAt);
+  report(testInfo, "not Live to missed round on screen", shownAt - noticedAt);
+  expect(noticedAt - cutAt, "noticed within the window (2.5 heartbeats + a tick)").toBeLessThan(5000);
+  await close();
+  await proxy.close();
+});
+
+test("a round released while the tab was frozen (and its old connection died) shows within a second of resuming", async ({ browser, baseURL, problems }, testInfo) => {
+  const proxy = await pathProxy(baseURL!);
+  const { trainer, athlete, close } = await trainerAndAthlete(browser, baseURL, problems, proxy.url);
+  await joinedSession(trainer, athlete, named("Fay Freeze"), named("Gus Gym"));
+  const cdp = await athlete.context().newCDPSession(athlete);
+  await cdp.send("Page.setWebLifecycleState", { state: "frozen" });
+  proxy.cut();
+  await releaseRound(trainer, 1, "Kettlebell swing");
+  // Locked long enough that the old connection would be trusted no more.
+  await trainer.waitForTimeout(4000);
+  await cdp.send("Page.setWebLifecycleState", { state: "active" });
+  const resumedAt = Date.now();
+  await expect(athlete.getByTestId("released-round")).toContainText("Kettlebell swing", { timeout: 1000 });
+  report(testInfo, "resume to round visible", Date.now() - resumedAt);
+  await expect(athlete.getByTestId("live-status")).toHaveText("Live");
+  await close();
+  await proxy.close();
+});
+
+test("feedback sent while offline is kept on the phone and arrives exactly once", async ({ browser, baseURL, problems }, testInfo) => {
+  const { trainer, athlete, phone, close } = await trainerAndAthlete(browser, baseURL, problems);
+  const id = await joinedSession(trainer, athlete, named("Otto Outbox"), named("Pia Pocket"));
+  await releaseRound(trainer, 1, "Push-up");
+  const released = athlete.getByTestId("released-round");
+  await expect(released).toContainText("Push-up");
+  await markWindow(athlete);
+
+  await phone.setOffline(true);
+  await expect(athlete.getByTestId("live-status")).toHaveText("Offline");
+  await athlete.getByTestId("feedback-0").getByLabel("Notes for your trainer").fill("Sent from the basement");
+  await athlete.getByRole("button", { name: "Send feedback and finish the round" }).click();
+  await expect(athlete.getByTestId("outbox-status")).toHaveText("Saved on this phone, sends when you are back online");
+  // Pressing again while it waits cannot send a second one.
+  await expect(athlete.getByRole("button", { name: "Send feedback and finish the round" })).toBeDisabled();
+  await expect(trainer.getByTestId("completed-round-1")).toHaveCount(0);
+
+  await phone.setOffline(false);
+  const onlineAt = Date.now();
+  await expect(athlete.getByTestId("outbox-status")).toHaveText("Sent", { timeout: 15000 });
+  report(testInfo, "outbox round trip (online to Sent)", Date.now() - onlineAt);
+  const done = trainer.getByTestId("completed-round-1");
+  await expect(done.getByRole("row", { name: /Push-up/ })).toContainText("Sent from the basement");
+  await expect(trainer.locator(".completed-round")).toHaveCount(1);
+  expect((await eventKinds(athlete, id)).filter((k) => k === "round-completed")).toHaveLength(1);
+  await windowWasNotReloaded(athlete);
+  // The failed attempt while offline is what this test is about.
+  const expected = (p: string) => /rounds\/complete/.test(p) && /ERR_INTERNET_DISCONNECTED/.test(p);
+  problems.splice(0, problems.length, ...problems.filter((p) => !expected(p)));
+  await close();
+});
+
+test("a send whose answer was lost, then a reload, still completes the round once", async ({ browser, baseURL, problems }) => {
+  const { trainer, athlete, close } = await trainerAndAthlete(browser, baseURL, problems);
+  const id = await joinedSession(trainer, athlete, named("Lara Lost"), named("Mo Mute"));
+  await releaseRound(trainer, 1, "Dip");
+  await expect(athlete.getByTestId("released-round")).toContainText("Dip");
+  // The server commits, but the phone never hears back (the answer dies
+  // on the way), then the athlete reloads: the outbox sends it again, with
+  // the same key.
+  await athlete.route("**/api/rounds/complete", async (route) => {
+    await route.fetch();
+    await route.abort("connectionreset");
+  });
+  await athlete.getByTestId("feedback-0").getByLabel("Reps done").fill("7");
+  await athlete.getByRole("button", { name: "Send feedback and finish the round" }).click();
+  await expect(athlete.getByTestId("outbox-status")).toHaveText("Saved on this phone, sends when you are back online");
+  await athlete.unroute("**/api/rounds/complete");
+  await athlete.reload();
+  await hydrated(athlete);
+  await expect(athlete.getByTestId("outbox-status")).toHaveText("Sent", { timeout: 10000 });
+  await expect(trainer.locator(".completed-round")).toHaveCount(1);
+  expect((await eventKinds(athlete, id)).filter((k) => k === "round-completed")).toHaveLength(1);
+  const expected = (p: string) => /rounds\/complete/.test(p) && /ERR_CONNECTION_RESET|ERR_FAILED/.test(p);
+  problems.splice(0, problems.length, ...problems.filter((p) => !expected(p)));
+  await close();
+});
+
+test("a reload mid-typing restores what the athlete and the trainer typed", async ({ browser, baseURL, problems }) => {
+  const { trainer, athlete, close } = await trainerAndAthlete(browser, baseURL, problems);
+  await joinedSession(trainer, athlete, named("Rita Reload"), named("Sven Save"));
+  await releaseRound(trainer, 1, "Lunge");
+  const row = athlete.getByTestId("feedback-0");
+  await row.getByLabel("RPE (0–10)").fill("7.5");
+  await row.getByLabel("Notes for your trainer").fill("Left knee a bit stiff");
+  await row.getByLabel("Pain or discomfort").check();
+  // The trainer types the next round and reloads before saving.
+  await trainer.getByTestId("round-builder").last().getByTestId("exercise-row-0").getByLabel("Exercise", { exact: true }).fill("Hip thrust");
+  await athlete.reload();
+  await trainer.reload();
+  await hydrated(athlete);
+  await hydrated(trainer);
+  await expect(row.getByLabel("RPE (0–10)")).toHaveValue("7.5");
+  await expect(row.getByLabel("Notes for your trainer")).toHaveValue("Left knee a bit stiff");
+  await expect(row.getByLabel("Pain or discomfort")).toBeChecked();
+  await expect(
+    trainer.getByTestId("round-builder").last().getByTestId("exercise-row-0").getByLabel("Exercise", { exact: true }),
+  ).toHaveValue("Hip thrust");
+  // Once the server has the feedback, the phone forgets it.
+  await athlete.getByRole("button", { name: "Send feedback and finish the round" }).click();
+  await expect(athlete.getByTestId("outbox-status")).toHaveText("Sent");
+  expect(await athlete.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("spotter.")))).toEqual([]);
+  await close();
+});
+
+test("the screen is kept on while a round is open", async ({ browser, baseURL, problems }) => {
+  const { trainer, athlete, phone, close } = await trainerAndAthlete(browser, baseURL, problems);
+  // Headless Chromium may refuse a real lock; record the request instead.
+  await phone.addInitScript(() => {
+    (window as any).__wakeLocks = [];
+    Object.defineProperty(navigator, "wakeLock", {
+      configurable: true,
+      value: {
+        request: async (type: string) => {
+          (window as any).__wakeLocks.push(type);
+          return { release: async () => {} };
+        },
+      },
+    });
+  });
+  await joinedSession(trainer, athlete, named("Walt Wake"), named("Xena Xercise"));
+  expect(await athlete.evaluate(() => (window as any).__wakeLocks)).toEqual([]);
+  await releaseRound(trainer, 1, "Plank");
+  await expect(athlete.getByTestId("released-round")).toContainText("Plank");
+  await expect.poll(() => athlete.evaluate(() => (window as any).__wakeLocks)).toEqual(["screen"]);
+  await close();
+});
