@@ -39,6 +39,9 @@ pub const PROBE_MS: f64 = 1_000.0;
 const TICK_MS: i32 = 1_000;
 
 type Navigate = Rc<dyn Fn(&str)>;
+/// A page-lifecycle listener: (on the document rather than the window,
+/// event name, callback).
+type Listener = (bool, &'static str, Closure<dyn FnMut(web_sys::Event)>);
 
 /// One WebSocket or EventSource and the callbacks it holds.
 struct Conn {
@@ -189,7 +192,7 @@ pub(super) fn start(
         Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| f(&link, &e))
     };
     // (target is the window unless noted, event, what it means)
-    let listeners: Vec<(bool, &'static str, Closure<dyn FnMut(web_sys::Event)>)> = vec![
+    let listeners: Vec<Listener> = vec![
         (false, "online", callback(|l, _| wake(l))),
         (false, "offline", callback(|l, _| go_offline(l))),
         (false, "pageshow", callback(|l, _| wake(l))),
