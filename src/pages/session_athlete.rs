@@ -70,7 +70,7 @@ enum Delivery {
 /// Sends the feedback in the outbox, one submission at a time, and keeps
 /// what could not be sent.
 fn feedback_sender() -> Action<Pending, Result<Delivery, AppError>> {
-    Action::new_local(|pending: &Pending| {
+    let send = Action::new_local(|pending: &Pending| {
         let pending = pending.clone();
         async move {
             match outbox::send(&pending).await {
@@ -85,7 +85,18 @@ fn feedback_sender() -> Action<Pending, Result<Delivery, AppError>> {
                 Sent::Unreachable => Ok(Delivery::Queued),
             }
         }
-    })
+    });
+    // Without JavaScript the form posts itself and a refusal comes back in
+    // the URL (as for every `ActionForm`): show it the same way.
+    let refused = use_context::<leptos::server::ServerActionError>().and_then(|error| {
+        (error.path() == <CompleteRound as ServerFn>::PATH).then(|| {
+            leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(error.err())
+        })
+    });
+    if let Some(error) = refused {
+        send.value().set(Some(Err(error)));
+    }
+    send
 }
 
 /// Sends the oldest waiting submission of `session_id`, unless one is on
@@ -132,20 +143,23 @@ fn AthleteSession() -> impl IntoView {
             flush(id.get_untracked(), send);
         }
     });
-    let retry = set_interval_with_handle(
-        move || {
-            if queued.get_untracked() {
-                flush(id.get_untracked(), send);
+    #[cfg(feature = "hydrate")]
+    {
+        let retry = set_interval_with_handle(
+            move || {
+                if queued.get_untracked() {
+                    flush(id.get_untracked(), send);
+                }
+            },
+            std::time::Duration::from_secs(5),
+        )
+        .ok();
+        on_cleanup(move || {
+            if let Some(retry) = retry {
+                retry.clear();
             }
-        },
-        std::time::Duration::from_secs(5),
-    )
-    .ok();
-    on_cleanup(move || {
-        if let Some(retry) = retry {
-            retry.clear();
-        }
-    });
+        });
+    }
     Effect::new(move |_| {
         if let Some(Ok(view)) = session.get() {
             trainer_name.set(view.summary.trainer_name.clone());

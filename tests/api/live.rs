@@ -498,10 +498,11 @@ async fn dashboards_hear_about_their_own_sessions(backend: Backend) {
     );
 }
 
-/// The next text message, if any.
+/// The next text message that is not a heartbeat, if any.
 async fn next_text(socket: &mut Socket) -> Option<String> {
     loop {
         match socket.next().await? {
+            Ok(Message::Text(text)) if text.contains(r#""type":"heartbeat""#) => continue,
             Ok(Message::Text(text)) => return Some(text.to_string()),
             Ok(_) => continue,
             Err(_) => return None,
