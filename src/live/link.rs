@@ -543,15 +543,17 @@ fn schedule_retry(link: &Shared) {
     if let (Some(timer), Some(window)) = (l.retry_timer.take(), web_sys::window()) {
         window.clear_timeout_with_handle(timer);
     }
-    l.failures += 1;
     let online = web_sys::window()
         .map(|w| w.navigator().on_line())
         .unwrap_or(true);
-    let status = if online {
-        LinkStatus::Reconnecting(l.failures)
-    } else {
-        LinkStatus::Offline
-    };
+    if !online {
+        // Nothing to try until the browser says `online` (which wakes the
+        // link); failing meanwhile would only push it to SSE.
+        not_live(&mut l, LinkStatus::Offline);
+        return;
+    }
+    l.failures += 1;
+    let status = LinkStatus::Reconnecting(l.failures);
     not_live(&mut l, status);
     let delay = backoff_ms(l.failures - 1, js_sys::Math::random());
     let retry = {
