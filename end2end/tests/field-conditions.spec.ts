@@ -1,4 +1,4 @@
-import { test, expect, hydrated, trainerAndAthlete, named, pathProxy, joinedSession, releaseRound, eventKinds, markWindow, windowWasNotReloaded } from "./fixtures";
+import { test, expect, hydrated, register, trainerAndAthlete, named, pathProxy, joinedSession, releaseRound, eventKinds, markWindow, windowWasNotReloaded } from "./fixtures";
 
 // The phone in the gym: a path that dies without a word, a frozen tab, a
 // send pressed while offline, a reload mid-typing. The server sends a
@@ -163,4 +163,30 @@ test("the screen is kept on while a round is open", async ({ browser, baseURL, p
   await expect(athlete.getByTestId("released-round")).toContainText("Plank");
   await expect.poll(() => athlete.evaluate(() => (window as any).__wakeLocks)).toEqual(["screen"]);
   await close();
+});
+
+test("a dashboard whose link died catches up when it reconnects", async ({ browser, baseURL, problems }) => {
+  // Here the trainer's laptop is the one behind the dying path.
+  const proxy = await pathProxy(baseURL!);
+  const { trainer, athlete, close } = await trainerAndAthlete(browser, proxy.url, problems, baseURL);
+  const coach = named("Dora Dash");
+  const runner = named("Eli Early");
+  await register(trainer, coach, "trainer");
+  await register(athlete, runner, "athlete");
+  await trainer.goto("/dashboard");
+  await hydrated(trainer);
+  await expect(trainer.getByTestId("live-status")).toHaveText("Live");
+  await markWindow(trainer);
+  proxy.cut();
+  await athlete.goto("/dashboard");
+  await hydrated(athlete);
+  await athlete.getByLabel("Trainer").selectOption({ label: coach });
+  await athlete.getByRole("button", { name: "Start session" }).click();
+  await expect(athlete).toHaveURL(/\/sessions\/\d+$/);
+  // The event went down the dead path; the new connection has no replay,
+  // so the dashboard refetches when it is back.
+  await expect(trainer.getByRole("button", { name: `Join ${runner}` })).toBeVisible({ timeout: 8000 });
+  await windowWasNotReloaded(trainer);
+  await close();
+  await proxy.close();
 });

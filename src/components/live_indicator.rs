@@ -9,14 +9,28 @@ use crate::{
 };
 use leptos::prelude::*;
 
-/// The indicator, for `viewer`'s page.
+/// How the link is doing, and when it last delivered anything if it is not
+/// Live (the dashboard shows just this).
 #[component]
-pub fn LiveIndicator(live: Live, viewer: Side, other_name: Signal<String>) -> impl IntoView {
+pub fn LinkStatusBadge(live: Live) -> impl IntoView {
     let class = move || match live.status.get() {
         LinkStatus::Live => "live-link live-link-live",
         LinkStatus::Connecting | LinkStatus::Reconnecting(_) => "live-link live-link-reconnecting",
         LinkStatus::Offline => "live-link live-link-offline",
     };
+    let last_update = move || match (live.status.get(), live.last_update.get()) {
+        (LinkStatus::Live, _) | (_, None) => None,
+        (_, Some(at)) => Some(format!("Last update {}", clock(at))),
+    };
+    view! {
+        <span class=class data-testid="live-status">{move || live.status.get().label()}</span>
+        <span class="last-update" data-testid="last-update">{last_update}</span>
+    }
+}
+
+/// The indicator, for `viewer`'s page.
+#[component]
+pub fn LiveIndicator(live: Live, viewer: Side, other_name: Signal<String>) -> impl IntoView {
     let other = move || {
         let Some((athlete, trainer)) = live.presence.get() else {
             let status = live.status.get();
@@ -36,14 +50,9 @@ pub fn LiveIndicator(live: Live, viewer: Side, other_name: Signal<String>) -> im
             }
         })
     };
-    let last_update = move || match (live.status.get(), live.last_update.get()) {
-        (LinkStatus::Live, _) | (_, None) => None,
-        (_, Some(at)) => Some(format!("Last update {}", clock(at))),
-    };
     view! {
         <p class="live-indicator">
-            <span class=class data-testid="live-status">{move || live.status.get().label()}</span>
-            <span class="last-update" data-testid="last-update">{last_update}</span>
+            <LinkStatusBadge live/>
             <span class="presence" data-testid="presence">{other}</span>
         </p>
     }

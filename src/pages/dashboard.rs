@@ -2,7 +2,7 @@
 //! by status; trainers see sessions waiting for them, active and past ones.
 
 use super::{clock, field_error, general_error};
-use crate::components::field::IdempotencyKey;
+use crate::components::{field::IdempotencyKey, live_indicator::LinkStatusBadge};
 use crate::{
     api::sessions::{load_dashboard, JoinSession, StartSession},
     components::{field::field_id, require_user::RequireUser},
@@ -60,6 +60,7 @@ fn DashboardFor(user: User) -> impl IntoView {
     };
     let role = user.role;
     view! {
+        <p class="live-indicator"><LinkStatusBadge live/></p>
         <section class="card">
             <h1>{format!("Hello, {}", user.display_name)}</h1>
             <p data-testid="dashboard-role">{format!("You are signed in as {}.", user.role.label().to_lowercase())}</p>
