@@ -18,21 +18,41 @@ test("a silently dead path is noticed, and the round released meanwhile appears 
   await joinedSession(trainer, athlete, named("Hana Hole"), named("Ivo Idle"));
   await markWindow(athlete);
 
+  // Every change of the indicator, with the page's clock: a new path works
+  // at once here, so "not Live" may last only a few milliseconds.
+  await athlete.evaluate(() => {
+    const indicator = document.querySelector(".live-indicator")!;
+    const log: [number, string][] = ((window as any).__indicator = []);
+    new MutationObserver(() => log.push([Date.now(), indicator.textContent ?? ""])).observe(indicator, {
+      childList: true,
+      characterData: true,
+      subtree: true,
+    });
+    new MutationObserver((_, observer) => {
+      if (document.querySelector("[data-testid=released-round]")) {
+        (window as any).__roundShownAt = Date.now();
+        observer.disconnect();
+      }
+    }).observe(document.body, { childList: true, subtree: true });
+  });
   proxy.cut();
   const cutAt = Date.now();
   await releaseRound(trainer, 1, "Goblet squat");
   // The old socket still looks open; only the missing heartbeats tell.
-  await expect(athlete.getByTestId("live-status")).not.toHaveText("Live", { timeout: 5000 });
-  const noticedAt = Date.now();
-  await expect(athlete.getByTestId("last-update")).toHaveText(/^Last update \d\d:\d\d:\d\d$/);
-  await expect(athlete.getByTestId("presence")).toContainText("unknown");
+  const notLive = async () =>
+    (await athlete.evaluate(() => (window as any).__indicator as [number, string][])).find(([, text]) => !text.startsWith("Live"));
+  await expect.poll(notLive, { timeout: 6000 }).toBeTruthy();
+  const [noticedAt, shown] = (await notLive())!;
+  expect(shown).toMatch(/^Reconnecting \(attempt 1\)Last update \d\d:\d\d:\d\d.*unknown until the link is back$/);
   // A new path works at once: the missed round is on screen.
   await expect(athlete.getByTestId("released-round")).toContainText("Goblet squat", { timeout: 5000 });
-  const shownAt = Date.now();
   await expect(athlete.getByTestId("live-status")).toHaveText("Live");
+  const shownAt: number = await athlete.evaluate(() => (window as any).__roundShownAt);
+  const log = await athlete.evaluate(() => (window as any).__indicator as [number, string][]);
+  const backAt = log.find(([at, text]) => at > noticedAt && text.startsWith("Live"))![0];
   await windowWasNotReloaded(athlete);
   report(testInfo, "path death to not Live", noticedAt - cutAt);
-  report(testInfo, "not Live to missed round on screen", shownAt - noticedAt);
+  report(testInfo, "new path Live to missed round on screen", shownAt - backAt);
   expect(noticedAt - cutAt, "noticed within the window (2.5 heartbeats + a tick)").toBeLessThan(5000);
   await close();
   await proxy.close();
@@ -42,16 +62,35 @@ test("a round released while the tab was frozen (and its old connection died) sh
   const proxy = await pathProxy(baseURL!);
   const { trainer, athlete, close } = await trainerAndAthlete(browser, baseURL, problems, proxy.url);
   await joinedSession(trainer, athlete, named("Fay Freeze"), named("Gus Gym"));
+  await athlete.evaluate(() => {
+    new MutationObserver((_, observer) => {
+      if (document.querySelector("[data-testid=released-round]")) {
+        (window as any).__roundShownAt = Date.now();
+        observer.disconnect();
+      }
+    }).observe(document.body, { childList: true, subtree: true });
+  });
+  // A frozen tab runs no JavaScript at all. Headless Chromium ignores
+  // `Page.setWebLifecycleState` for a visible page (its timers kept
+  // running when we tried), so the debugger stops the page's JavaScript
+  // instead, with the lifecycle events a real freeze sends around it.
   const cdp = await athlete.context().newCDPSession(athlete);
-  await cdp.send("Page.setWebLifecycleState", { state: "frozen" });
+  await athlete.evaluate(() => document.dispatchEvent(new Event("freeze")));
+  await cdp.send("Debugger.enable");
+  await cdp.send("Debugger.pause");
   proxy.cut();
   await releaseRound(trainer, 1, "Kettlebell swing");
   // Locked long enough that the old connection would be trusted no more.
   await trainer.waitForTimeout(4000);
-  await cdp.send("Page.setWebLifecycleState", { state: "active" });
-  const resumedAt = Date.now();
+  const resumingAt = Date.now();
+  await cdp.send("Debugger.resume");
+  await cdp.send("Debugger.disable");
+  await athlete.evaluate(() => document.dispatchEvent(new Event("resume")));
   await expect(athlete.getByTestId("released-round")).toContainText("Kettlebell swing", { timeout: 1000 });
-  report(testInfo, "resume to round visible", Date.now() - resumedAt);
+  // Frozen means frozen: the round appeared only after the resume began.
+  const shownAt: number = await athlete.evaluate(() => (window as any).__roundShownAt);
+  expect(shownAt).toBeGreaterThanOrEqual(resumingAt);
+  report(testInfo, "resume to round visible", shownAt - resumingAt);
   await expect(athlete.getByTestId("live-status")).toHaveText("Live");
   await close();
   await proxy.close();
@@ -84,7 +123,8 @@ test("feedback sent while offline is kept on the phone and arrives exactly once"
   expect((await eventKinds(athlete, id)).filter((k) => k === "round-completed")).toHaveLength(1);
   await windowWasNotReloaded(athlete);
   // The failed attempt while offline is what this test is about.
-  const expected = (p: string) => /rounds\/complete/.test(p) && /ERR_INTERNET_DISCONNECTED/.test(p);
+  const expected = (p: string) =>
+    (/rounds\/complete/.test(p) || /console error: Failed to load resource/.test(p)) && /ERR_INTERNET_DISCONNECTED/.test(p);
   problems.splice(0, problems.length, ...problems.filter((p) => !expected(p)));
   await close();
 });
@@ -110,7 +150,8 @@ test("a send whose answer was lost, then a reload, still completes the round onc
   await expect(athlete.getByTestId("outbox-status")).toHaveText("Sent", { timeout: 10000 });
   await expect(trainer.locator(".completed-round")).toHaveCount(1);
   expect((await eventKinds(athlete, id)).filter((k) => k === "round-completed")).toHaveLength(1);
-  const expected = (p: string) => /rounds\/complete/.test(p) && /ERR_CONNECTION_RESET|ERR_FAILED/.test(p);
+  const expected = (p: string) =>
+    (/rounds\/complete/.test(p) || /console error: Failed to load resource/.test(p)) && /ERR_CONNECTION_RESET|ERR_FAILED/.test(p);
   problems.splice(0, problems.length, ...problems.filter((p) => !expected(p)));
   await close();
 });
@@ -124,7 +165,10 @@ test("a reload mid-typing restores what the athlete and the trainer typed", asyn
   await row.getByLabel("Notes for your trainer").fill("Left knee a bit stiff");
   await row.getByLabel("Pain or discomfort").check();
   // The trainer types the next round and reloads before saving.
-  await trainer.getByTestId("round-builder").last().getByTestId("exercise-row-0").getByLabel("Exercise", { exact: true }).fill("Hip thrust");
+  // (By name: while a round is released, the new-round form's labels point
+  // at the edit form's fields, which share their ids; a known bug.)
+  const nextExercise = trainer.getByTestId("round-builder").last().locator('input[name="exercises[0][name]"]');
+  await nextExercise.fill("Hip thrust");
   await athlete.reload();
   await trainer.reload();
   await hydrated(athlete);
@@ -132,9 +176,7 @@ test("a reload mid-typing restores what the athlete and the trainer typed", asyn
   await expect(row.getByLabel("RPE (0–10)")).toHaveValue("7.5");
   await expect(row.getByLabel("Notes for your trainer")).toHaveValue("Left knee a bit stiff");
   await expect(row.getByLabel("Pain or discomfort")).toBeChecked();
-  await expect(
-    trainer.getByTestId("round-builder").last().getByTestId("exercise-row-0").getByLabel("Exercise", { exact: true }),
-  ).toHaveValue("Hip thrust");
+  await expect(nextExercise).toHaveValue("Hip thrust");
   // Once the server has the feedback, the phone forgets it.
   await athlete.getByRole("button", { name: "Send feedback and finish the round" }).click();
   await expect(athlete.getByTestId("outbox-status")).toHaveText("Sent");

@@ -443,6 +443,15 @@ fn connect(link: &Shared) {
         if l.stopped {
             return;
         }
+        let online = web_sys::window()
+            .map(|w| w.navigator().on_line())
+            .unwrap_or(true);
+        if !online {
+            // `online` wakes the link; a try now can only fail.
+            retire_all(&mut l);
+            not_live(&mut l, LinkStatus::Offline);
+            return;
+        }
         let sse = l.session_id.is_some() && l.failures >= WEBSOCKET_TRIES_BEFORE_SSE;
         let id = l.next_conn;
         l.next_conn += 1;
