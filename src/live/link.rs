@@ -205,39 +205,42 @@ pub(super) fn start(
         (true, "freeze", callback(|l, _| went_away(l))),
         (true, "resume", callback(|l, _| wake(l))),
     ];
+    for_each_listener(&listeners, |target, name, f| {
+        let _ = target.add_event_listener_with_callback(name, f);
+    });
+    let guard = SendWrapper::new((link, listeners, tick));
+    on_cleanup(move || {
+        let (link, listeners, tick) = guard.take();
+        for_each_listener(&listeners, |target, name, f| {
+            let _ = target.remove_event_listener_with_callback(name, f);
+        });
+        stop(&link);
+        // The listeners and the watchdog callback are dropped here, after
+        // being removed; the connections' callbacks right after this call.
+        drop((listeners, tick));
+    });
+}
+
+/// Calls `f` with each listener's target (window or document), event name
+/// and callback.
+fn for_each_listener(
+    listeners: &[Listener],
+    mut f: impl FnMut(&web_sys::EventTarget, &str, &js_sys::Function),
+) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
     let document = window.document();
-    for (on_document, name, f) in &listeners {
+    for (on_document, name, callback) in listeners {
         let target: Option<&web_sys::EventTarget> = if *on_document {
             document.as_ref().map(|d| d.as_ref())
         } else {
             Some(window.as_ref())
         };
         if let Some(target) = target {
-            let _ = target.add_event_listener_with_callback(name, f.as_ref().unchecked_ref());
+            f(target, name, callback.as_ref().unchecked_ref());
         }
     }
-    let guard = SendWrapper::new((link, listeners, tick));
-    on_cleanup(move || {
-        let (link, listeners, tick) = guard.take();
-        if let Some(window) = web_sys::window() {
-            let document = window.document();
-            for (on_document, name, f) in &listeners {
-                let target: Option<&web_sys::EventTarget> = if *on_document {
-                    document.as_ref().map(|d| d.as_ref())
-                } else {
-                    Some(window.as_ref())
-                };
-                if let Some(target) = target {
-                    let _ = target
-                        .remove_event_listener_with_callback(name, f.as_ref().unchecked_ref());
-                }
-            }
-        }
-        stop(&link);
-        // The listeners and the watchdog callback are dropped here, after
-        // being removed; the connections' callbacks right after this call.
-        drop((listeners, tick));
-    });
 }
 
 fn stop(link: &Shared) {
