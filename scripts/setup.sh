@@ -79,10 +79,10 @@ if ! have chromium; then
     step "installing Chromium"
     apt_install chromium || fail "Chromium (Debian package chromium)"
 fi
-if [[ ! -x end2end/node_modules/.bin/playwright ]]; then
-    step "installing Playwright (no browser download; Debian's Chromium is used)"
+if [[ ! -x end2end/node_modules/.bin/playwright || ! -d end2end/node_modules/@axe-core/playwright ]]; then
+    step "installing Playwright and axe-core (no browser download; Debian's Chromium is used)"
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund --prefix end2end \
-        || fail "Playwright (npm ci in end2end/)"
+        || fail "Playwright and axe-core (npm ci in end2end/)"
 fi
 
 # PostgreSQL for the PostgreSQL half of the integration tests.

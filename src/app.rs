@@ -28,6 +28,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // Without JavaScript nothing updates by itself: say so
+                // instead of a link status that never changes.
+                <noscript><style>".needs-js { display: none !important; } .no-js-only { display: inline !important; }"</style></noscript>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -105,9 +108,12 @@ fn Layout() -> impl IntoView {
         <Header/>
         <main id="main">
             <Routes fallback=|| view! { <NotFound/> }>
-                <Route path=path!("") view=HomePage/>
-                <Route path=path!("/login") view=LoginPage/>
-                <Route path=path!("/register") view=RegisterPage/>
+                // Every page waits for its data (the header's user too), so
+                // the first HTML is whole: without JavaScript nothing is left
+                // in a streamed <template> that only a script would move.
+                <Route path=path!("") view=HomePage ssr=SsrMode::Async/>
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
                 <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async/>
                 <Route path=path!("/sessions/:id") view=AthleteSessionPage ssr=SsrMode::Async/>
                 <Route path=path!("/sessions/:id/trainer") view=TrainerSessionPage ssr=SsrMode::Async/>

@@ -25,7 +25,7 @@ test("every step reaches the other side without a reload", async ({ browser, bas
   // 2. The trainer joins; the athlete's page shows it.
   await trainer.getByRole("button", { name: `Join ${runner}` }).click();
   await expect(trainer).toHaveURL(new RegExp(`/sessions/${id}/trainer$`));
-  await expect(athlete.getByTestId("session-status")).toHaveText("Live", { timeout: 1000 });
+  await expect(athlete.getByTestId("session-status")).toHaveText("In progress", { timeout: 1000 });
   await expect(trainer.getByTestId("live-status")).toHaveText("Live");
   await expect(trainer.getByTestId("presence")).toHaveText(`${runner} is here`);
   await expect(athlete.getByTestId("presence")).toHaveText(`${coach} is here`);

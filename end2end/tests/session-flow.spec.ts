@@ -25,7 +25,7 @@ test("a whole session with refreshes: start, join, build, release, feedback, fin
   const id = await startSession(athlete, named("Tina Trainer"));
   await expect(athlete.getByTestId("session-status")).toHaveText("Waiting for the trainer");
   await join(trainer, named("Andy Athlete"), id);
-  await expect(trainer.getByTestId("session-status")).toHaveText("Live");
+  await expect(trainer.getByTestId("session-status")).toHaveText("In progress");
 
   await hydrated(trainer);
   await fillExercise(trainer, 0, { Exercise: "Back squat", Sets: "3", Reps: "8", Load: "80", Unit: "kg", "Rest (s)": "120" });

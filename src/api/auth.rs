@@ -35,6 +35,10 @@ pub async fn register(
 
 /// Logs in with email and password, then goes to `next` (a path on this
 /// site) or the dashboard. Unknown email and wrong password answer alike.
+///
+/// A refusal to a plain HTML form (no JavaScript) goes back to the login
+/// page with the email and the message kept in a short-lived cookie (see
+/// [`login_failed`]), not encoded into the address bar.
 #[server(endpoint = "login")]
 pub async fn login(
     #[server(default)] email: String,
@@ -42,37 +46,70 @@ pub async fn login(
     #[server(default)] next: Option<String>,
 ) -> Result<(), AppError> {
     use crate::{
-        model::{normalize_email, safe_next_path},
+        model::{normalize_email, safe_next_path, LoginFailed},
         server::{accounts, answer, auth, request_parts, set_cookie, state},
     };
-    answer(
-        async {
-            let email = normalize_email(&email)?;
-            if password.is_empty() {
-                return Err(AppError::invalid("password", "Enter your password"));
-            }
-            let state = state()?;
-            let found = accounts::find_by_email(&state.db, &email).await?;
-            let (stored_hash, user) = match found {
-                Some((user, hash)) => (Some(hash), Some(user)),
-                None => (None, None),
-            };
-            let matches = auth::verify_password(stored_hash, password).await?;
-            let user = match (matches, user) {
-                (true, Some(user)) => user,
-                _ => {
-                    return Err(AppError::invalid(
-                        "password",
-                        "That email and password do not match an account",
-                    ))
-                }
-            };
-            let token = auth::start_session(&state.db, user.id).await?;
-            set_cookie(auth::session_cookie(&token, &request_parts()?.headers));
-            leptos_axum::redirect(&safe_next_path(next.as_deref()));
-            Ok(())
+    let parts = request_parts()?;
+    let result = async {
+        let normalized = normalize_email(&email)?;
+        if password.is_empty() {
+            return Err(AppError::invalid("password", "Enter your password"));
         }
-        .await,
+        let state = state()?;
+        let found = accounts::find_by_email(&state.db, &normalized).await?;
+        let (stored_hash, user) = match found {
+            Some((user, hash)) => (Some(hash), Some(user)),
+            None => (None, None),
+        };
+        let matches = auth::verify_password(stored_hash, password).await?;
+        let user = match (matches, user) {
+            (true, Some(user)) => user,
+            _ => {
+                return Err(AppError::invalid(
+                    "password",
+                    "That email and password do not match an account",
+                ))
+            }
+        };
+        let token = auth::start_session(&state.db, user.id).await?;
+        set_cookie(auth::session_cookie(&token, &parts.headers));
+        leptos_axum::redirect(&safe_next_path(next.as_deref()));
+        Ok(())
+    }
+    .await;
+    if let Err(AppError::Invalid(error)) = &result {
+        if auth::is_plain_form(&parts.headers) {
+            let failed = LoginFailed {
+                email: email.chars().take(crate::model::EMAIL_MAX_CHARS).collect(),
+                field: error.field.clone(),
+                message: error.message.clone(),
+            };
+            set_cookie(auth::login_failed_cookie(&failed, &parts.headers));
+            let back = match next.as_deref().filter(|n| !n.is_empty()) {
+                Some(next) => format!(
+                    "/login?next={}",
+                    form_urlencoded::byte_serialize(safe_next_path(Some(next)).as_bytes())
+                        .collect::<String>()
+                ),
+                None => "/login".to_string(),
+            };
+            leptos_axum::redirect(&back);
+            return Ok(());
+        }
+    }
+    answer(result)
+}
+
+/// The login this browser tried without JavaScript and that failed, once
+/// (the cookie is removed as it is read).
+#[server(endpoint = "login/failed")]
+pub async fn login_failed() -> Result<Option<crate::model::LoginFailed>, AppError> {
+    use crate::server::{auth, request_parts, set_cookie};
+    Ok(
+        auth::take_login_failed(&request_parts()?.headers).map(|(failed, clear)| {
+            set_cookie(clear);
+            failed
+        }),
     )
 }
 

@@ -9,9 +9,10 @@ use crate::{
 use leptos::prelude::*;
 
 /// Creates (empty `round_id`) or edits a round: its exercises in order and
-/// whether it is the final one. `row_action` is the row button pressed, if
-/// any (`remove:2`, `up:1`, `down:0`), applied before saving. Returns the
-/// round's id.
+/// whether it is the final one. `row_action` is the button pressed, if any:
+/// a row's (`remove:2`, `up:1`, `down:0`), applied before saving, or
+/// `release`, which saves the round as it is on screen and releases it in
+/// the same transaction. Returns the round's id.
 #[server(endpoint = "rounds/save")]
 pub async fn save_round(
     #[server(default)] session_id: i64,
@@ -22,7 +23,7 @@ pub async fn save_round(
     #[server(default)] idempotency_key: String,
 ) -> Result<i64, AppError> {
     use crate::{
-        model::{apply_row_action, validate_round},
+        model::{apply_row_action, validate_round, RELEASE_ACTION},
         server::{answer, idempotency::Idempotency, require_user, state, training},
     };
     answer(
@@ -42,6 +43,7 @@ pub async fn save_round(
             };
             let exercises = validate_round(&apply_row_action(exercises, &row_action))?;
             let is_final = is_final.is_some_and(|v| !v.is_empty());
+            let release = row_action == RELEASE_ACTION;
             let outcome = training::save_round(
                 &state()?.db,
                 &user,
@@ -49,6 +51,7 @@ pub async fn save_round(
                 round_id,
                 &exercises,
                 is_final,
+                release,
                 key.as_ref(),
             )
             .await?;

@@ -62,6 +62,14 @@ impl Drafts {
         }
     }
 
+    /// Forgets what was typed under keys starting with `scope` (one form's,
+    /// after the server accepted that form).
+    pub fn clear_scope(&self, scope: &str) {
+        self.typed
+            .update_untracked(|m| m.retain(|key, _| !key.starts_with(scope)));
+        self.save();
+    }
+
     fn save(&self) {
         if let Some(key) = self.storage_key.get_value() {
             let text = self
@@ -187,6 +195,106 @@ pub fn field_id(name: &str) -> String {
     id.trim_end_matches('-').to_string()
 }
 
+/// How long a text may be, counted as the server counts it (characters of
+/// the trimmed text): from 80 % of the limit the field shows a live count,
+/// and over it a message naming the field. The browser then refuses to
+/// submit the form (the field is marked invalid with the same message), so
+/// nothing is cut: the person shortens it.
+#[derive(Clone, Copy)]
+struct Length {
+    max: usize,
+    label: StoredValue<String>,
+    count: RwSignal<usize>,
+}
+
+impl Length {
+    fn new(max: usize, label: &str, text: &str) -> Self {
+        Length {
+            max,
+            label: StoredValue::new(label.trim_end_matches(" (optional)").to_string()),
+            count: RwSignal::new(Self::count_of(text)),
+        }
+    }
+
+    fn count_of(text: &str) -> usize {
+        text.trim().chars().count()
+    }
+
+    /// The message when `count` is over the limit.
+    fn too_long(&self, count: usize) -> Option<String> {
+        (count > self.max).then(|| {
+            format!(
+                "{} is {count} characters, {} over the limit of {}: shorten it to send",
+                self.label.get_value(),
+                count - self.max,
+                self.max
+            )
+        })
+    }
+
+    /// The count near the limit, or the message over it.
+    fn note(self) -> Option<String> {
+        let count = self.count.get();
+        self.too_long(count).or_else(|| {
+            (count * 5 >= self.max * 4).then(|| format!("{count} of {} characters", self.max))
+        })
+    }
+
+    /// After typing `text` into `target`: the new count, and the field's
+    /// validity (the browser blocks the submit while it is too long).
+    fn typed(self, target: Option<web_sys::EventTarget>, text: &str) {
+        let count = Self::count_of(text);
+        self.count.set(count);
+        set_validity(target, &self.too_long(count).unwrap_or_default());
+    }
+}
+
+fn count_class(over: bool) -> &'static str {
+    if over {
+        "char-count over"
+    } else {
+        "char-count"
+    }
+}
+
+/// Marks an input or textarea invalid with `message` ("" makes it valid).
+fn set_validity(target: Option<web_sys::EventTarget>, message: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        match target {
+            Some(t) if t.is_instance_of::<web_sys::HtmlInputElement>() => t
+                .unchecked_into::<web_sys::HtmlInputElement>()
+                .set_custom_validity(message),
+            Some(t) if t.is_instance_of::<web_sys::HtmlTextAreaElement>() => t
+                .unchecked_into::<web_sys::HtmlTextAreaElement>()
+                .set_custom_validity(message),
+            _ => {}
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (target, message);
+}
+
+/// The error shown under a field: the server's message about it, until
+/// the person edits the field again.
+fn shown_error(error: Signal<Option<String>>) -> (Signal<Option<String>>, RwSignal<bool>) {
+    let edited = RwSignal::new(false);
+    Effect::new(move |_| {
+        error.track();
+        edited.set(false);
+    });
+    let shown = Signal::derive(move || if edited.get() { None } else { error.get() });
+    (shown, edited)
+}
+
+/// The id of field `name` in the form whose drafts scope is `scope` ("" for
+/// a form that is alone on its page): ids stay unique when two forms with
+/// the same field names share a page.
+pub fn scoped_id(scope: &str, name: &str) -> String {
+    field_id(&format!("{scope}{name}"))
+}
+
 /// One labelled input and the message about it.
 #[component]
 pub fn Field(
@@ -208,7 +316,8 @@ pub fn Field(
     /// Short help shown under the label.
     #[prop(optional)]
     hint: Option<&'static str>,
-    /// Maximum length the browser lets people type.
+    /// Longest text the server accepts (characters): a count near it, a
+    /// message over it (see [`Length`]).
     #[prop(optional)]
     maxlength: Option<usize>,
     /// For numbers: smallest, largest, step, as the server checks them.
@@ -217,27 +326,49 @@ pub fn Field(
     /// The message about this field, if any.
     #[prop(into)]
     error: Signal<Option<String>>,
-    /// Keep what is typed across re-renders, under `scope` + `name`.
+    /// Keep what is typed across re-renders, under `scope` + `name`; the
+    /// scope also makes the field's id unique on the page.
     #[prop(optional)]
     drafts: Option<(Drafts, String)>,
 ) -> impl IntoView {
-    let id = field_id(&name);
+    let id = scoped_id(drafts.as_ref().map_or("", |(_, scope)| scope), &name);
     let draft_key = drafts.as_ref().map(|(_, scope)| format!("{scope}{name}"));
     let value = match (&drafts, &draft_key) {
         (Some((store, _)), Some(key)) => store.value(key, value),
         _ => value,
     };
+    let length = maxlength.map(|max| Length::new(max, &label, &value));
+    let (error, edited) = shown_error(error);
     let on_input = move |ev: leptos::ev::Event| {
+        let text = event_target_value(&ev);
+        edited.set(true);
+        if let Some(length) = length {
+            length.typed(ev.target(), &text);
+        }
         if let (Some((store, _)), Some(key)) = (&drafts, &draft_key) {
-            store.set(key.clone(), event_target_value(&ev));
+            store.set(key.clone(), text);
         }
     };
+    let node = NodeRef::<leptos::html::Input>::new();
+    // A restored draft may already be too long.
+    Effect::new(move |_| {
+        if let (Some(length), Some(el)) = (length, node.get()) {
+            let text = el.value();
+            length.typed(Some(el.into()), &text);
+        }
+    });
     let hint_id = format!("{id}-hint");
     let error_id = format!("{id}-error");
-    let described_by = match hint {
-        Some(_) => format!("{hint_id} {error_id}"),
-        None => error_id.clone(),
-    };
+    let count_id = format!("{id}-count");
+    let described_by = [
+        hint.map(|_| hint_id.clone()),
+        Some(error_id.clone()),
+        length.map(|_| count_id.clone()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ");
     let (min, max, step) = match range {
         Some((min, max, step)) => (Some(min), Some(max), Some(step)),
         None => (None, None, None),
@@ -249,31 +380,103 @@ pub fn Field(
             "decimal"
         }
     });
+    let too_long = move || length.is_some_and(|l| l.count.get() > l.max);
     view! {
-        <div class="field" class:has-error=move || error.get().is_some()>
+        <div class="field" class:has-error=move || error.get().is_some() || too_long()>
             <label for=id.clone()>{label}</label>
             {hint.map(|hint| view! { <p class="hint" id=hint_id.clone()>{hint}</p> })}
             <input
                 id=id
                 name=name
                 type=kind
+                node_ref=node
                 // The attribute for the server's HTML, the property for a
-                // value restored in the browser (hydration keeps attributes).
+                // value restored in the browser (hydration keeps attributes)
+                // and for every re-render (the property is always set).
                 prop:value=value.clone()
                 value=value
                 autocomplete=autocomplete
-                maxlength=maxlength
                 min=min
                 max=max
                 step=step
                 inputmode=inputmode
-                aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
+                aria-invalid=move || if error.get().is_some() || too_long() { "true" } else { "false" }
                 aria-describedby=described_by
                 on:input=on_input
             />
+            {length.map(|length| view! {
+                <p class=move || count_class(length.count.get() > length.max) id=count_id aria-live="polite">
+                    {move || length.note()}
+                </p>
+            })}
             <p class="field-error" id=error_id role="alert">
                 {move || error.get()}
             </p>
+        </div>
+    }
+}
+
+/// A labelled multi-line text with a length limit (see [`Length`]), its
+/// count near the limit and the message about it; what is typed is kept
+/// in `drafts` under `scope` + `name`.
+#[component]
+pub fn TextArea(
+    /// Visible label.
+    #[prop(into)]
+    label: String,
+    /// The form field's `name`.
+    #[prop(into)]
+    name: String,
+    /// Initial value.
+    #[prop(optional, into)]
+    value: String,
+    /// Longest text the server accepts (characters).
+    maxlength: usize,
+    /// The message about this field, if any.
+    #[prop(into)]
+    error: Signal<Option<String>>,
+    /// Keep what is typed, under `scope` + `name` (the scope also makes the
+    /// id unique on the page).
+    drafts: (Drafts, String),
+) -> impl IntoView {
+    let (store, scope) = drafts;
+    let id = scoped_id(&scope, &name);
+    let key = format!("{scope}{name}");
+    let value = store.value(&key, value);
+    let length = Length::new(maxlength, &label, &value);
+    let (error, edited) = shown_error(error);
+    let node = NodeRef::<leptos::html::Textarea>::new();
+    Effect::new(move |_| {
+        if let Some(el) = node.get() {
+            let text = el.value();
+            length.typed(Some(el.into()), &text);
+        }
+    });
+    let error_id = format!("{id}-error");
+    let count_id = format!("{id}-count");
+    let too_long = move || length.count.get() > length.max;
+    view! {
+        <div class="field" class:has-error=move || error.get().is_some() || too_long()>
+            <label for=id.clone()>{label}</label>
+            <textarea
+                id=id
+                name=name
+                rows="2"
+                node_ref=node
+                aria-invalid=move || if error.get().is_some() || too_long() { "true" } else { "false" }
+                aria-describedby=format!("{error_id} {count_id}")
+                on:input=move |ev| {
+                    let text = event_target_value(&ev);
+                    edited.set(true);
+                    length.typed(ev.target(), &text);
+                    store.set(key.clone(), text);
+                }
+                // Set on every render: a re-render after a move or a live
+                // update shows this row's text, never a neighbour's.
+                prop:value=value.clone()
+            >{value.clone()}</textarea>
+            <p class=move || count_class(too_long()) id=count_id aria-live="polite">{move || length.note()}</p>
+            <p class="field-error" id=error_id role="alert">{move || error.get()}</p>
         </div>
     }
 }

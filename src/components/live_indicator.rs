@@ -23,7 +23,8 @@ pub fn LinkStatusBadge(live: Live) -> impl IntoView {
         (_, Some(at)) => Some(format!("Last update {}", clock(at))),
     };
     view! {
-        <span class=class data-testid="live-status">{move || live.status.get().label()}</span>
+        <span class=move || format!("{} needs-js", class()) data-testid="live-status">{move || live.status.get().label()}</span>
+        <span class="live-link live-link-static no-js-only">"Refresh to see changes"</span>
         <span class="last-update" data-testid="last-update">{last_update}</span>
     }
 }

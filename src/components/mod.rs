@@ -6,3 +6,4 @@ pub mod live_indicator;
 pub mod require_user;
 pub mod round_builder;
 pub mod session;
+pub mod when;

@@ -1,19 +1,29 @@
 //! The trainer's round builder: one form for a new round, a draft, or the
 //! released round, with a spare empty row to add an exercise and buttons to
 //! move or remove rows. Every button is a submit button, so the builder works
-//! the same with and without JavaScript.
+//! the same with and without JavaScript; a draft's "Release" button is one
+//! of them too, so what is on screen (the spare row included) is saved and
+//! released together, never dropped.
+//!
+//! Every control's value is set as a property on every render: a re-render
+//! after "Move up" (or a live update) puts each row's own values in place,
+//! not what the browser kept at that position.
 
-use crate::components::field::IdempotencyKey;
 use crate::{
     api::rounds::SaveRound,
-    components::field::{field_id, Drafts, Field},
+    components::field::{scoped_id, Drafts, Field, IdempotencyKey, TextArea},
     model::{
         exercise_field, ExerciseInput, LoadUnit, Round, RoundStatus, DURATION_MAX_S,
-        EXERCISE_NAME_MAX_CHARS, LOAD_MAX, NOTES_MAX_CHARS, REPS_MAX, REST_MAX_S, SETS_MAX,
+        EXERCISE_NAME_MAX_CHARS, LOAD_MAX, NOTES_MAX_CHARS, RELEASE_ACTION, REPS_MAX, REST_MAX_S,
+        SETS_MAX,
     },
     pages::{field_error, general_error},
 };
 use leptos::prelude::*;
+
+/// The drafts scope (and id prefix) of the new-round form; a round's form
+/// uses `"<round id>:"`.
+pub const NEW_ROUND_SCOPE: &str = "new:";
 
 /// Builds a new round (`round` = None) or edits `round`.
 #[component]
@@ -23,14 +33,22 @@ pub fn RoundBuilder(
     action: ServerAction<SaveRound>,
     /// Keeps what the trainer typed when a live update re-renders the form.
     drafts: Drafts,
+    /// For a draft: whether it can be released now (no other round is
+    /// open); shows the "Release round n" button.
+    #[prop(optional)]
+    can_release: bool,
+    /// Open at first (the builder is a disclosure, one of an exclusive
+    /// pair with the released round's editor).
+    #[prop(optional)]
+    open: bool,
+    /// More controls under the form (the draft's delete button).
+    #[prop(optional)]
+    children: Option<Children>,
 ) -> impl IntoView {
-    let scope = format!(
-        "{}:",
-        round
-            .as_ref()
-            .map(|r| r.id.to_string())
-            .unwrap_or_else(|| "new".into())
-    );
+    let scope = round
+        .as_ref()
+        .map(|r| format!("{}:", r.id))
+        .unwrap_or_else(|| NEW_ROUND_SCOPE.to_string());
     let mut rows: Vec<ExerciseInput> = round
         .as_ref()
         .map(|r| {
@@ -43,19 +61,32 @@ pub fn RoundBuilder(
     rows.push(ExerciseInput::default());
     let last = rows.len() - 1;
     let round_id = round.as_ref().map(|r| r.id.to_string()).unwrap_or_default();
-    let is_final = round.as_ref().is_some_and(|r| r.is_final);
+    let is_final_key = format!("{scope}is_final");
+    let is_final = drafts.value(
+        &is_final_key,
+        if round.as_ref().is_some_and(|r| r.is_final) {
+            "on".into()
+        } else {
+            String::new()
+        },
+    ) == "on";
+    let final_id = scoped_id(&scope, "is_final");
+    let final_for = final_id.clone();
+    let release_label = round
+        .as_ref()
+        .filter(|r| can_release && r.status == RoundStatus::Draft)
+        .map(|r| format!("Release round {}", r.number));
     let (title, save_label) = match &round {
-        None => ("New round".to_string(), "Save draft"),
-        Some(r) if r.status == RoundStatus::Released => (
-            format!("Edit round {} (the athlete sees changes)", r.number),
-            "Save changes",
-        ),
+        None => ("Next round".to_string(), "Save draft"),
+        Some(r) if r.status == RoundStatus::Released => {
+            (format!("Edit round {}", r.number), "Save changes")
+        }
         Some(r) => (format!("Round {} (draft)", r.number), "Save draft"),
     };
     let err = move |field: String| field_error(action.into(), field);
     view! {
-        <section class="card builder" data-testid="round-builder">
-            <h2>{title}</h2>
+        <details class="disclosure round-form card builder" name="round-form" open=open data-testid="round-builder">
+            <summary><h2>{title}</h2></summary>
             <ActionForm action=action>
                 <IdempotencyKey renew=crate::pages::successes(action.into())/>
                 <input type="hidden" name="session_id" value=session_id/>
@@ -67,13 +98,9 @@ pub fn RoundBuilder(
                         let spare = i == last;
                         let f = move |name: &str| exercise_field(i, name);
                         let unit_name = f("load_unit");
-                        let unit_id = field_id(&unit_name);
+                        let unit_id = scoped_id(&scope, &unit_name);
                         let unit_key = format!("{scope}{unit_name}");
                         let selected_unit = drafts.value(&unit_key, row.load_unit.clone());
-                        let notes_name = f("notes");
-                        let notes_id = field_id(&notes_name);
-                        let notes_key = format!("{scope}{notes_name}");
-                        let notes_text = drafts.value(&notes_key, row.notes.clone());
                         let legend = if spare { "Add an exercise".to_string() } else { format!("Exercise {}", i + 1) };
                         view! {
                             <fieldset class="exercise-row" class:spare=spare data-testid=format!("exercise-row-{i}")>
@@ -85,7 +112,7 @@ pub fn RoundBuilder(
                                     <Field label="Load" name=f("load") kind="number" value=row.load.clone() range=(0.0, LOAD_MAX, 0.25) error=err(f("load")) drafts=(drafts, scope.clone())/>
                                     <div class="field">
                                         <label for=unit_id.clone()>"Unit"</label>
-                                        <select id=unit_id name=unit_name on:change=move |ev| drafts.set(unit_key.clone(), event_target_value(&ev))>
+                                        <select id=unit_id name=unit_name prop:value=selected_unit.clone() on:change=move |ev| drafts.set(unit_key.clone(), event_target_value(&ev))>
                                             <option value="" selected=selected_unit.is_empty()>"—"</option>
                                             {LoadUnit::ALL
                                                 .into_iter()
@@ -98,17 +125,7 @@ pub fn RoundBuilder(
                                     <Field label="Duration (s)" name=f("duration_s") kind="number" value=row.duration_s.clone() range=(1.0, f64::from(DURATION_MAX_S), 1.0) error=err(f("duration_s")) drafts=(drafts, scope.clone())/>
                                     <Field label="Rest (s)" name=f("rest_s") kind="number" value=row.rest_s.clone() range=(0.0, f64::from(REST_MAX_S), 1.0) error=err(f("rest_s")) drafts=(drafts, scope.clone())/>
                                 </div>
-                                <div class="field">
-                                    <label for=notes_id.clone()>"Notes for the athlete"</label>
-                                    <textarea
-                                        id=notes_id
-                                        name=notes_name
-                                        maxlength=NOTES_MAX_CHARS
-                                        rows="2"
-                                        on:input=move |ev| drafts.set(notes_key.clone(), event_target_value(&ev))
-                                    >{notes_text}</textarea>
-                                    <p class="field-error" role="alert">{move || err(f("notes")).get()}</p>
-                                </div>
+                                <TextArea label="Notes for the athlete" name=f("notes") value=row.notes.clone() maxlength=NOTES_MAX_CHARS error=err(f("notes")) drafts=(drafts, scope.clone())/>
                                 {(!spare).then(|| view! {
                                     <div class="row-actions">
                                         <button type="submit" class="secondary" name="row_action" value=format!("up:{i}") disabled=i == 0>
@@ -126,14 +143,28 @@ pub fn RoundBuilder(
                         }
                     })
                     .collect_view()}
-                <label class="checkbox">
-                    <input type="checkbox" name="is_final" value="on" checked=is_final/>
+                <label class="checkbox" for=final_for>
+                    <input
+                        id=final_id
+                        type="checkbox"
+                        name="is_final"
+                        value="on"
+                        checked=is_final
+                        prop:checked=is_final
+                        on:change=move |ev| drafts.set(is_final_key.clone(), if event_target_checked(&ev) { "on".into() } else { String::new() })
+                    />
                     " Final round: completing it completes the session"
                 </label>
                 <p class="form-error" role="alert">{move || general_error(action.into()).get()}</p>
                 <p class="field-error" role="alert">{move || err("exercises".to_string()).get()}</p>
-                <button type="submit" name="row_action" value="" disabled=move || action.pending().get()>{save_label}</button>
+                <div class="form-actions">
+                    <button type="submit" class:secondary=release_label.is_some() name="row_action" value="" disabled=move || action.pending().get()>{save_label}</button>
+                    {release_label.map(|label| view! {
+                        <button type="submit" name="row_action" value=RELEASE_ACTION disabled=move || action.pending().get()>{label}</button>
+                    })}
+                </div>
             </ActionForm>
-        </section>
+            {children.map(|children| children())}
+        </details>
     }
 }

@@ -5,9 +5,9 @@
 use crate::components::field::IdempotencyKey;
 use crate::{
     api::sessions::CancelSession,
-    components::field::field_id,
+    components::field::Field,
     error::AppError,
-    model::{format_number, Feedback, Round, SessionStatus, SessionSummary, Side},
+    model::{format_number, format_seconds, Feedback, Round, SessionStatus, SessionSummary, Side},
     pages::{field_error, general_error, set_page_status},
 };
 use leptos::prelude::*;
@@ -84,6 +84,9 @@ fn actual(fb: &Feedback) -> String {
         (Some(s), None) => parts.push(format!("{s} sets")),
         (None, None) => {}
     }
+    if let Some(seconds) = fb.duration_done_s {
+        parts.push(format_seconds(seconds));
+    }
     if let Some(load) = fb.load_used {
         let unit = fb
             .prescription
@@ -132,11 +135,11 @@ pub fn CompletedRound(round: Round) -> impl IntoView {
                                 view! {
                                     <tr class:pain=fb.pain>
                                         <th scope="row">{fb.prescription.name.clone()}</th>
-                                        <td>{fb.prescription.summary()}</td>
-                                        <td>{actual(fb)}</td>
-                                        <td>{rpe}</td>
-                                        <td>{if fb.pain { "⚠ yes" } else { "no" }}</td>
-                                        <td>{fb.notes.clone()}</td>
+                                        <td data-label="Prescribed">{fb.prescription.summary()}</td>
+                                        <td data-label="Done">{actual(fb)}</td>
+                                        <td data-label="RPE">{rpe}</td>
+                                        <td data-label="Pain">{if fb.pain { "⚠ yes" } else { "no" }}</td>
+                                        <td data-label="Notes">{fb.notes.clone()}</td>
                                     </tr>
                                 }
                             })
@@ -152,18 +155,13 @@ pub fn CompletedRound(round: Round) -> impl IntoView {
 #[component]
 pub fn CancelForm(session_id: i64, action: ServerAction<CancelSession>) -> impl IntoView {
     let reason_error = field_error(action.into(), "reason");
-    let id = field_id("reason");
     view! {
         <details class="card cancel">
             <summary>"Cancel this session"</summary>
             <ActionForm action=action>
                 <IdempotencyKey renew=crate::pages::successes(action.into())/>
                 <input type="hidden" name="session_id" value=session_id/>
-                <div class="field">
-                    <label for=id.clone()>"Reason (optional)"</label>
-                    <input id=id name="reason" type="text" maxlength=crate::model::NOTES_MAX_CHARS aria-describedby="field-reason-error"/>
-                    <p class="field-error" id="field-reason-error" role="alert">{move || reason_error.get()}</p>
-                </div>
+                <Field label="Reason (optional)" name="reason" maxlength=crate::model::NOTES_MAX_CHARS error=reason_error/>
                 <p class="form-error" role="alert">{move || general_error(action.into()).get()}</p>
                 <button type="submit" class="danger" disabled=move || action.pending().get()>"Cancel session"</button>
             </ActionForm>

@@ -68,6 +68,18 @@ impl fmt::Display for Role {
     }
 }
 
+/// A login that failed without JavaScript, for the login page to show
+/// again: the email as typed, and the message about `field`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginFailed {
+    /// The email as typed.
+    pub email: String,
+    /// The field the message is about.
+    pub field: String,
+    /// The message.
+    pub message: String,
+}
+
 /// A logged-in person as the pages see them (never the password hash).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {

@@ -66,7 +66,7 @@ impl SessionStatus {
     pub fn label(self) -> &'static str {
         match self {
             SessionStatus::Waiting => "Waiting for the trainer",
-            SessionStatus::Active => "Live",
+            SessionStatus::Active => "In progress",
             SessionStatus::Completed => "Completed",
             SessionStatus::Cancelled => "Cancelled",
         }
@@ -454,6 +454,9 @@ pub struct Feedback {
     pub reps_done: Option<u32>,
     /// Load used, in the prescription's unit.
     pub load_used: Option<f64>,
+    /// Time held or worked per set, seconds (for exercises with a duration).
+    #[serde(default)]
+    pub duration_done_s: Option<u32>,
     /// Rate of perceived exertion, 0–10 in steps of 0.5.
     pub rpe: Option<f64>,
     /// Pain or discomfort.
@@ -472,6 +475,8 @@ pub struct FeedbackInput {
     pub reps_done: String,
     /// Load used.
     pub load_used: String,
+    /// Time done per set, seconds.
+    pub duration_done_s: String,
     /// RPE.
     pub rpe: String,
     /// Checkbox: present ("on") when ticked.
@@ -497,6 +502,13 @@ pub fn validate_feedback(
             "Load used",
             LOAD_MAX,
             0.25,
+        )?,
+        duration_done_s: parse_whole(
+            &input.duration_done_s,
+            f("duration_done_s"),
+            "Time done",
+            0,
+            DURATION_MAX_S,
         )?,
         rpe: parse_decimal(&input.rpe, f("rpe"), "RPE", RPE_MAX, 0.5)?,
         pain: input
@@ -639,6 +651,10 @@ pub struct TrainerChoice {
     /// Display name.
     pub name: String,
 }
+
+/// The builder's `row_action` that saves the round as it is on screen and
+/// releases it.
+pub const RELEASE_ACTION: &str = "release";
 
 /// The builder's rows with a row button applied (`remove:i`, `up:i`,
 /// `down:i`), before validation; anything else leaves them as they are.

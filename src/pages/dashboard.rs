@@ -1,8 +1,8 @@
 //! `/dashboard`: the logged-in home. Athletes start sessions and see theirs
 //! by status; trainers see sessions waiting for them, active and past ones.
 
-use super::{clock, field_error, general_error};
-use crate::components::{field::IdempotencyKey, live_indicator::LinkStatusBadge};
+use super::{field_error, general_error};
+use crate::components::{field::IdempotencyKey, live_indicator::LinkStatusBadge, when::When};
 use crate::{
     api::sessions::{load_dashboard, JoinSession, StartSession},
     components::{field::field_id, require_user::RequireUser},
@@ -117,7 +117,7 @@ fn AthleteDashboard(dashboard: Dashboard, start: ServerAction<StartSession>) -> 
             }}
         </section>
         <SessionList title="Waiting for your trainer" sessions=dashboard.waiting href=athlete_href testid="waiting"/>
-        <SessionList title="Live now" sessions=dashboard.active href=athlete_href testid="active"/>
+        <SessionList title="In progress" sessions=dashboard.active href=athlete_href testid="active"/>
         <SessionList title="Past sessions" sessions=dashboard.past href=history_href testid="past"/>
     }
 }
@@ -138,7 +138,7 @@ fn TrainerDashboard(dashboard: Dashboard, join: ServerAction<JoinSession>) -> im
                             .into_iter()
                             .map(|s| view! {
                                 <li>
-                                    <span>{format!("{} · started {}", s.athlete_name, clock(s.created_at))}</span>
+                                    <span>{format!("{} · started ", s.athlete_name)}<When ms=s.created_at/></span>
                                     <ActionForm action=join attr:class="inline">
                                         <IdempotencyKey renew=crate::pages::successes(join.into())/>
                                         <input type="hidden" name="session_id" value=s.id/>
@@ -153,7 +153,7 @@ fn TrainerDashboard(dashboard: Dashboard, join: ServerAction<JoinSession>) -> im
                 .into_any()
             }}
         </section>
-        <SessionList title="Live now" sessions=dashboard.active href=trainer_href testid="active"/>
+        <SessionList title="In progress" sessions=dashboard.active href=trainer_href testid="active"/>
         <SessionList title="Past sessions" sessions=dashboard.past href=history_href testid="past"/>
     }
 }
@@ -188,16 +188,15 @@ fn SessionList(
                         {sessions
                             .iter()
                             .map(|s| {
-                                let label = format!(
-                                    "{} & {} · {} · {} · {} round{} done",
-                                    s.athlete_name,
-                                    s.trainer_name,
-                                    clock(s.created_at),
+                                let who = format!("{} & {} · ", s.athlete_name, s.trainer_name);
+                                let rest = format!(
+                                    " · {} · {} round{} done",
                                     s.status.label(),
                                     s.rounds_completed,
                                     if s.rounds_completed == 1 { "" } else { "s" },
                                 );
-                                view! { <li><A href=href(s)>{label}</A></li> }
+                                let (link, at) = (href(s), s.created_at);
+                                view! { <li><A href=link>{who}<When ms=at/>{rest}</A></li> }
                             })
                             .collect_view()}
                     </ul>

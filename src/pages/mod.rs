@@ -75,9 +75,29 @@ pub(crate) fn set_page_status(_status: u16) {
     }
 }
 
-/// When a time (ms since the epoch) was, as `HH:MM UTC`: the same on server
-/// and browser, so hydration never disagrees.
+/// When a time (ms since the epoch) was, in UTC, as the server renders
+/// it: `14:05 UTC` today, `24 Nov 2026, 14:05 UTC` on another day. In the
+/// browser this is only the text hydration starts from; [`When`] replaces
+/// it with the browser's own time zone and language.
+///
+/// [`When`]: crate::components::when::When
 pub(crate) fn clock(ms: i64) -> String {
+    #[cfg(feature = "ssr")]
+    {
+        use time::{macros::format_description, OffsetDateTime};
+        if let Ok(at) = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000) {
+            let formatted = if at.date() == OffsetDateTime::now_utc().date() {
+                at.format(format_description!("[hour]:[minute] UTC"))
+            } else {
+                at.format(format_description!(
+                    "[day padding:none] [month repr:short] [year], [hour]:[minute] UTC"
+                ))
+            };
+            if let Ok(text) = formatted {
+                return text;
+            }
+        }
+    }
     let minutes = ms.div_euclid(60_000);
     format!(
         "{:02}:{:02} UTC",

@@ -16,7 +16,7 @@ use crate::{
         sessions::{load_session, CancelSession},
     },
     components::{
-        field::{field_id, Drafts, Field, IdempotencyKey},
+        field::{scoped_id, Drafts, Field, IdempotencyKey, TextArea},
         live_indicator::LiveIndicator,
         require_user::RequireUser,
         session::{
@@ -29,8 +29,8 @@ use crate::{
         use_session_live, wake_lock, LinkStatus, Live,
     },
     model::{
-        feedback_field, Round, SessionStatus, SessionView, Side, LOAD_MAX, NOTES_MAX_CHARS,
-        REPS_MAX, RPE_MAX, SETS_MAX,
+        feedback_field, Round, SessionStatus, SessionView, Side, DURATION_MAX_S, LOAD_MAX,
+        NOTES_MAX_CHARS, REPS_MAX, RPE_MAX, SETS_MAX,
     },
 };
 use leptos::{prelude::*, server_fn::ServerFn};
@@ -203,6 +203,14 @@ fn AthleteView(
         (SessionStatus::Completed, _) => "Session completed".to_string(),
         (SessionStatus::Cancelled, _) => "Session cancelled".to_string(),
     };
+    let waiting = match status {
+        SessionStatus::Waiting => format!(
+            "Waiting for {trainer} to join. Your first round shows here the moment {trainer} releases it."
+        ),
+        _ => format!(
+            "{trainer} is preparing the next round. It shows here the moment {trainer} releases it."
+        ),
+    };
     view! {
         <div class="session athlete-session">
             <SessionHeader summary=view.summary.clone() viewer=Side::Athlete/>
@@ -221,7 +229,7 @@ fn AthleteView(
             {match (status, released) {
                 (SessionStatus::Active, Some(round)) => view! { <ReleasedRound session_id round send queued live drafts/> }.into_any(),
                 (SessionStatus::Active, None) | (SessionStatus::Waiting, _) => view! {
-                    <section class="card waiting"><p>{announcement}". It appears here the moment it is released."</p></section>
+                    <section class="card waiting"><p>{waiting}</p></section>
                 }
                 .into_any(),
                 _ => view! {
@@ -299,12 +307,9 @@ fn ReleasedRound(
                     .enumerate()
                     .map(|(i, exercise)| {
                         let f = move |name: &str| feedback_field(i, name);
-                        let pain_id = field_id(&f("pain"));
-                        let notes_id = field_id(&f("notes"));
+                        let pain_id = scoped_id(&scope, &f("pain"));
                         let pain_key = format!("{scope}{}", f("pain"));
-                        let notes_key = format!("{scope}{}", f("notes"));
                         let pain_checked = drafts.value(&pain_key, String::new()) == "on";
-                        let notes_text = drafts.value(&notes_key, String::new());
                         view! {
                             <fieldset class="feedback-row" data-testid=format!("feedback-{i}")>
                                 <legend>{exercise.name.clone()}</legend>
@@ -312,6 +317,9 @@ fn ReleasedRound(
                                     <Field label="Sets done" name=f("sets_done") kind="number" value=exercise.sets.map(|n| n.to_string()).unwrap_or_default() range=(0.0, f64::from(SETS_MAX), 1.0) error=err(f("sets_done")) drafts=(drafts, scope.clone())/>
                                     <Field label="Reps done" name=f("reps_done") kind="number" value=exercise.reps.map(|n| n.to_string()).unwrap_or_default() range=(0.0, f64::from(REPS_MAX), 1.0) error=err(f("reps_done")) drafts=(drafts, scope.clone())/>
                                     <Field label="Load used" name=f("load_used") kind="number" value=exercise.load.map(crate::model::format_number).unwrap_or_default() range=(0.0, LOAD_MAX, 0.25) error=err(f("load_used")) drafts=(drafts, scope.clone())/>
+                                    {exercise.duration_s.map(|seconds| view! {
+                                        <Field label="Time done (s)" name=f("duration_done_s") kind="number" value=seconds.to_string() range=(0.0, f64::from(DURATION_MAX_S), 1.0) error=err(f("duration_done_s")) drafts=(drafts, scope.clone())/>
+                                    })}
                                     <Field label="RPE (0–10)" name=f("rpe") kind="number" range=(0.0, RPE_MAX, 0.5) error=err(f("rpe")) drafts=(drafts, scope.clone())/>
                                 </div>
                                 <label class="checkbox" for=pain_id.clone()>
@@ -326,18 +334,7 @@ fn ReleasedRound(
                                     />
                                     " Pain or discomfort"
                                 </label>
-                                <div class="field">
-                                    <label for=notes_id.clone()>"Notes for your trainer"</label>
-                                    <textarea
-                                        id=notes_id
-                                        name=f("notes")
-                                        maxlength=NOTES_MAX_CHARS
-                                        rows="2"
-                                        on:input=move |ev| drafts.set(notes_key.clone(), event_target_value(&ev))
-                                        prop:value=notes_text.clone()
-                                    >{notes_text.clone()}</textarea>
-                                    <p class="field-error" role="alert">{move || err(f("notes")).get()}</p>
-                                </div>
+                                <TextArea label="Notes for your trainer" name=f("notes") maxlength=NOTES_MAX_CHARS error=err(f("notes")) drafts=(drafts, scope.clone())/>
                             </fieldset>
                         }
                     })

@@ -6,14 +6,14 @@ use super::{general_error, session_athlete::session_id_param, successes};
 use crate::components::field::IdempotencyKey;
 use crate::{
     api::{
-        rounds::{DeleteRound, ReleaseRound, SaveRound},
+        rounds::{DeleteRound, SaveRound},
         sessions::{load_session, CancelSession, JoinSession},
     },
     components::{
         field::Drafts,
         live_indicator::LiveIndicator,
         require_user::RequireUser,
-        round_builder::RoundBuilder,
+        round_builder::{RoundBuilder, NEW_ROUND_SCOPE},
         session::{
             CancelForm, CompletedRound, ExerciseList, SessionError, SessionHeader, WrongSide,
         },
@@ -29,8 +29,11 @@ use leptos_router::components::A;
 #[derive(Clone, Copy)]
 struct TrainerActions {
     join: ServerAction<JoinSession>,
+    /// Saves (and releases) the next round.
     save: ServerAction<SaveRound>,
-    release: ServerAction<ReleaseRound>,
+    /// Saves changes to the released round (its own action, so its errors
+    /// show in its own form).
+    edit: ServerAction<SaveRound>,
     delete: ServerAction<DeleteRound>,
     cancel: ServerAction<CancelSession>,
     /// What the trainer typed into a builder, kept across re-renders.
@@ -52,7 +55,7 @@ fn TrainerSession() -> impl IntoView {
     let actions = TrainerActions {
         join: ServerAction::new(),
         save: ServerAction::new(),
-        release: ServerAction::new(),
+        edit: ServerAction::new(),
         delete: ServerAction::new(),
         cancel: ServerAction::new(),
         // Kept on this computer as typed, restored after a reload.
@@ -61,7 +64,7 @@ fn TrainerSession() -> impl IntoView {
     let changes = (
         successes(actions.join.into()),
         successes(actions.save.into()),
-        successes(actions.release.into()),
+        successes(actions.edit.into()),
         successes(actions.delete.into()),
     );
     let live = use_session_live(id.get_untracked(), Side::Trainer);
@@ -78,12 +81,17 @@ fn TrainerSession() -> impl IntoView {
         },
         |(id, ..)| load_session(id),
     );
-    // A saved builder shows what the server stored; typed drafts are done
-    // (not on the first run: a reload restores them).
-    Effect::new(move |first: Option<()>| {
-        changes.1.track();
-        if first.is_some() {
-            actions.drafts.clear();
+    // A saved builder shows what the server stored: what was typed into
+    // that form is done (only that form's: the other keeps its text).
+    Effect::new(move |_| {
+        if let Some(Ok(round_id)) = actions.save.value().get() {
+            actions.drafts.clear_scope(NEW_ROUND_SCOPE);
+            actions.drafts.clear_scope(&format!("{round_id}:"));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(round_id)) = actions.edit.value().get() {
+            actions.drafts.clear_scope(&format!("{round_id}:"));
         }
     });
     let athlete_name = RwSignal::new(String::new());
@@ -124,12 +132,14 @@ fn TrainerView(view: SessionView, actions: TrainerActions) -> impl IntoView {
             format!("Round {} is with {athlete}", round.number)
         }
         (SessionStatus::Active, None, Some(n)) => {
-            format!("{athlete} finished round {n}: feedback below")
+            format!("{athlete} finished round {n}: feedback on the right")
         }
         (SessionStatus::Active, None, None) => "Build the first round and release it".to_string(),
         (SessionStatus::Completed, ..) => "Session completed".to_string(),
         (SessionStatus::Cancelled, ..) => "Session cancelled".to_string(),
     };
+    let active = status == SessionStatus::Active;
+    let can_release = released.is_none();
     view! {
         <div class="session trainer-session">
             <SessionHeader summary=view.summary.clone() viewer=Side::Trainer/>
@@ -145,28 +155,45 @@ fn TrainerView(view: SessionView, actions: TrainerActions) -> impl IntoView {
                     </ActionForm>
                 </section>
             })}
-            {(status == SessionStatus::Active).then(|| view! {
-                <div class="trainer-columns">
-                    <div>
-                        {released.clone().map(|round| view! { <ReleasedRoundPanel session_id round actions/> })}
-                        {draft.clone().map(|round| view! { <DraftPanel session_id round actions/> })}
-                        {draft.is_none().then(|| view! { <RoundBuilder session_id round=None action=actions.save drafts=actions.drafts/> })}
+            <div class="desk" class:desk-active=active>
+                {active.then(|| view! {
+                    // The round being built, or the released one being
+                    // edited: one form open at a time (an exclusive pair of
+                    // disclosures, which works without JavaScript too).
+                    <div class="desk-build">
+                        {released.clone().map(|round| view! {
+                            <RoundBuilder session_id round=Some(round) action=actions.edit drafts=actions.drafts/>
+                        })}
+                        {match draft.clone() {
+                            Some(round) => view! { <DraftPanel session_id round actions can_release/> }.into_any(),
+                            None => view! { <RoundBuilder session_id round=None action=actions.save drafts=actions.drafts open=true/> }.into_any(),
+                        }}
                     </div>
-                </div>
-            })}
-            {status.has_ended().then(|| view! {
-                <p><A href=format!("/sessions/{session_id}/history")>"See the whole session"</A></p>
-            })}
-            {(!completed.is_empty()).then(|| view! {
-                <h2>"Completed rounds"</h2>
-                {completed.into_iter().map(|round| view! { <CompletedRound round/> }).collect_view()}
-            })}
+                })}
+                <section class="desk-athlete" aria-labelledby="athlete-side">
+                    <h2 id="athlete-side" class="visually-hidden">{format!("{athlete}'s side")}</h2>
+                    {released.clone().map(|round| view! { <ReleasedRoundPanel session_id round actions/> })}
+                    {status.has_ended().then(|| view! {
+                        <p><A href=format!("/sessions/{session_id}/history")>"See the whole session"</A></p>
+                    })}
+                    {if completed.is_empty() {
+                        active.then(|| view! { <p class="empty card">{format!("{athlete}'s feedback shows here as it arrives.")}</p> }).into_any()
+                    } else {
+                        view! {
+                            <h2>"Feedback"</h2>
+                            {completed.into_iter().map(|round| view! { <CompletedRound round/> }).collect_view()}
+                        }
+                        .into_any()
+                    }}
+                </section>
+            </div>
             {(!status.has_ended()).then(|| view! { <CancelForm session_id action=actions.cancel/> })}
         </div>
     }
 }
 
-/// The round the athlete has now: what they see, edit it, or delete it.
+/// The round the athlete has now: what they see, and delete it (editing it
+/// is on the builder's side).
 #[component]
 fn ReleasedRoundPanel(session_id: i64, round: Round, actions: TrainerActions) -> impl IntoView {
     let number = round.number;
@@ -176,37 +203,27 @@ fn ReleasedRoundPanel(session_id: i64, round: Round, actions: TrainerActions) ->
             <ExerciseList round=round.clone()/>
             <DeleteButton session_id round_id=round.id number actions/>
         </section>
-        <details class="edit-released">
-            <summary>{format!("Edit round {number}")}</summary>
-            <RoundBuilder session_id round=Some(round) action=actions.save drafts=actions.drafts/>
-        </details>
     }
 }
 
-/// The draft being built: the builder, and release or delete it.
+/// The draft being built: the builder (whose "Release" button saves what
+/// is on screen and releases it), and delete it.
 #[component]
-fn DraftPanel(session_id: i64, round: Round, actions: TrainerActions) -> impl IntoView {
+fn DraftPanel(
+    session_id: i64,
+    round: Round,
+    actions: TrainerActions,
+    can_release: bool,
+) -> impl IntoView {
     let number = round.number;
     let round_id = round.id;
-    let can_release = !round.exercises.is_empty();
     view! {
-        <RoundBuilder session_id round=Some(round) action=actions.save drafts=actions.drafts/>
-        <section class="card release" data-testid="release-panel">
-            <ActionForm action=actions.release attr:class="inline">
-                <IdempotencyKey renew=crate::pages::successes(actions.release.into())/>
-                <input type="hidden" name="session_id" value=session_id/>
-                <input type="hidden" name="round_id" value=round_id/>
-                <button type="submit" disabled=move || !can_release || actions.release.pending().get()>
-                    {format!("Release round {number}")}
-                </button>
-            </ActionForm>
-            <DeleteButton session_id round_id number actions/>
-            <p class="form-error" role="alert">{move || general_error(actions.release.into()).get()}</p>
-            <p class="field-error" role="alert">
-                {move || actions.release.value().get().and_then(|r| r.err()).and_then(|e| e.for_field("exercises"))}
-            </p>
-            {(!can_release).then(|| view! { <p class="hint">"Save at least one exercise to release the round."</p> })}
-        </section>
+        <RoundBuilder session_id round=Some(round) action=actions.save drafts=actions.drafts can_release open=true>
+            <div class="release" data-testid="release-panel">
+                <DeleteButton session_id round_id number actions/>
+                {(!can_release).then(|| view! { <p class="hint">"Release it once the athlete has completed the open round."</p> })}
+            </div>
+        </RoundBuilder>
     }
 }
 

@@ -9,7 +9,7 @@
 use super::db::{now_ms, Database};
 use crate::{
     error::AppError,
-    model::{Role, User},
+    model::{LoginFailed, Role, User},
 };
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
@@ -163,15 +163,58 @@ fn token_hash(token: &str) -> String {
 
 /// The session token from a `Cookie` header, if present.
 pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE)
+}
+
+/// The value of cookie `name`, if set and not empty.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(key, _)| *key == name)
         .map(|(_, value)| value.trim().to_string())
         .filter(|value| !value.is_empty())
+}
+
+/// The cookie a failed plain-HTML login (no JavaScript) leaves for the
+/// login page: what was typed and why it failed, read once, never in the
+/// address bar.
+const LOGIN_FAILED_COOKIE: &str = "spotter_login_failed";
+
+/// Whether the request is a plain HTML form post (no JavaScript), which
+/// expects a page back rather than data.
+pub fn is_plain_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// `Set-Cookie` value that carries `failed` to the login page (2 minutes).
+pub fn login_failed_cookie(failed: &LoginFailed, headers: &HeaderMap) -> HeaderValue {
+    let value = URL_SAFE_NO_PAD.encode(serde_json::to_vec(failed).unwrap_or_default());
+    cookie_value(format!(
+        "{LOGIN_FAILED_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=120{}",
+        secure_suffix(headers)
+    ))
+}
+
+/// The failed login this browser left, if any, and the `Set-Cookie` value
+/// that removes it.
+pub fn take_login_failed(headers: &HeaderMap) -> Option<(LoginFailed, HeaderValue)> {
+    let value = cookie(headers, LOGIN_FAILED_COOKIE)?;
+    let failed = URL_SAFE_NO_PAD
+        .decode(value)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())?;
+    let clear = cookie_value(format!(
+        "{LOGIN_FAILED_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        secure_suffix(headers)
+    ));
+    Some((failed, clear))
 }
 
 /// `Set-Cookie` value for a new login. `Secure` when the request came over

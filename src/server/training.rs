@@ -449,8 +449,10 @@ fn round_payload(
 }
 
 /// Creates a draft round (`round_id` = None) or replaces an unfinished
-/// round's exercises and final flag, bumping its revision. Returns the
-/// round's id.
+/// round's exercises and final flag, bumping its revision; with `release`,
+/// releases it too, in the same transaction (so what the trainer had on
+/// screen is exactly what the athlete gets). Returns the round's id.
+#[allow(clippy::too_many_arguments)]
 pub async fn save_round(
     db: &Database,
     user: &User,
@@ -458,6 +460,7 @@ pub async fn save_round(
     round_id: Option<i64>,
     exercises: &[Exercise],
     is_final: bool,
+    release: bool,
     key: Option<&Idempotency>,
 ) -> Result<Outcome<i64>, AppError> {
     if exercises.len() > EXERCISES_MAX {
@@ -551,15 +554,25 @@ pub async fn save_round(
         .bind(position as i64);
         bind_exercise(query, exercise).execute(&mut *tx).await?;
     }
-    let event = append_event(
-        &mut tx,
-        session_id,
-        kind,
-        round_payload(&round, status, revision, is_final),
-        user.id,
-    )
-    .await?;
-    commit(db, tx, session.participants(), round.id, vec![event], once).await
+    let mut events = vec![
+        append_event(
+            &mut tx,
+            session_id,
+            kind,
+            round_payload(&round, status, revision, is_final),
+            user.id,
+        )
+        .await?,
+    ];
+    if release {
+        let saved = RoundRow {
+            revision,
+            is_final,
+            ..round
+        };
+        events.push(release_in(&mut tx, user, session_id, &saved).await?);
+    }
+    commit(db, tx, session.participants(), round.id, events, once).await
 }
 
 /// Starts a trainer's round mutation: the transaction, the locked active
@@ -584,6 +597,46 @@ async fn open_round(
     Ok(Some((tx, session, round)))
 }
 
+/// Releases `round` (a draft, as it now stands) inside `tx`: it needs at
+/// least one exercise and no other round may be open. Returns the event.
+async fn release_in(
+    tx: &mut Tx,
+    user: &User,
+    session_id: i64,
+    round: &RoundRow,
+) -> Result<LiveEvent, AppError> {
+    if round.status != RoundStatus::Draft {
+        return Err(AppError::Conflict(format!(
+            "Round {} is already released",
+            round.number
+        )));
+    }
+    if exercise_count(tx, round.id).await? == 0 {
+        return Err(AppError::invalid(
+            "exercises",
+            "Add at least one exercise before releasing the round",
+        ));
+    }
+    let open: Option<i64> = sqlx::query_scalar(
+        "SELECT number FROM rounds WHERE session_id = $1 AND status = 'released'",
+    )
+    .bind(session_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(number) = open {
+        return Err(AppError::Conflict(format!(
+            "Round {number} is still open; release this one after the athlete completes it"
+        )));
+    }
+    sqlx::query("UPDATE rounds SET status = 'released', released_at = $1 WHERE id = $2")
+        .bind(now_ms())
+        .bind(round.id)
+        .execute(&mut **tx)
+        .await?;
+    let payload = round_payload(round, RoundStatus::Released, round.revision, round.is_final);
+    append_event(tx, session_id, "round-released", payload, user.id).await
+}
+
 /// Releases a draft with at least one exercise, when no other round is open.
 pub async fn release_round(
     db: &Database,
@@ -604,41 +657,7 @@ pub async fn release_round(
             events: Vec::new(),
         });
     };
-    if round.status != RoundStatus::Draft {
-        return Err(AppError::Conflict(format!(
-            "Round {} is already released",
-            round.number
-        )));
-    }
-    if exercise_count(&mut tx, round.id).await? == 0 {
-        return Err(AppError::invalid(
-            "exercises",
-            "Add at least one exercise before releasing the round",
-        ));
-    }
-    let open: Option<i64> = sqlx::query_scalar(
-        "SELECT number FROM rounds WHERE session_id = $1 AND status = 'released'",
-    )
-    .bind(session_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some(number) = open {
-        return Err(AppError::Conflict(format!(
-            "Round {number} is still open; release this one after the athlete completes it"
-        )));
-    }
-    sqlx::query("UPDATE rounds SET status = 'released', released_at = $1 WHERE id = $2")
-        .bind(now_ms())
-        .bind(round.id)
-        .execute(&mut *tx)
-        .await?;
-    let payload = round_payload(
-        &round,
-        RoundStatus::Released,
-        round.revision,
-        round.is_final,
-    );
-    let event = append_event(&mut tx, session_id, "round-released", payload, user.id).await?;
+    let event = release_in(&mut tx, user, session_id, &round).await?;
     commit(db, tx, session.participants(), (), vec![event], once).await
 }
 
@@ -744,8 +763,8 @@ pub async fn complete_round(
         let query = sqlx::query(
             "INSERT INTO feedback (round_id, position, exercise_name, presc_sets, presc_reps, presc_load_centi, \
              presc_load_unit, presc_duration_s, presc_rest_s, presc_notes, sets_done, reps_done, load_used_centi, rpe_half, \
-             pain, notes, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+             pain, notes, created_at, duration_done_s) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
         )
         .bind(round.id)
         .bind(position as i64);
@@ -757,6 +776,7 @@ pub async fn complete_round(
             .bind(i64::from(fb.pain))
             .bind(&fb.notes)
             .bind(now)
+            .bind(fb.duration_done_s.map(i64::from))
             .execute(&mut *tx)
             .await?;
     }
@@ -974,11 +994,12 @@ pub async fn session_view(
         Option<i64>,
         i64,
         String,
+        Option<i64>,
     );
     let feedback: Vec<FeedbackRow> = sqlx::query_as(
         "SELECT f.round_id, f.exercise_name, f.presc_sets, f.presc_reps, f.presc_load_centi, f.presc_load_unit, \
-         f.presc_duration_s, f.presc_rest_s, f.presc_notes, f.sets_done, f.reps_done, f.load_used_centi, f.rpe_half, f.pain, f.notes \
-         FROM feedback f JOIN rounds r ON r.id = f.round_id WHERE r.session_id = $1 ORDER BY f.round_id, f.position",
+         f.presc_duration_s, f.presc_rest_s, f.presc_notes, f.sets_done, f.reps_done, f.load_used_centi, f.rpe_half, f.pain, f.notes, \
+         f.duration_done_s FROM feedback f JOIN rounds r ON r.id = f.round_id WHERE r.session_id = $1 ORDER BY f.round_id, f.position",
     )
     .bind(session_id)
     .fetch_all(&db.pool)
@@ -1029,6 +1050,7 @@ pub async fn session_view(
                     rpe: from_halves(f.12),
                     pain: f.13 != 0,
                     notes: f.14.clone(),
+                    duration_done_s: small(f.15),
                 })
                 .collect(),
         });
