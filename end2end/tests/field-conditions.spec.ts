@@ -165,9 +165,7 @@ test("a reload mid-typing restores what the athlete and the trainer typed", asyn
   await row.getByLabel("Notes for your trainer").fill("Left knee a bit stiff");
   await row.getByLabel("Pain or discomfort").check();
   // The trainer types the next round and reloads before saving.
-  // (By name: while a round is released, the new-round form's labels point
-  // at the edit form's fields, which share their ids; a known bug.)
-  const nextExercise = trainer.getByTestId("round-builder").last().locator('input[name="exercises[0][name]"]');
+  const nextExercise = trainer.getByTestId("round-builder").last().getByTestId("exercise-row-0").getByLabel("Exercise", { exact: true });
   await nextExercise.fill("Hip thrust");
   await athlete.reload();
   await trainer.reload();

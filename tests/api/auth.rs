@@ -18,6 +18,7 @@ crate::on_both_backends!(
     forged_cookies_are_ignored,
     oversized_requests_are_refused,
     demo_accounts_are_created_once_and_can_log_in,
+    a_failed_login_without_javascript_comes_back_with_the_email_kept,
 );
 
 async fn register_creates_an_account_and_logs_it_in(backend: Backend) {
@@ -411,4 +412,61 @@ async fn demo_accounts_are_created_once_and_can_log_in(backend: Backend) {
         logins[0].password, other_logins[0].password,
         "demo passwords are random per database"
     );
+}
+
+async fn a_failed_login_without_javascript_comes_back_with_the_email_kept(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.register("Ann", "ann@example.com", PASSWORD, "athlete")
+        .await;
+    let logins = app.count("auth_sessions").await;
+    let browser = new_client();
+    // A plain HTML form post, as a browser without JavaScript sends it.
+    let response = browser
+        .post(format!("{}/api/login", app.address))
+        .header(header::ACCEPT, "text/html")
+        .header(
+            header::REFERER,
+            format!("{}/login?next=%2Fdashboard", app.address),
+        )
+        .form(&[
+            ("email", "Ann@Example.com"),
+            ("password", "not the password"),
+            ("next", "/dashboard"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(
+        response.headers()[header::LOCATION],
+        "/login?next=%2Fdashboard",
+        "back to the login page, no error encoded in the address"
+    );
+    assert_eq!(app.count("auth_sessions").await, logins, "not logged in");
+
+    // The page shows the email as typed and the message under the password.
+    let page = app.get_page(&browser, "/login?next=%2Fdashboard").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let cleared = page
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|c| c.to_str().unwrap().starts_with("spotter_login_failed=;"));
+    assert!(cleared, "the message is shown once");
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"value="Ann@Example.com""#), "email kept");
+    assert!(html.contains("That email and password do not match an account"));
+
+    // Once: the next load is a clean form.
+    let html = app.get_page(&browser, "/login").await.text().await.unwrap();
+    assert!(!html.contains("Ann@Example.com"));
+    assert!(!html.contains("do not match an account"));
+
+    // With JavaScript (the app's own calls) a refusal stays a 422 with the
+    // message, and sets no cookie.
+    let response = app
+        .login_with(&new_client(), "ann@example.com", "not the password")
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.headers().get(header::SET_COOKIE).is_none());
 }

@@ -365,10 +365,26 @@ impl TestApp {
         rows: &[[&str; 8]],
         is_final: bool,
     ) -> Response {
+        self.save_round_with(who, session, round_id, rows, is_final, "")
+            .await
+    }
+
+    /// [`TestApp::save_round`] with a button pressed (`row_action`: `up:1`,
+    /// `release`, ...).
+    pub async fn save_round_with(
+        &self,
+        who: &Person,
+        session: i64,
+        round_id: &str,
+        rows: &[[&str; 8]],
+        is_final: bool,
+        row_action: &str,
+    ) -> Response {
         let session = session.to_string();
         let mut form: Vec<(String, String)> = vec![
             ("session_id".into(), session),
             ("round_id".into(), round_id.into()),
+            ("row_action".into(), row_action.into()),
         ];
         for (i, row) in rows.iter().enumerate() {
             for (field, value) in [

@@ -26,6 +26,8 @@ crate::on_both_backends!(
     plain_form_posts_work_without_javascript,
     session_pages_answer_with_the_right_status,
     concurrent_mutations_all_succeed,
+    release_from_the_builder_saves_what_is_on_screen_in_the_same_transaction,
+    feedback_records_the_time_done,
 );
 
 async fn view_of(
@@ -1092,4 +1094,120 @@ async fn concurrent_mutations_all_succeed(backend: Backend) {
     }
     assert_eq!(app.count("training_sessions").await, 40);
     assert_eq!(app.count("session_events").await, 80);
+}
+
+async fn release_from_the_builder_saves_what_is_on_screen_in_the_same_transaction(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let (athlete, trainer, session) = app.active_session().await;
+    let draft = app.new_round(&trainer, session, &[SQUAT], false).await;
+    // The plank was typed into the spare row and never saved on its own.
+    let response = app
+        .save_round_with(
+            &trainer,
+            session,
+            &draft.to_string(),
+            &[SQUAT, PLANK],
+            false,
+            "release",
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let seen = view_of(&app, &athlete, session).await;
+    let round = seen.released_round().expect("released");
+    assert_eq!(round.id, draft);
+    let names: Vec<_> = round.exercises.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["Back squat", "Plank"]);
+    let kinds = app.event_kinds(session).await;
+    assert_eq!(
+        kinds[kinds.len() - 2..],
+        ["round-updated", "round-released"]
+    );
+
+    // With round 1 still open the release is refused, and so is the save
+    // that came with it: nothing half done (the page keeps what was typed).
+    let second = app.new_round(&trainer, session, &[PULLUP], false).await;
+    let before = app.snapshot().await;
+    let response = app
+        .save_round_with(
+            &trainer,
+            session,
+            &second.to_string(),
+            &[PULLUP, PLANK],
+            false,
+            "release",
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(error_of(response)
+        .await
+        .to_string()
+        .contains("Round 1 is still open"));
+    assert_eq!(app.snapshot().await, before);
+
+    // A new round can be saved and released in one go too.
+    let revision = round.revision;
+    let done = app
+        .complete(
+            &athlete,
+            session,
+            draft,
+            revision,
+            &[["3", "8", "80", "7", "", ""], ["3", "", "", "", "", ""]],
+        )
+        .await;
+    assert_eq!(done.status(), StatusCode::OK);
+    let deleted = app
+        .round_call(&trainer, "/api/rounds/delete", session, second)
+        .await;
+    assert_eq!(deleted.status(), StatusCode::OK);
+    let response = app
+        .save_round_with(&trainer, session, "", &[PULLUP], true, "release")
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let now = view_of(&app, &athlete, session).await;
+    let released = now.released_round().unwrap();
+    assert_eq!(released.exercises[0].name, "Pull-up");
+    assert!(released.is_final);
+}
+
+async fn feedback_records_the_time_done(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (athlete, trainer, session) = app.active_session().await;
+    let round = app.new_round(&trainer, session, &[PLANK], false).await;
+    app.release(&trainer, session, round).await;
+    let (sid, rid) = (session.to_string(), round.to_string());
+    let complete = |done: &'static str| {
+        let (sid, rid) = (sid.clone(), rid.clone());
+        let app = &app;
+        let athlete = &athlete;
+        async move {
+            app.call(
+                athlete,
+                "/api/rounds/complete",
+                &[
+                    ("session_id", &sid),
+                    ("round_id", &rid),
+                    ("revision", "1"),
+                    ("feedback[0][sets_done]", "3"),
+                    ("feedback[0][duration_done_s]", done),
+                ],
+            )
+            .await
+        }
+    };
+    let before = app.snapshot().await;
+    let response = complete("4x").await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(error_of(response)
+        .await
+        .for_field("feedback[0][duration_done_s]")
+        .is_some());
+    assert_eq!(app.snapshot().await, before);
+    let response = complete("40").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let view = view_of(&app, &trainer, session).await;
+    let fb = &view.completed_rounds().next().unwrap().feedback[0];
+    assert_eq!(fb.duration_done_s, Some(40));
 }
