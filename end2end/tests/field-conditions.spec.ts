@@ -23,7 +23,9 @@ test("a silently dead path is noticed, and the round released meanwhile appears 
   await athlete.evaluate(() => {
     const indicator = document.querySelector(".live-indicator")!;
     const log: [number, string][] = ((window as any).__indicator = []);
-    new MutationObserver(() => log.push([Date.now(), indicator.textContent ?? ""])).observe(indicator, {
+    // What is shown (not the no-JavaScript text, hidden while scripts run).
+    const shown = () => [...indicator.querySelectorAll(":scope > span:not(.no-js-only)")].map((el) => el.textContent).join("");
+    new MutationObserver(() => log.push([Date.now(), shown()])).observe(indicator, {
       childList: true,
       characterData: true,
       subtree: true,

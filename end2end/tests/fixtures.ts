@@ -89,13 +89,14 @@ export async function trainerAndAthlete(
   baseURL: string | undefined,
   problems: string[],
   phoneBaseURL: string | undefined = baseURL,
+  allowedStatuses: number[] = [],
 ) {
   const laptop = await browser.newContext({ baseURL, viewport: { width: 1280, height: 800 } });
   const phone = await browser.newContext({ ...devices["Pixel 5"], baseURL: phoneBaseURL });
   const trainer = await laptop.newPage();
   const athlete = await phone.newPage();
-  watch(trainer, "trainer", problems);
-  watch(athlete, "athlete", problems);
+  watch(trainer, "trainer", problems, allowedStatuses);
+  watch(athlete, "athlete", problems, allowedStatuses);
   return {
     trainer,
     athlete,

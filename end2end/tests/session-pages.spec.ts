@@ -46,10 +46,12 @@ test("moving an exercise up keeps each row's own values, on screen and when save
   const { trainer, athlete, close } = await trainerAndAthlete(browser, baseURL, problems);
   await joinedSession(trainer, athlete, named("Mia Mover"), named("Ari Order"));
   // Every field typed (so the browser holds its own value for each one).
+  const builder = trainer.getByTestId("round-builder");
   await fillExercise(trainer, 0, { Exercise: squat.name, Sets: squat.sets, Reps: squat.reps, Load: squat.load, Unit: squat.unit, Notes: squat.notes });
+  await trainer.getByRole("button", { name: "Save draft" }).click();
+  await expect(builder.getByTestId("exercise-row-1")).toBeVisible();
   await fillExercise(trainer, 1, { Exercise: plank.name, Sets: plank.sets, Unit: plank.unit, "Duration (s)": plank.duration, Notes: plank.notes });
   await trainer.getByRole("button", { name: "Save draft" }).click();
-  const builder = trainer.getByTestId("round-builder");
   await expect(builder.getByTestId("exercise-row-2")).toBeVisible();
 
   await builder.getByRole("button", { name: "Move exercise 2 up" }).click();
@@ -57,7 +59,10 @@ test("moving an exercise up keeps each row's own values, on screen and when save
   expect(await rowValues(builder, 1)).toEqual(squat);
 
   // Saving again stores exactly what is on screen.
-  await builder.getByRole("button", { name: "Save draft" }).click();
+  await Promise.all([
+    trainer.waitForResponse((r) => r.url().includes("/api/rounds/save") && r.ok()),
+    builder.getByRole("button", { name: "Save draft" }).click(),
+  ]);
   await trainer.reload();
   await hydrated(trainer);
   const reloaded = trainer.getByTestId("round-builder");
@@ -104,7 +109,7 @@ test("over-long text is counted, refused with a message and kept whole, never cu
   await row.getByLabel("Exercise", { exact: true }).fill("Deadlift");
   await row.getByLabel("Reps", { exact: true }).fill("5");
   const notes = row.getByLabel("Notes for the athlete");
-  const count = row.locator(".char-count");
+  const count = row.locator(".field", { has: trainer.getByLabel("Notes for the athlete") }).locator(".char-count");
 
   await notes.fill("a".repeat(900));
   await expect(count).toHaveText("900 of 1000 characters");
@@ -131,8 +136,10 @@ test("over-long text is counted, refused with a message and kept whole, never cu
   await close();
 });
 
-test("the next-round form and the released round's editor have their own ids and their own errors", async ({ browser, baseURL, problems }) => {
-  const { trainer, athlete, close } = await trainerAndAthlete(browser, baseURL, problems);
+test.describe("a refused save", () => {
+test.use({ allowedStatuses: [422] });
+test("the next-round form and the released round's editor have their own ids and their own errors", async ({ browser, baseURL, problems, allowedStatuses }) => {
+  const { trainer, athlete, close } = await trainerAndAthlete(browser, baseURL, problems, baseURL, allowedStatuses);
   await joinedSession(trainer, athlete, named("Ida Ident"), named("Leo Label"));
   await releaseRound(trainer, 1, "Goblet squat");
   await trainer.getByText("Edit round 1", { exact: true }).click();
@@ -163,13 +170,15 @@ test("the next-round form and the released round's editor have their own ids and
   await next.getByRole("button", { name: "Save draft" }).click();
   const nameError = next.getByTestId("exercise-row-0").locator(".field-error").first();
   await expect(nameError).toHaveText("Give the exercise a name");
-  await next.locator("summary").click(); // close it, open the editor: no error there
-  await edit.locator("summary").click();
+  await edit.locator("summary").click(); // the editor opens, the next round's form closes
+  await expect(next).not.toHaveAttribute("open", "");
   await expect(edit.locator(".field-error:not(:empty)")).toHaveCount(0);
   await next.locator("summary").click();
+  await expect(edit).not.toHaveAttribute("open", "");
   await next.getByTestId("exercise-row-0").getByLabel("Exercise", { exact: true }).fill("Lunge");
   await expect(nameError).toBeEmpty();
   await close();
+});
 });
 
 test("without JavaScript: the header is in the first HTML, the indicator says to refresh, a failed login keeps the email", async ({ browser, baseURL, problems, request }) => {
@@ -234,6 +243,8 @@ test("the desk and the phone: feedback in the laptop's first screen, the round i
   watch(athlete, "athlete", problems);
   await joinedSession(trainer, athlete, named("Dana Desk"), named("Pia Phone"));
   await fillExercise(trainer, 0, { Exercise: "Back squat", Sets: "3", Reps: "8", Load: "80", Unit: "kg" });
+  await trainer.getByRole("button", { name: "Save draft" }).click();
+  await expect(trainer.getByTestId("exercise-row-1")).toBeVisible();
   await fillExercise(trainer, 1, { Exercise: "Plank", Sets: "3", "Duration (s)": "45", Notes: "Squeeze glutes, breathe" });
   await trainer.getByRole("button", { name: "Release round 1" }).click();
   await expect(trainer.getByRole("button", { name: "Release round 1" })).toHaveCount(0);
@@ -255,7 +266,8 @@ test("the desk and the phone: feedback in the laptop's first screen, the round i
   await athlete.getByTestId("feedback-1").getByLabel("Notes for your trainer").fill("Shook at 40 s");
   await athlete.getByRole("button", { name: "Send feedback and finish the round" }).click();
   await expect(trainer.getByTestId("completed-round-1")).toBeVisible();
-  // The trainer plans round 2 while round 1's feedback is in view.
+  // The trainer plans round 2 while round 1's feedback is in view, and
+  // releases it straight from the new-round form.
   await fillExercise(trainer, 0, { Exercise: "Split squat", Sets: "3", Reps: "10", Load: "20", Unit: "kg" });
   await trainer.getByRole("button", { name: "Release round 2" }).click();
   await expect(trainer.getByTestId("released-round")).toContainText("Split squat");
@@ -266,7 +278,15 @@ test("the desk and the phone: feedback in the laptop's first screen, the round i
   expect(builderBox.x + builderBox.width, "two panes: the builder on the left").toBeLessThanOrEqual((await feedback.boundingBox())!.x);
   // Units readable in full.
   const unit = trainer.getByTestId("round-builder").last().getByTestId("exercise-row-0").getByLabel("Unit");
-  expect(await unit.evaluate((el: HTMLSelectElement) => el.scrollWidth <= el.clientWidth)).toBe(true);
+  const room = await unit.evaluate((el: HTMLSelectElement) => {
+    const style = getComputedStyle(el);
+    const context = document.createElement("canvas").getContext("2d")!;
+    context.font = style.font;
+    // Inside the padding, less about 20 px for the arrow.
+    const inner = el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 20;
+    return inner - context.measureText("bodyweight").width;
+  });
+  expect(room, "'bodyweight' fits in the unit picker").toBeGreaterThanOrEqual(0);
   await shot(trainer, "trainer-feedback", testInfo);
 
   // The athlete's history on the phone: each exercise a card, no sideways scroll.
@@ -288,6 +308,7 @@ async function violations(page: Page) {
 }
 
 async function auditEveryPage(browser: Browser, baseURL: string | undefined, problems: string[], viewport: { width: number; height: number }, colorScheme: "light" | "dark") {
+  const who = `${viewport.width} ${colorScheme}`;
   const trainerContext = await browser.newContext({ baseURL, viewport, colorScheme });
   const athleteContext = await browser.newContext({ baseURL, viewport, colorScheme, isMobile: viewport.width < 600, hasTouch: viewport.width < 600 });
   const trainer = await trainerContext.newPage();
@@ -303,7 +324,7 @@ async function auditEveryPage(browser: Browser, baseURL: string | undefined, pro
     await athlete.goto(path);
     await audit(athlete, path);
   }
-  const id = await joinedSession(trainer, athlete, named("Axe Trainer"), named("Axe Athlete"));
+  const id = await joinedSession(trainer, athlete, named(`Axe Trainer ${who}`), named(`Axe Athlete ${who}`));
   await audit(trainer, "trainer dashboard (after join)");
   await releaseRound(trainer, 1, "Box jump");
   await trainer.getByText("Edit round 1", { exact: true }).click();

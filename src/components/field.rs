@@ -16,6 +16,12 @@ use std::collections::HashMap;
 pub struct Drafts {
     typed: RwSignal<HashMap<String, String>>,
     storage_key: StoredValue<Option<String>>,
+    /// What each form sent last (by key), so that its success forgets only
+    /// what the server now has, not what was typed while it was on its way.
+    sent: StoredValue<HashMap<String, String>>,
+    /// Fields edited since their form was last sent: the server's message
+    /// about them is hidden (it is about the old value), across re-renders.
+    edited: RwSignal<std::collections::HashSet<String>>,
 }
 
 impl Drafts {
@@ -24,6 +30,8 @@ impl Drafts {
         Drafts {
             typed: RwSignal::new(HashMap::new()),
             storage_key: StoredValue::new(None),
+            sent: StoredValue::new(HashMap::new()),
+            edited: RwSignal::new(Default::default()),
         }
     }
 
@@ -36,6 +44,8 @@ impl Drafts {
         Drafts {
             typed: RwSignal::new(typed),
             storage_key: StoredValue::new(Some(storage_key)),
+            sent: StoredValue::new(HashMap::new()),
+            edited: RwSignal::new(Default::default()),
         }
     }
 
@@ -62,12 +72,52 @@ impl Drafts {
         }
     }
 
-    /// Forgets what was typed under keys starting with `scope` (one form's,
-    /// after the server accepted that form).
-    pub fn clear_scope(&self, scope: &str) {
-        self.typed
-            .update_untracked(|m| m.retain(|key, _| !key.starts_with(scope)));
+    /// The form with keys starting with `scope` is being sent: remembers
+    /// what it sends, and shows the server's messages about its fields
+    /// again.
+    pub fn sending(&self, scope: &str) {
+        let typed = self.typed.with_untracked(|m| {
+            m.iter()
+                .filter(|(key, _)| key.starts_with(scope))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<Vec<_>>()
+        });
+        self.sent.update_value(|sent| {
+            sent.retain(|key, _| !key.starts_with(scope));
+            sent.extend(typed);
+        });
+        self.edited
+            .update(|edited| edited.retain(|key| !key.starts_with(scope)));
+    }
+
+    /// The server accepted the form with keys starting with `scope`:
+    /// forgets what it sent, keeping anything typed since.
+    pub fn accepted(&self, scope: &str) {
+        let sent = self.sent.with_value(|sent| {
+            sent.iter()
+                .filter(|(key, _)| key.starts_with(scope))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<HashMap<_, _>>()
+        });
+        self.typed.update_untracked(|m| {
+            m.retain(|key, value| !key.starts_with(scope) || sent.get(key) != Some(value))
+        });
+        self.sent
+            .update_value(|sent| sent.retain(|key, _| !key.starts_with(scope)));
         self.save();
+    }
+
+    /// Whether field `key` was edited since its form was last sent.
+    fn edited(&self, key: &str) -> bool {
+        self.edited.with(|edited| edited.contains(key))
+    }
+
+    fn mark_edited(&self, key: &str) {
+        if !self.edited.with_untracked(|edited| edited.contains(key)) {
+            self.edited.update(|edited| {
+                edited.insert(key.to_string());
+            });
+        }
     }
 
     fn save(&self) {
@@ -277,15 +327,35 @@ fn set_validity(target: Option<web_sys::EventTarget>, message: &str) {
 }
 
 /// The error shown under a field: the server's message about it, until
-/// the person edits the field again.
-fn shown_error(error: Signal<Option<String>>) -> (Signal<Option<String>>, RwSignal<bool>) {
-    let edited = RwSignal::new(false);
-    Effect::new(move |_| {
-        error.track();
-        edited.set(false);
-    });
-    let shown = Signal::derive(move || if edited.get() { None } else { error.get() });
-    (shown, edited)
+/// the person edits the field again. A field whose form keeps drafts
+/// remembers that across re-renders (a live update must not bring a fixed
+/// field's message back); others until the message changes.
+fn shown_error(
+    error: Signal<Option<String>>,
+    drafts: Option<(Drafts, String)>,
+) -> (Signal<Option<String>>, Callback<()>) {
+    match drafts {
+        Some((store, key)) => {
+            let seen = key.clone();
+            let shown = Signal::derive(move || {
+                if store.edited(&seen) {
+                    None
+                } else {
+                    error.get()
+                }
+            });
+            (shown, Callback::new(move |_| store.mark_edited(&key)))
+        }
+        None => {
+            let edited = RwSignal::new(false);
+            Effect::new(move |_| {
+                error.track();
+                edited.set(false);
+            });
+            let shown = Signal::derive(move || if edited.get() { None } else { error.get() });
+            (shown, Callback::new(move |_| edited.set(true)))
+        }
+    }
 }
 
 /// The id of field `name` in the form whose drafts scope is `scope` ("" for
@@ -333,15 +403,23 @@ pub fn Field(
 ) -> impl IntoView {
     let id = scoped_id(drafts.as_ref().map_or("", |(_, scope)| scope), &name);
     let draft_key = drafts.as_ref().map(|(_, scope)| format!("{scope}{name}"));
+    // Counted from the server's value, the same on both sides at hydration;
+    // a restored draft is counted once the page runs (the effect below).
+    let length = maxlength.map(|max| Length::new(max, &label, &value));
     let value = match (&drafts, &draft_key) {
         (Some((store, _)), Some(key)) => store.value(key, value),
         _ => value,
     };
-    let length = maxlength.map(|max| Length::new(max, &label, &value));
-    let (error, edited) = shown_error(error);
+    let (error, edited) = shown_error(
+        error,
+        drafts
+            .as_ref()
+            .zip(draft_key.as_ref())
+            .map(|((store, _), key)| (*store, key.clone())),
+    );
     let on_input = move |ev: leptos::ev::Event| {
         let text = event_target_value(&ev);
-        edited.set(true);
+        edited.run(());
         if let Some(length) = length {
             length.typed(ev.target(), &text);
         }
@@ -442,9 +520,10 @@ pub fn TextArea(
     let (store, scope) = drafts;
     let id = scoped_id(&scope, &name);
     let key = format!("{scope}{name}");
-    let value = store.value(&key, value);
+    // Counted from the server's value (see `Field`).
     let length = Length::new(maxlength, &label, &value);
-    let (error, edited) = shown_error(error);
+    let value = store.value(&key, value);
+    let (error, edited) = shown_error(error, Some((store, key.clone())));
     let node = NodeRef::<leptos::html::Textarea>::new();
     Effect::new(move |_| {
         if let Some(el) = node.get() {
@@ -467,7 +546,7 @@ pub fn TextArea(
                 aria-describedby=format!("{error_id} {count_id}")
                 on:input=move |ev| {
                     let text = event_target_value(&ev);
-                    edited.set(true);
+                    edited.run(());
                     length.typed(ev.target(), &text);
                     store.set(key.clone(), text);
                 }

@@ -5,6 +5,9 @@
 //! of them too, so what is on screen (the spare row included) is saved and
 //! released together, never dropped.
 //!
+//! The builder is a disclosure: the next round's form and the released
+//! round's editor are never open together.
+//!
 //! Every control's value is set as a property on every render: a re-render
 //! after "Move up" (or a live update) puts each row's own values in place,
 //! not what the browser kept at that position.
@@ -33,14 +36,19 @@ pub fn RoundBuilder(
     action: ServerAction<SaveRound>,
     /// Keeps what the trainer typed when a live update re-renders the form.
     drafts: Drafts,
-    /// For a draft: whether it can be released now (no other round is
-    /// open); shows the "Release round n" button.
+    /// The round's number if it can be released from here now (a draft or
+    /// a new round, while no other round is open): shows "Release round n",
+    /// which saves what is on screen and releases it.
+    #[prop(default = None)]
+    release_number: Option<i64>,
+    /// Which of the page's two round forms is open: the released round's
+    /// editor (true) or the next round's (false). Each is a disclosure;
+    /// opening one closes the other, and closing the editor opens the next
+    /// round's form.
+    editing: RwSignal<bool>,
+    /// Whether this builder is the released round's editor.
     #[prop(optional)]
-    can_release: bool,
-    /// Open at first (the builder is a disclosure, one of an exclusive
-    /// pair with the released round's editor).
-    #[prop(optional)]
-    open: bool,
+    is_editor: bool,
     /// More controls under the form (the draft's delete button).
     #[prop(optional)]
     children: Option<Children>,
@@ -72,10 +80,14 @@ pub fn RoundBuilder(
     ) == "on";
     let final_id = scoped_id(&scope, "is_final");
     let final_for = final_id.clone();
-    let release_label = round
-        .as_ref()
-        .filter(|r| can_release && r.status == RoundStatus::Draft)
-        .map(|r| format!("Release round {}", r.number));
+    let release_label = release_number
+        .filter(|_| {
+            round
+                .as_ref()
+                .is_none_or(|r| r.status == RoundStatus::Draft)
+        })
+        .map(|n| format!("Release round {n}"));
+    let sending = scope.clone();
     let (title, save_label) = match &round {
         None => ("Next round".to_string(), "Save draft"),
         Some(r) if r.status == RoundStatus::Released => {
@@ -84,10 +96,24 @@ pub fn RoundBuilder(
         Some(r) => (format!("Round {} (draft)", r.number), "Save draft"),
     };
     let err = move |field: String| field_error(action.into(), field);
+    // One round form open at a time. (Not the `name` attribute of
+    // exclusive disclosures: a form rendered anew after a save would be the
+    // one the browser closes.) The attribute is for the server's HTML, the
+    // property keeps the browser in step.
+    let open = move || editing.get() == is_editor;
+    let toggled = move |ev: leptos::ev::Event| {
+        let now_open = event_target::<web_sys::HtmlElement>(&ev).has_attribute("open");
+        if now_open != open() {
+            editing.set(if now_open { is_editor } else { !is_editor });
+        }
+    };
     view! {
-        <details class="disclosure round-form card builder" name="round-form" open=open data-testid="round-builder">
+        <details class="disclosure round-form card builder" open=open() prop:open=open on:toggle=toggled data-testid="round-builder">
             <summary><h2>{title}</h2></summary>
-            <ActionForm action=action>
+            <ActionForm action=action on:submit=move |_| drafts.sending(&sending)>
+                // The form's first submit button is what Enter in a field
+                // presses: save, not a row's "Move up".
+                <button type="submit" name="row_action" value="" class="visually-hidden" tabindex="-1" aria-hidden="true">{save_label}</button>
                 <IdempotencyKey renew=crate::pages::successes(action.into())/>
                 <input type="hidden" name="session_id" value=session_id/>
                 <input type="hidden" name="round_id" value=round_id/>

@@ -115,31 +115,34 @@ pub fn CompletedRound(round: Round) -> impl IntoView {
         <section class="card round completed-round" data-testid=format!("completed-round-{}", round.number)>
             <h3>{title}</h3>
             <div class="table-wrap">
-                <table class="feedback">
-                    <thead>
-                        <tr>
-                            <th scope="col">"Exercise"</th>
-                            <th scope="col">"Prescribed"</th>
-                            <th scope="col">"Done"</th>
-                            <th scope="col">"RPE"</th>
-                            <th scope="col">"Pain"</th>
-                            <th scope="col">"Notes"</th>
+                // Roles spelled out: on a phone the rows are laid out as
+                // cards (CSS display: block), which some screen readers
+                // take as the table no longer being one.
+                <table class="feedback" role="table">
+                    <thead role="rowgroup">
+                        <tr role="row">
+                            <th scope="col" role="columnheader">"Exercise"</th>
+                            <th scope="col" role="columnheader">"Prescribed"</th>
+                            <th scope="col" role="columnheader">"Done"</th>
+                            <th scope="col" role="columnheader">"RPE"</th>
+                            <th scope="col" role="columnheader">"Pain"</th>
+                            <th scope="col" role="columnheader">"Notes"</th>
                         </tr>
                     </thead>
-                    <tbody>
+                    <tbody role="rowgroup">
                         {round
                             .feedback
                             .iter()
                             .map(|fb| {
                                 let rpe = fb.rpe.map(format_number).unwrap_or_else(|| "—".into());
                                 view! {
-                                    <tr class:pain=fb.pain>
-                                        <th scope="row">{fb.prescription.name.clone()}</th>
-                                        <td data-label="Prescribed">{fb.prescription.summary()}</td>
-                                        <td data-label="Done">{actual(fb)}</td>
-                                        <td data-label="RPE">{rpe}</td>
-                                        <td data-label="Pain">{if fb.pain { "⚠ yes" } else { "no" }}</td>
-                                        <td data-label="Notes">{fb.notes.clone()}</td>
+                                    <tr class:pain=fb.pain role="row">
+                                        <th scope="row" role="rowheader">{fb.prescription.name.clone()}</th>
+                                        <td data-label="Prescribed" role="cell">{fb.prescription.summary()}</td>
+                                        <td data-label="Done" role="cell">{actual(fb)}</td>
+                                        <td data-label="RPE" role="cell">{rpe}</td>
+                                        <td data-label="Pain" role="cell">{if fb.pain { "⚠ yes" } else { "no" }}</td>
+                                        <td data-label="Notes" role="cell">{fb.notes.clone()}</td>
                                     </tr>
                                 }
                             })

@@ -350,6 +350,8 @@ fn parse_decimal(
 }
 
 fn check_text(value: &str, field: String, what: &str, max: usize) -> Result<String, FieldError> {
+    // A browser posts a textarea's line breaks as CRLF: one break each.
+    let value = value.replace("\r\n", "\n");
     let value = value.trim();
     if value.chars().count() > max {
         return Err(FieldError {
@@ -691,6 +693,19 @@ mod tests {
             duration_s: duration.into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_line_break_counts_once_however_the_browser_sends_it() {
+        let mut input = row("Squat", "8", "");
+        input.notes = format!("{}\r\n{}", "a".repeat(500), "b".repeat(499));
+        let exercise = validate_exercise(0, &input).expect("1000 characters fit");
+        assert_eq!(exercise.notes.chars().count(), 1000);
+        input.notes.push('c');
+        assert_eq!(
+            validate_exercise(0, &input).unwrap_err().field,
+            "exercises[0][notes]"
+        );
     }
 
     #[test]

@@ -279,10 +279,12 @@ fn ReleasedRound(
             set_accepted.update(|n| *n += 1);
         }
     });
+    let sending = scope.clone();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         // Without JavaScript the form posts itself; with it, the submission
         // goes through the outbox.
         ev.prevent_default();
+        drafts.sending(&sending);
         if let Some(pending) = submission(&ev, session_id) {
             outbox::put(pending.clone());
             queued.set(true);

@@ -38,6 +38,9 @@ struct TrainerActions {
     cancel: ServerAction<CancelSession>,
     /// What the trainer typed into a builder, kept across re-renders.
     drafts: Drafts,
+    /// Whether the released round's editor (rather than the next round's
+    /// form) is the open one.
+    editing: RwSignal<bool>,
 }
 
 /// The trainer's session page.
@@ -60,6 +63,7 @@ fn TrainerSession() -> impl IntoView {
         cancel: ServerAction::new(),
         // Kept on this computer as typed, restored after a reload.
         drafts: Drafts::persisted(format!("spotter.draft.{}.trainer", id.get_untracked())),
+        editing: RwSignal::new(false),
     };
     let changes = (
         successes(actions.join.into()),
@@ -83,15 +87,16 @@ fn TrainerSession() -> impl IntoView {
     );
     // A saved builder shows what the server stored: what was typed into
     // that form is done (only that form's: the other keeps its text).
+    // (What was typed into it while the request was on its way stays.)
     Effect::new(move |_| {
         if let Some(Ok(round_id)) = actions.save.value().get() {
-            actions.drafts.clear_scope(NEW_ROUND_SCOPE);
-            actions.drafts.clear_scope(&format!("{round_id}:"));
+            actions.drafts.accepted(NEW_ROUND_SCOPE);
+            actions.drafts.accepted(&format!("{round_id}:"));
         }
     });
     Effect::new(move |_| {
         if let Some(Ok(round_id)) = actions.edit.value().get() {
-            actions.drafts.clear_scope(&format!("{round_id}:"));
+            actions.drafts.accepted(&format!("{round_id}:"));
         }
     });
     let athlete_name = RwSignal::new(String::new());
@@ -140,6 +145,11 @@ fn TrainerView(view: SessionView, actions: TrainerActions) -> impl IntoView {
     };
     let active = status == SessionStatus::Active;
     let can_release = released.is_none();
+    if can_release && actions.editing.get_untracked() {
+        // The edited round is done or gone: back to the next round.
+        actions.editing.set(false);
+    }
+    let next_number = view.rounds.iter().map(|r| r.number).max().unwrap_or(0) + 1;
     view! {
         <div class="session trainer-session">
             <SessionHeader summary=view.summary.clone() viewer=Side::Trainer/>
@@ -162,11 +172,14 @@ fn TrainerView(view: SessionView, actions: TrainerActions) -> impl IntoView {
                     // disclosures, which works without JavaScript too).
                     <div class="desk-build">
                         {released.clone().map(|round| view! {
-                            <RoundBuilder session_id round=Some(round) action=actions.edit drafts=actions.drafts/>
+                            <RoundBuilder session_id round=Some(round) action=actions.edit drafts=actions.drafts editing=actions.editing is_editor=true/>
                         })}
                         {match draft.clone() {
                             Some(round) => view! { <DraftPanel session_id round actions can_release/> }.into_any(),
-                            None => view! { <RoundBuilder session_id round=None action=actions.save drafts=actions.drafts open=true/> }.into_any(),
+                            None => view! {
+                                <RoundBuilder session_id round=None action=actions.save drafts=actions.drafts editing=actions.editing release_number=can_release.then_some(next_number)/>
+                            }
+                            .into_any(),
                         }}
                     </div>
                 })}
@@ -218,7 +231,7 @@ fn DraftPanel(
     let number = round.number;
     let round_id = round.id;
     view! {
-        <RoundBuilder session_id round=Some(round) action=actions.save drafts=actions.drafts can_release open=true>
+        <RoundBuilder session_id round=Some(round) action=actions.save drafts=actions.drafts release_number=can_release.then_some(number) editing=actions.editing>
             <div class="release" data-testid="release-panel">
                 <DeleteButton session_id round_id number actions/>
                 {(!can_release).then(|| view! { <p class="hint">"Release it once the athlete has completed the open round."</p> })}

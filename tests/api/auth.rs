@@ -462,6 +462,24 @@ async fn a_failed_login_without_javascript_comes_back_with_the_email_kept(backen
     assert!(!html.contains("Ann@Example.com"));
     assert!(!html.contains("do not match an account"));
 
+    // A form on another site gets no such cookie (it could prefill ours).
+    let response = browser
+        .post(format!("{}/api/login", app.address))
+        .header(header::ACCEPT, "text/html")
+        .header(header::ORIGIN, "http://evil.example")
+        .header(header::REFERER, "http://evil.example/")
+        .form(&[("email", "victim@example.com"), ("password", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert!(response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .all(|c| !c.to_str().unwrap().starts_with("spotter_login_failed")));
+    let html = app.get_page(&browser, "/login").await.text().await.unwrap();
+    assert!(!html.contains("victim@example.com"));
+
     // With JavaScript (the app's own calls) a refusal stays a 422 with the
     // message, and sets no cookie.
     let response = app
