@@ -139,13 +139,19 @@ test("a send whose answer was lost, then a reload, still completes the round onc
   // The server commits, but the phone never hears back (the answer dies
   // on the way), then the athlete reloads: the outbox sends it again, with
   // the same key.
+  let answerLost!: () => void;
+  const lost = new Promise<void>((done) => (answerLost = done));
   await athlete.route("**/api/rounds/complete", async (route) => {
     await route.fetch();
     await route.abort("connectionreset");
+    answerLost();
   });
   await athlete.getByTestId("feedback-0").getByLabel("Reps done").fill("7");
   await athlete.getByRole("button", { name: "Send feedback and finish the round" }).click();
   await expect(athlete.getByTestId("outbox-status")).toHaveText("Saved on this phone, sends when you are back online");
+  // (The status shows at once; the reload must wait until the server has
+  // committed and the answer was lost, or it would cancel the request.)
+  await lost;
   await athlete.unroute("**/api/rounds/complete");
   await athlete.reload();
   await hydrated(athlete);

@@ -274,6 +274,7 @@ test("the desk and the phone: feedback in the laptop's first screen, the round i
   const feedback = trainer.getByTestId("completed-round-1");
   const feedbackTop = (await feedback.boundingBox())!.y;
   expect(feedbackTop, "latest feedback top on a 1366x768 laptop").toBeLessThan(768 - 60);
+  console.log(`[${testInfo.project.name}] phone: round heading top ${Math.round(top)} px of 844; laptop: latest feedback top ${Math.round(feedbackTop)} px of 768`);
   const builderBox = (await trainer.getByTestId("round-builder").last().boundingBox())!;
   expect(builderBox.x + builderBox.width, "two panes: the builder on the left").toBeLessThanOrEqual((await feedback.boundingBox())!.x);
   // Units readable in full.
