@@ -267,6 +267,14 @@ pub async fn start_session(
         key,
     };
     let mut tx = db.begin().await?;
+    // Taps at once must not start two sessions: a no-op update locks the
+    // athlete's row, so this athlete's starts take turns from here to the
+    // commit. (PostgreSQL's READ COMMITTED would let each one see no open
+    // session and insert; SQLite's single writer already takes turns.)
+    sqlx::query("UPDATE users SET id = id WHERE id = $1")
+        .bind(athlete.id)
+        .execute(&mut *tx)
+        .await?;
     if let Some(done) = replayed(&mut tx, once).await? {
         return Ok(done);
     }

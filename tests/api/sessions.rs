@@ -28,6 +28,7 @@ crate::on_both_backends!(
     concurrent_mutations_all_succeed,
     release_from_the_builder_saves_what_is_on_screen_in_the_same_transaction,
     feedback_records_the_time_done,
+    twenty_concurrent_starts_of_one_pair_give_one_session,
 );
 
 async fn view_of(
@@ -1210,4 +1211,31 @@ async fn feedback_records_the_time_done(backend: Backend) {
     let view = view_of(&app, &trainer, session).await;
     let fb = &view.completed_rounds().next().unwrap().feedback[0];
     assert_eq!(fb.duration_done_s, Some(40));
+}
+
+async fn twenty_concurrent_starts_of_one_pair_give_one_session(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let athlete = app.person("Andy Athlete", "athlete").await;
+    let trainer = app.person("Tina Trainer", "trainer").await;
+    let trainer_id = trainer.id.to_string();
+    let (app, athlete, trainer_id) = (&app, &athlete, &trainer_id);
+    // Twenty taps at once (no idempotency key: separate submissions).
+    let starts = (0..20).map(|_| async move {
+        app.call(
+            athlete,
+            "/api/sessions/start",
+            &[("trainer_id", trainer_id.as_str())],
+        )
+        .await
+    });
+    let mut ids = Vec::new();
+    for response in futures::future::join_all(starts).await {
+        assert_eq!(response.status(), StatusCode::OK, "start");
+        ids.push(response.json::<i64>().await.unwrap());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "every tap got the same session: {ids:?}");
+    assert_eq!(app.count("training_sessions").await, 1);
+    assert_eq!(app.count("session_events").await, 1, "one session-started");
 }
