@@ -272,6 +272,13 @@ pub async fn resolve_user(
     mut request: Request,
     next: Next,
 ) -> Response {
+    if is_static_file(request.uri().path()) {
+        // The wasm, the CSS, the favicon: the same for everyone, so no
+        // login query (a 404 page for a missing one shows a logged-out
+        // header).
+        request.extensions_mut().insert(CurrentUser(None));
+        return next.run(request).await;
+    }
     let user = match session_token(request.headers()) {
         Some(token) => user_for_token(&db, &token).await.unwrap_or_else(|err| {
             tracing::warn!(error = %err, "could not resolve login cookie");
@@ -281,6 +288,12 @@ pub async fn resolve_user(
     };
     request.extensions_mut().insert(CurrentUser(user));
     next.run(request).await
+}
+
+/// Files the server hands out as they are: the build's `/pkg/` directory
+/// and the `public/` files at the site root.
+fn is_static_file(path: &str) -> bool {
+    path.starts_with("/pkg/") || path == "/favicon.svg"
 }
 
 /// The current request's user, from the parts Leptos keeps in context.

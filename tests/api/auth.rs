@@ -488,3 +488,52 @@ async fn a_failed_login_without_javascript_comes_back_with_the_email_kept(backen
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(response.headers().get(header::SET_COOKIE).is_none());
 }
+
+/// Static files never run the login query. Shown on PostgreSQL, where a
+/// test can hold a lock on the login table: a request that looked the
+/// cookie up would wait for it. (The rule is a path check in the
+/// middleware, the same on both backends.)
+#[tokio::test]
+async fn static_files_never_look_up_the_login() {
+    crate::helpers::within_time(async {
+        use sqlx::Executor;
+        let app = spawn_app(Backend::Postgres).await;
+        let response = app
+            .register("Ann", "ann@example.com", PASSWORD, "athlete")
+            .await;
+        let cookie = response.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        let mut lock = app.db.pool.begin().await.unwrap();
+        lock.execute("LOCK TABLE auth_sessions IN ACCESS EXCLUSIVE MODE")
+            .await
+            .unwrap();
+        let get = |path: &'static str| {
+            new_client()
+                .get(format!("{}{path}", app.address))
+                .header(header::COOKIE, cookie.clone())
+                .timeout(std::time::Duration::from_secs(2))
+                .send()
+        };
+        for path in ["/pkg/spotter.css", "/pkg/spotter.wasm", "/favicon.svg"] {
+            let answered = get(path).await;
+            assert!(
+                answered.is_ok(),
+                "{path} answered while the login table was locked"
+            );
+        }
+        // A page does look the login up, so it waits for the lock.
+        assert!(get("/dashboard").await.is_err(), "a page waits");
+        lock.rollback().await.unwrap();
+        assert_eq!(
+            get("/dashboard").await.unwrap().status(),
+            StatusCode::OK,
+            "and is served once the lock is gone"
+        );
+    })
+    .await
+}
