@@ -1,7 +1,7 @@
 //! Server entry: configuration → database → router → serve.
 
 use axum::serve::ListenerExt;
-use spotter::server::{config::Config, db::Database, demo, router, AppState};
+use spotter::server::{config::Config, db::Database, demo, router, AppState, Shutdown};
 use tracing_subscriber::EnvFilter;
 
 fn main() {
@@ -56,11 +56,13 @@ async fn run() -> Result<(), String> {
         }
     }
     let addr = config.leptos.site_addr;
+    let (stop, shutdown) = Shutdown::new();
     let app = router(AppState {
         leptos_options: config.leptos.clone(),
         db,
         heartbeat: config.heartbeat,
         instance: config.instance.as_str().into(),
+        shutdown,
     });
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -78,11 +80,35 @@ async fn run() -> Result<(), String> {
         "spotter is listening on http://{addr} (instance {})",
         config.instance
     );
-    axum::serve(listener, app.into_make_service())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
+    // On SIGTERM or Ctrl-C: stop accepting, tell live sockets (close 1001)
+    // and event streams to end, let requests in flight finish, and exit;
+    // whatever is still open after DRAIN is dropped.
+    let (signalled, signal) = tokio::sync::oneshot::channel::<()>();
+    let server =
+        axum::serve(listener, app.into_make_service()).with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("stopping: closing live connections");
+            let _ = stop.send(true);
+            let _ = signalled.send(());
+        });
+    let drain = async {
+        if signal.await.is_ok() {
+            tokio::time::sleep(DRAIN).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        served = server => served.map_err(|e| e.to_string()),
+        () = drain => {
+            tracing::warn!("stopping: connections still open after {DRAIN:?}, dropping them");
+            Ok(())
+        }
+    }
 }
+
+/// How long a stopping server waits for requests in flight.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Hides the password in a database URL before printing it.
 fn redact(url: &str) -> String {

@@ -118,6 +118,9 @@ pub const CLOSE_FORBIDDEN: u16 = 4403;
 pub const CLOSE_NOT_FOUND: u16 = 4404;
 /// Close code: the client fell behind; reconnect with `since`.
 pub const CLOSE_RESUME: u16 = 4000;
+/// Close code (WebSocket's "going away"): the server is stopping;
+/// reconnect with `since` (to another instance, or to this one restarted).
+pub const CLOSE_GOING_AWAY: u16 = 1001;
 /// Close code: the client sent nothing (not even a pong) for two heartbeat
 /// intervals.
 pub const CLOSE_TIMEOUT: u16 = 4008;

@@ -8,9 +8,12 @@
 //! participant 403, no such session 404 (plain HTTP answers, before the
 //! upgrade). This module never writes to the database.
 
-use super::{auth::CurrentUser, db::Database, hub::SharedFrame, AppState};
+use super::{auth::CurrentUser, db::Database, hub::SharedFrame, AppState, Shutdown};
 use crate::model::{
-    live::{ClientFrame, Frame, LiveEvent, CLOSE_RESUME, CLOSE_TIMEOUT, PROTOCOL_VERSION},
+    live::{
+        ClientFrame, Frame, LiveEvent, CLOSE_GOING_AWAY, CLOSE_RESUME, CLOSE_TIMEOUT,
+        PROTOCOL_VERSION,
+    },
     Side,
 };
 use axum::{
@@ -247,8 +250,10 @@ async fn websocket(
     };
     let db = state.db.clone();
     let heartbeat = state.heartbeat;
-    lean(upgrade)
-        .on_upgrade(move |socket| serve_socket(socket, db, session_id, side, since, heartbeat))
+    let shutdown = state.shutdown.clone();
+    lean(upgrade).on_upgrade(move |socket| {
+        serve_socket(socket, db, session_id, side, since, heartbeat, shutdown)
+    })
 }
 
 /// Buffers sized for what flows here: clients send only pongs and close
@@ -269,13 +274,14 @@ async fn serve_socket(
     side: Side,
     since: i64,
     heartbeat: Duration,
+    shutdown: Shutdown,
 ) {
     let (out, frames) = mpsc::channel::<SharedFrame>(64);
     // Present before the first frame goes out, so a client that got `hello`
     // is already counted.
     let presence = db.hub.present(session_id, side);
     let follower = tokio::spawn(follow(db.clone(), session_id, since, heartbeat, out));
-    pump(socket, frames, follower, heartbeat).await;
+    pump(socket, frames, follower, heartbeat, shutdown).await;
     drop(presence);
 }
 
@@ -292,6 +298,7 @@ async fn dashboard_socket(
     };
     let mut live = state.db.hub.subscribe_user(user.id);
     let heartbeat = state.heartbeat;
+    let shutdown = state.shutdown.clone();
     lean(upgrade).on_upgrade(move |socket| async move {
         let (out, frames) = mpsc::channel::<SharedFrame>(64);
         let follower = tokio::spawn(async move {
@@ -321,19 +328,21 @@ async fn dashboard_socket(
                 }
             }
         });
-        pump(socket, frames, follower, heartbeat).await;
+        pump(socket, frames, follower, heartbeat, shutdown).await;
     })
 }
 
 /// Moves frames to the socket, pings every `heartbeat`, answers the client's
 /// `ping` frames with `pong` at once, and ends the connection when the
 /// client leaves, stays silent for two heartbeats, or the follower ends (a
-/// follower that fell behind gets close code 4000).
+/// follower that fell behind gets close code 4000), or the server stops
+/// (close code 1001, "going away": the client reconnects elsewhere).
 async fn pump(
     socket: WebSocket,
     mut frames: mpsc::Receiver<SharedFrame>,
     follower: tokio::task::JoinHandle<Ended>,
     heartbeat: Duration,
+    shutdown: Shutdown,
 ) {
     let (mut sink, mut incoming) = socket.split();
     let mut ping = tokio::time::interval(heartbeat);
@@ -348,8 +357,14 @@ async fn pump(
     // Sending to a client that stopped reading must not stall this task
     // forever: a send that takes longer than a heartbeat ends the connection.
     let deadline = heartbeat.max(Duration::from_secs(1));
+    let stopping = shutdown.requested();
+    tokio::pin!(stopping);
     loop {
         tokio::select! {
+            () = &mut stopping => {
+                let _ = tokio::time::timeout(deadline, sink.send(close(CLOSE_GOING_AWAY, "server stopping"))).await;
+                break;
+            }
             frame = frames.recv() => {
                 let Some(frame) = frame else { break };
                 let Ok(text) = serde_json::to_string(&*frame) else { continue };
@@ -433,6 +448,7 @@ async fn server_sent_events(
     let db = state.db.clone();
     let presence = db.hub.present(session_id, side);
     tokio::spawn(follow(db, session_id, since, state.heartbeat, out));
+    let shutdown = state.shutdown.clone();
     let stream = futures::stream::unfold((frames, presence), |(mut frames, presence)| async move {
         let frame = frames.recv().await?;
         let data = serde_json::to_string(&*frame).unwrap_or_default();
@@ -447,6 +463,10 @@ async fn server_sent_events(
         };
         Some((Ok::<_, std::convert::Infallible>(event), (frames, presence)))
     });
+    // The stream ends when the server stops (an open one would otherwise
+    // keep the process from exiting); the browser's EventSource reconnects
+    // with Last-Event-ID.
+    let stream = stream.take_until(async move { shutdown.requested().await });
     // `follow` sends heartbeat frames, so no keep-alive comments are needed.
     Sse::new(stream).into_response()
 }

@@ -165,6 +165,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         // Short, so the heartbeat tests take a second, not thirty.
         heartbeat: std::time::Duration::from_millis(300),
         instance: "test".into(),
+        shutdown: spotter::server::Shutdown::never(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

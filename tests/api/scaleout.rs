@@ -427,3 +427,52 @@ async fn an_event_too_large_for_a_notification_is_read_from_the_log() {
     })
     .await
 }
+
+#[tokio::test]
+async fn sigterm_closes_live_connections_with_1001_and_the_process_exits_0() {
+    use tokio_tungstenite::tungstenite::{protocol::frame::coding::CloseCode, Message};
+    within_time(async {
+        let (url, _cleanup, pool) = database().await;
+        let mut a = Instance::start(&url, "a", &pool).await;
+        let (athlete, trainer, session) = a.app.active_session().await;
+        let mut socket = listen(&a.app, &athlete, session, 0).await;
+        hello(&mut socket).await;
+        // An open event stream too (it used to keep the process alive).
+        let mut stream = trainer
+            .client
+            .get(format!("{}/api/sessions/{session}/events", a.app.address))
+            .send()
+            .await
+            .expect("event stream");
+        assert_eq!(stream.status(), StatusCode::OK);
+        assert!(stream.chunk().await.expect("first chunk").is_some());
+
+        let pid = a.child.id().expect("running") as libc::pid_t;
+        // SAFETY: sends a signal to the child process this test started.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+
+        let close = loop {
+            match tokio::time::timeout(Duration::from_secs(5), socket.next())
+                .await
+                .expect("the socket is closed within 5 s")
+            {
+                Some(Ok(Message::Close(frame))) => break frame.map(|f| f.code),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => panic!("dropped without a close frame: {e}"),
+                None => break None,
+            }
+        };
+        assert_eq!(close, Some(CloseCode::Away), "close 1001, going away");
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while let Ok(Some(_)) = stream.chunk().await {}
+        })
+        .await
+        .expect("the event stream ends within 5 s");
+        let status = tokio::time::timeout(Duration::from_secs(10), a.child.wait())
+            .await
+            .expect("the process exits within 10 s")
+            .expect("exit status");
+        assert!(status.success(), "exit status {status:?}");
+    })
+    .await
+}
