@@ -38,6 +38,9 @@ struct SessionChannel {
     /// (a PostgreSQL notification and the listener's catch-up from the log)
     /// and subscribers still get it once.
     published: i64,
+    /// Who was last announced as present: a frame goes out only when that
+    /// changes (a second tab of the same side changes nothing).
+    announced: Option<(bool, bool)>,
 }
 
 #[derive(Default)]
@@ -310,16 +313,21 @@ impl State {
         (athlete, trainer)
     }
 
-    /// Tells the session's local subscribers who is present now.
-    fn announce(&self, session_id: i64) {
-        let Some(sender) = self
-            .sessions
-            .get(&session_id)
-            .and_then(|c| c.sender.as_ref())
-        else {
+    /// Tells the session's local subscribers who is present now, if that
+    /// changed since the last time. (A new subscriber gets the current
+    /// state from its follower first.)
+    fn announce(&mut self, session_id: i64) {
+        let now = self.who_is_here(session_id);
+        let Some(channel) = self.sessions.get_mut(&session_id) else {
             return;
         };
-        let (athlete, trainer) = self.who_is_here(session_id);
+        if channel.announced.replace(now) == Some(now) {
+            return;
+        }
+        let Some(sender) = channel.sender.as_ref() else {
+            return;
+        };
+        let (athlete, trainer) = now;
         let _ = sender.send(Arc::new(Frame::Presence {
             session_id,
             athlete,

@@ -28,6 +28,7 @@ crate::on_both_backends!(
     a_subscriber_that_falls_behind_is_dropped_and_resumes_without_loss,
     dashboards_hear_about_their_own_sessions,
     closed_connections_free_their_channels,
+    presence_frames_go_out_only_when_presence_changes,
 );
 
 pub(crate) async fn connect(
@@ -531,4 +532,34 @@ async fn closed_connections_free_their_channels(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(app.db.hub.who_is_here(session), (false, false));
+}
+
+async fn presence_frames_go_out_only_when_presence_changes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (athlete, trainer, session) = app.active_session().await;
+    let presence = |frame: Frame| match frame {
+        Frame::Presence {
+            athlete, trainer, ..
+        } => (athlete, trainer),
+        other => panic!("expected presence, got {other:?}"),
+    };
+    let mut first_tab = listen(&app, &athlete, session, 2).await;
+    hello(&mut first_tab).await;
+    assert_eq!(presence(next_frame(&mut first_tab).await), (true, false));
+    let mut coach = listen(&app, &trainer, session, 2).await;
+    hello(&mut coach).await;
+    assert_eq!(presence(next_frame(&mut first_tab).await), (true, true));
+    // A second tab of the athlete comes and goes: nobody's presence
+    // changed, so the first tab hears nothing about it.
+    let mut second_tab = listen(&app, &athlete, session, 2).await;
+    hello(&mut second_tab).await;
+    second_tab.close(None).await.unwrap();
+    drop(second_tab);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    coach.close(None).await.unwrap();
+    assert_eq!(
+        presence(next_frame(&mut first_tab).await),
+        (true, false),
+        "the next presence frame is the trainer leaving"
+    );
 }
