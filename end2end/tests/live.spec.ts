@@ -1,4 +1,4 @@
-import { test, expect, hydrated, markWindow, windowWasNotReloaded, register, trainerAndAthlete, named, fillExercise, shot } from "./fixtures";
+import { test, expect, hydrated, markWindow, windowWasNotReloaded, register, trainerAndAthlete, named, fillExercise, shot, joinedSession, watch } from "./fixtures";
 
 test("every step reaches the other side without a reload", async ({ browser, baseURL, problems }) => {
   const { trainer, athlete, close } = await trainerAndAthlete(browser, baseURL, problems);
@@ -201,5 +201,25 @@ test("when WebSockets keep failing, the phone follows the session over Server-Se
   await trainer.getByRole("button", { name: "Save draft" }).click();
   await trainer.getByRole("button", { name: "Release round 1" }).click();
   await expect(athlete.getByTestId("released-round")).toContainText("Burpee", { timeout: 3000 });
+  await close();
+});
+
+test("a second tab of the same trainer shows what the first one does, without a reload", async ({ browser, baseURL, problems }) => {
+  const { trainer, athlete, close } = await trainerAndAthlete(browser, baseURL, problems);
+  const id = await joinedSession(trainer, athlete, named("Tara Tabs"), named("Ugo Upfront"));
+  const other = await trainer.context().newPage();
+  watch(other, "trainer's second tab", problems);
+  await other.goto(`/sessions/${id}/trainer`);
+  await hydrated(other);
+  await expect(other.getByTestId("live-status")).toHaveText("Live");
+  await markWindow(other);
+  // Tab one saves a draft: tab two shows it.
+  await fillExercise(trainer, 0, { Exercise: "Goblet squat", Reps: "12" });
+  await trainer.getByRole("button", { name: "Save draft" }).click();
+  await expect(other.getByTestId("round-builder").getByTestId("exercise-row-0").getByLabel("Exercise", { exact: true })).toHaveValue("Goblet squat", { timeout: 2000 });
+  // Tab one releases it: tab two shows it with the athlete.
+  await trainer.getByRole("button", { name: "Release round 1" }).click();
+  await expect(other.getByTestId("released-round")).toContainText("Goblet squat", { timeout: 2000 });
+  await windowWasNotReloaded(other);
   await close();
 });

@@ -57,16 +57,16 @@ pub fn backoff_ms(attempt: u32, random: f64) -> f64 {
 }
 
 /// Whether an event changes what `side`'s session page shows, so its data
-/// must be fetched again. Drafts are the trainer's alone, and a page that
-/// made a change has already refetched after its own form succeeded (every
-/// event's `data.by` says which side acted).
+/// must be fetched again. Drafts are the trainer's alone. The side's own
+/// changes count too: another tab or device of the same person must show
+/// them (the tab that made a change holds live refetches while its form is
+/// on its way, see `pages::settled_changes`).
 pub fn affects(event: &LiveEvent, side: Side) -> bool {
     let field = |name: &str| event.data.get(name).and_then(|v| v.as_str());
     let draft = field("status") == Some("draft") || field("was") == Some("draft");
-    let own = field("by") == Some(side.as_str());
     match side {
-        Side::Athlete => !draft && !own,
-        Side::Trainer => !own,
+        Side::Athlete => !draft,
+        Side::Trainer => true,
     }
 }
 
@@ -228,7 +228,7 @@ mod tests {
     }
 
     #[test]
-    fn pages_refetch_on_the_other_sides_changes_but_athletes_never_for_drafts() {
+    fn pages_refetch_on_every_change_they_show_but_athletes_never_for_drafts() {
         let draft = event(
             "round-updated",
             serde_json::json!({ "by": "trainer", "status": "draft" }),
@@ -253,21 +253,12 @@ mod tests {
         let finished = event("session-completed", serde_json::json!({ "by": "athlete" }));
         assert!(!affects(&draft, Side::Athlete));
         assert!(!affects(&deleted_draft, Side::Athlete));
-        for e in [&released, &edited, &deleted] {
+        // The trainer's other tabs show its drafts too.
+        assert!(affects(&draft, Side::Trainer));
+        assert!(affects(&deleted_draft, Side::Trainer));
+        for e in [&released, &edited, &deleted, &completed, &finished] {
             assert!(affects(e, Side::Athlete), "{}", e.kind);
-            assert!(
-                !affects(e, Side::Trainer),
-                "the trainer made it: {}",
-                e.kind
-            );
-        }
-        for e in [&completed, &finished] {
             assert!(affects(e, Side::Trainer), "{}", e.kind);
-            assert!(
-                !affects(e, Side::Athlete),
-                "the athlete made it: {}",
-                e.kind
-            );
         }
     }
 

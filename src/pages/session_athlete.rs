@@ -9,7 +9,7 @@
 //! its idempotency key makes every resend count once. The screen stays on
 //! while a round is open.
 
-use super::{field_error, general_error};
+use super::{field_error, general_error, settled_changes};
 use crate::{
     api::{
         rounds::CompleteRound,
@@ -118,8 +118,10 @@ fn AthleteSession() -> impl IntoView {
     let (delivered, set_delivered) = signal(0u32);
     let queued = RwSignal::new(false);
     let live = use_session_live(id.get_untracked(), Side::Athlete);
+    let busy = Signal::derive(move || send.pending().get() || cancel.pending().get());
+    let live_changes = settled_changes(live.changes, busy);
     let session = Resource::new(
-        move || (id.get(), delivered.get(), live.changes.get()),
+        move || (id.get(), delivered.get(), live_changes.get()),
         |(id, ..)| load_session(id),
     );
     let trainer_name = RwSignal::new(String::new());

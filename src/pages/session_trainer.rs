@@ -2,7 +2,7 @@
 //! the round builder, the released round and its status, each completed
 //! round with the athlete's feedback next to the prescription, cancel.
 
-use super::{general_error, session_athlete::session_id_param, successes};
+use super::{general_error, session_athlete::session_id_param, settled_changes, successes};
 use crate::components::field::IdempotencyKey;
 use crate::{
     api::{
@@ -72,6 +72,14 @@ fn TrainerSession() -> impl IntoView {
         successes(actions.delete.into()),
     );
     let live = use_session_live(id.get_untracked(), Side::Trainer);
+    let busy = Signal::derive(move || {
+        actions.join.pending().get()
+            || actions.save.pending().get()
+            || actions.edit.pending().get()
+            || actions.delete.pending().get()
+            || actions.cancel.pending().get()
+    });
+    let live_changes = settled_changes(live.changes, busy);
     let session = Resource::new(
         move || {
             (
@@ -80,7 +88,7 @@ fn TrainerSession() -> impl IntoView {
                 changes.1.get(),
                 changes.2.get(),
                 changes.3.get(),
-                live.changes.get(),
+                live_changes.get(),
             )
         },
         |(id, ..)| load_session(id),
