@@ -4,7 +4,7 @@
 //! The HTTP status for each kind is decided here ([`AppError::status`]) and
 //! nowhere else.
 
-use crate::model::FieldError;
+use crate::model::{rules::Refusal, FieldError};
 use leptos::server_fn::{
     codec::JsonEncoding,
     error::{FromServerFnError, ServerFnErrorErr},
@@ -35,6 +35,16 @@ pub enum AppError {
     /// The request never reached our code or its answer could not be read.
     #[error("Could not reach spotter: {0}")]
     Transport(String),
+}
+
+impl From<Refusal> for AppError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Forbidden(message) => AppError::Forbidden(message),
+            Refusal::Conflict(message) => AppError::Conflict(message),
+            Refusal::Invalid(error) => AppError::Invalid(error),
+        }
+    }
 }
 
 impl AppError {

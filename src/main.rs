@@ -1,7 +1,7 @@
-//! Server entry: configuration → database → router → serve.
+//! Server entry: configuration → `server::startup::build` → serve until
+//! SIGTERM or Ctrl-C.
 
-use axum::serve::ListenerExt;
-use spotter::server::{config::Config, db::Database, demo, router, AppState, Shutdown};
+use spotter::server::{config::Config, demo, startup};
 use tracing_subscriber::EnvFilter;
 
 fn main() {
@@ -29,17 +29,9 @@ async fn run() -> Result<(), String> {
         Ok(limit) => tracing::info!(limit, "open-file limit"),
         Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
     }
-    let (db, is_new) = Database::open(&config.database_url, config.listener_retry)
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot open the database at {}: {e}",
-                redact(&config.database_url)
-            )
-        })?;
-    tracing::info!(backend = ?db.backend, new = is_new, "database ready");
-    if config.seed_demo && is_new {
-        let logins = demo::seed(&db)
+    let app = startup::build(&config).await.map_err(|e| e.to_string())?;
+    if config.seed_demo && app.is_new {
+        let logins = demo::seed(&app.state.db)
             .await
             .map_err(|e| format!("cannot create demo accounts: {e}"))?;
         if !logins.is_empty() {
@@ -56,70 +48,20 @@ async fn run() -> Result<(), String> {
         }
     }
     let addr = config.leptos.site_addr;
-    let (stop, shutdown) = Shutdown::new();
-    let app = router(AppState {
-        leptos_options: config.leptos.clone(),
-        db,
-        heartbeat: config.heartbeat,
-        instance: config.instance.as_str().into(),
-        shutdown,
-    });
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr} (set LEPTOS_SITE_ADDR to change it): {e}"))?;
     // The bound address (with `:0`, the port the system chose).
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    // Small live frames go out at once instead of waiting for the previous
-    // one's ACK (Nagle + delayed ACK cost up to 40 ms).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
     println!(
         "spotter is listening on http://{addr} (instance {})",
         config.instance
     );
-    // On SIGTERM or Ctrl-C: stop accepting, tell live sockets (close 1001)
-    // and event streams to end, let requests in flight finish, and exit;
-    // whatever is still open after DRAIN is dropped.
-    let (signalled, signal) = tokio::sync::oneshot::channel::<()>();
-    let server =
-        axum::serve(listener, app.into_make_service()).with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("stopping: closing live connections");
-            let _ = stop.send(true);
-            let _ = signalled.send(());
-        });
-    let drain = async {
-        if signal.await.is_ok() {
-            tokio::time::sleep(DRAIN).await;
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
-    tokio::select! {
-        served = server => served.map_err(|e| e.to_string()),
-        () = drain => {
-            tracing::warn!("stopping: connections still open after {DRAIN:?}, dropping them");
-            Ok(())
-        }
-    }
-}
-
-/// How long a stopping server waits for requests in flight.
-const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Hides the password in a database URL before printing it.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let userinfo = &url[scheme_end + 3..at];
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..])
-        }
-        _ => url.to_string(),
-    }
+    // On SIGTERM or Ctrl-C: stop accepting, close live sockets with 1001,
+    // end event streams and background tasks, drain, exit 0.
+    app.serve(listener, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn shutdown_signal() {

@@ -45,7 +45,7 @@ pub async fn save_round(
             let is_final = is_final.is_some_and(|v| !v.is_empty());
             let release = row_action == RELEASE_ACTION;
             let outcome = training::save_round(
-                &state()?.db,
+                state()?.store(),
                 &user,
                 session_id,
                 round_id,
@@ -77,7 +77,7 @@ pub async fn release_round(
                 "rounds/release",
                 &(session_id, round_id),
             )?;
-            training::release_round(&state()?.db, &user, session_id, round_id, key.as_ref())
+            training::release_round(state()?.store(), &user, session_id, round_id, key.as_ref())
                 .await
                 .map(|_| ())
         }
@@ -101,7 +101,7 @@ pub async fn delete_round(
                 "rounds/delete",
                 &(session_id, round_id),
             )?;
-            training::delete_round(&state()?.db, &user, session_id, round_id, key.as_ref())
+            training::delete_round(state()?.store(), &user, session_id, round_id, key.as_ref())
                 .await
                 .map(|_| ())
         }
@@ -130,7 +130,7 @@ pub async fn complete_round(
                 &(session_id, round_id, revision, &feedback),
             )?;
             let outcome = training::complete_round(
-                &state()?.db,
+                state()?.store(),
                 &user,
                 session_id,
                 round_id,

@@ -37,7 +37,7 @@ pub async fn start_session(
                 .map_err(|_| AppError::invalid("trainer_id", "Choose one of the trainers"))?;
             let key = Idempotency::from_request(&idempotency_key, "sessions/start", &trainer_id)?;
             let outcome =
-                training::start_session(&state()?.db, &user, trainer_id, key.as_ref()).await?;
+                training::start_session(state()?.store(), &user, trainer_id, key.as_ref()).await?;
             leptos_axum::redirect(&format!("/sessions/{}", outcome.value));
             Ok(outcome.value)
         }
@@ -56,7 +56,7 @@ pub async fn join_session(
         async {
             let user = require_user()?;
             let key = Idempotency::from_request(&idempotency_key, "sessions/join", &session_id)?;
-            training::join_session(&state()?.db, &user, session_id, key.as_ref()).await?;
+            training::join_session(state()?.store(), &user, session_id, key.as_ref()).await?;
             leptos_axum::redirect(&format!("/sessions/{session_id}/trainer"));
             Ok(())
         }
@@ -85,7 +85,8 @@ pub async fn cancel_session(
                 "sessions/cancel",
                 &(session_id, &reason),
             )?;
-            training::cancel_session(&state()?.db, &user, session_id, reason, key.as_ref()).await?;
+            training::cancel_session(state()?.store(), &user, session_id, reason, key.as_ref())
+                .await?;
             leptos_axum::redirect(&format!("/dashboard?cancelled={session_id}"));
             Ok(())
         }

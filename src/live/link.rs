@@ -16,7 +16,7 @@
 //! - Each connection owns its browser callbacks; they are freed when the
 //!   connection is (on the next watchdog tick, never inside their own call).
 
-use super::{affects, backoff_ms, cancel_notice, LinkStatus, WEBSOCKET_TRIES_BEFORE_SSE};
+use super::{backoff_ms, LinkStatus, WEBSOCKET_TRIES_BEFORE_SSE};
 use crate::model::{
     live::{
         dead_after_ms, ClientFrame, Frame, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHORIZED,
@@ -673,8 +673,9 @@ fn apply(link: &Shared, conn: u32, frame: Frame) {
                 return;
             }
             l.last_seq = Some(event.seq);
-            if let Some((by, reason)) = cancel_notice(&event) {
-                if by != l.side.as_str() {
+            if let Some((by, reason)) = event.event.cancel_notice() {
+                if by != l.side {
+                    let by = by.as_str();
                     let mut path = format!("/dashboard?cancelled={session_id}&by={by}");
                     if let Some(reason) = reason {
                         path.push_str("&reason=");
@@ -686,7 +687,7 @@ fn apply(link: &Shared, conn: u32, frame: Frame) {
                     return;
                 }
             }
-            if affects(&event, l.side) {
+            if event.event.visible_to(l.side) {
                 l.out.changes.update(|n| *n += 1);
             }
         }

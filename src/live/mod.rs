@@ -9,7 +9,7 @@
 //! On the server (SSR) the hook only returns its initial state; everything
 //! else runs in the browser after hydration.
 
-use crate::model::{live::LiveEvent, Side};
+use crate::model::Side;
 use leptos::prelude::*;
 
 #[cfg(feature = "hydrate")]
@@ -54,39 +54,6 @@ impl LinkStatus {
 pub fn backoff_ms(attempt: u32, random: f64) -> f64 {
     let ceiling = (BACKOFF_BASE_MS * 2f64.powi(attempt.min(16) as i32)).min(BACKOFF_CAP_MS);
     ceiling * random.clamp(0.0, 1.0)
-}
-
-/// Whether an event changes what `side`'s session page shows, so its data
-/// must be fetched again. Drafts are the trainer's alone. The side's own
-/// changes count too: another tab or device of the same person must show
-/// them (the tab that made a change holds live refetches while its form is
-/// on its way, see `pages::settled_changes`).
-pub fn affects(event: &LiveEvent, side: Side) -> bool {
-    let field = |name: &str| event.data.get(name).and_then(|v| v.as_str());
-    let draft = field("status") == Some("draft") || field("was") == Some("draft");
-    match side {
-        Side::Athlete => !draft,
-        Side::Trainer => true,
-    }
-}
-
-/// The notice the other side sees on its dashboard after a cancel.
-pub fn cancel_notice(event: &LiveEvent) -> Option<(String, Option<String>)> {
-    if event.kind != "session-cancelled" {
-        return None;
-    }
-    let by = event
-        .data
-        .get("by")
-        .and_then(|v| v.as_str())
-        .unwrap_or("other side")
-        .to_string();
-    let reason = event
-        .data
-        .get("reason")
-        .and_then(|v| v.as_str())
-        .map(str::to_string);
-    Some((by, reason))
 }
 
 /// What a page gets from [`use_session_live`].
@@ -215,66 +182,5 @@ mod tests {
         assert_eq!(backoff_ms(10, 0.999_999).round(), 30_000.0);
         assert_eq!(backoff_ms(40, 1.0), 30_000.0);
         assert_eq!(backoff_ms(5, 0.0), 0.0);
-    }
-
-    fn event(kind: &str, data: serde_json::Value) -> LiveEvent {
-        LiveEvent {
-            seq: 1,
-            kind: kind.into(),
-            session_id: 1,
-            at: 0,
-            data,
-        }
-    }
-
-    #[test]
-    fn pages_refetch_on_every_change_they_show_but_athletes_never_for_drafts() {
-        let draft = event(
-            "round-updated",
-            serde_json::json!({ "by": "trainer", "status": "draft" }),
-        );
-        let released = event(
-            "round-released",
-            serde_json::json!({ "by": "trainer", "status": "released" }),
-        );
-        let edited = event(
-            "round-updated",
-            serde_json::json!({ "by": "trainer", "status": "released" }),
-        );
-        let deleted_draft = event(
-            "round-deleted",
-            serde_json::json!({ "by": "trainer", "was": "draft" }),
-        );
-        let deleted = event(
-            "round-deleted",
-            serde_json::json!({ "by": "trainer", "was": "released" }),
-        );
-        let completed = event("round-completed", serde_json::json!({ "by": "athlete" }));
-        let finished = event("session-completed", serde_json::json!({ "by": "athlete" }));
-        assert!(!affects(&draft, Side::Athlete));
-        assert!(!affects(&deleted_draft, Side::Athlete));
-        // The trainer's other tabs show its drafts too.
-        assert!(affects(&draft, Side::Trainer));
-        assert!(affects(&deleted_draft, Side::Trainer));
-        for e in [&released, &edited, &deleted, &completed, &finished] {
-            assert!(affects(e, Side::Athlete), "{}", e.kind);
-            assert!(affects(e, Side::Trainer), "{}", e.kind);
-        }
-    }
-
-    #[test]
-    fn cancels_carry_who_and_why() {
-        let e = event(
-            "session-cancelled",
-            serde_json::json!({ "by": "trainer", "reason": "Gym closes" }),
-        );
-        assert_eq!(
-            cancel_notice(&e),
-            Some(("trainer".into(), Some("Gym closes".into())))
-        );
-        assert_eq!(
-            cancel_notice(&event("round-released", serde_json::json!({}))),
-            None
-        );
     }
 }

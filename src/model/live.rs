@@ -2,24 +2,32 @@
 //! the browser (which reads them). `docs/live-protocol.md` documents them
 //! for other clients.
 
+use super::SessionEvent;
 use serde::{Deserialize, Serialize};
 
 /// Version of the wire protocol; sent in the `hello` frame.
 pub const PROTOCOL_VERSION: u32 = 1;
 
-/// One committed change of a session, as stored in `session_events`.
+/// One committed change of a session, as stored in `session_events`: its
+/// place in the log and the typed event (`kind` and `data` on the wire).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LiveEvent {
     /// Position in the session's log: 1, 2, 3… with no gaps.
     pub seq: i64,
-    /// `round-released`, `session-cancelled`, …
-    pub kind: String,
     /// The session it belongs to.
     pub session_id: i64,
     /// Commit time, milliseconds since the Unix epoch.
     pub at: i64,
-    /// Small, kind-specific facts (ids, round number, who).
-    pub data: serde_json::Value,
+    /// What happened: `kind` and `data`.
+    #[serde(flatten)]
+    pub event: SessionEvent,
+}
+
+impl LiveEvent {
+    /// `round-released`, `session-cancelled`, …
+    pub fn kind(&self) -> &'static str {
+        self.event.kind()
+    }
 }
 
 /// Everything the server sends on a live connection, as JSON text frames
@@ -151,6 +159,23 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn an_event_frame_keeps_its_wire_shape() {
+        let frame = Frame::Event(LiveEvent {
+            seq: 13,
+            session_id: 7,
+            at: 5,
+            event: SessionEvent::SessionJoined {
+                by: crate::model::Side::Trainer,
+                trainer_id: 2,
+            },
+        });
+        let wire = serde_json::json!({"type": "event", "seq": 13, "kind": "session-joined",
+            "session_id": 7, "at": 5, "data": {"by": "trainer", "trainer_id": 2}});
+        assert_eq!(serde_json::to_value(&frame).unwrap(), wire);
+        assert_eq!(serde_json::from_value::<Frame>(wire).unwrap(), frame);
     }
 
     #[test]

@@ -6,9 +6,12 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub mod event;
 pub mod idempotency;
 pub mod live;
+pub mod rules;
 pub mod training;
+pub use event::SessionEvent;
 pub use idempotency::*;
 pub use training::*;
 

@@ -152,7 +152,8 @@ fn TrainerView(view: SessionView, actions: TrainerActions) -> impl IntoView {
         (SessionStatus::Cancelled, ..) => "Session cancelled".to_string(),
     };
     let active = status == SessionStatus::Active;
-    let can_release = released.is_none();
+    // The server's rule, asked the same way: another open round blocks it.
+    let can_release = crate::model::rules::release_possible(released.as_ref().map(|r| r.number));
     if can_release && actions.editing.get_untracked() {
         // The edited round is done or gone: back to the next round.
         actions.editing.set(false);

@@ -1,7 +1,6 @@
 //! Run-time configuration: environment variables with defaults, read once at
 //! start. Owns every `std::env::var` the server reads (zero2prod style).
 
-use super::db::DEFAULT_LISTENER_RETRY;
 use leptos::config::{get_configuration, LeptosOptions};
 use std::{path::Path, time::Duration};
 
@@ -9,6 +8,8 @@ use std::{path::Path, time::Duration};
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/spotter.db?mode=rwc";
 /// The runtime Leptos configuration file, read from the working directory.
 pub const LEPTOS_TOML: &str = "Leptos.toml";
+/// How long the PostgreSQL listener waits before its first reconnect.
+pub const DEFAULT_LISTENER_RETRY: Duration = Duration::from_millis(250);
 
 /// Everything the server needs to start.
 #[derive(Clone, Debug)]
@@ -30,6 +31,10 @@ pub struct Config {
     /// (`SPOTTER_HEARTBEAT_MS`, default 10,000). Clients call a link dead
     /// after two and a half intervals of silence.
     pub heartbeat: Duration,
+    /// Connections in the database's query pool (`SPOTTER_DB_CONNECTIONS`;
+    /// default 16 on PostgreSQL, 8 readers on SQLite, whose writes always
+    /// go through one more).
+    pub db_connections: Option<u32>,
 }
 
 /// A configuration problem, reported before anything starts.
@@ -78,6 +83,11 @@ impl Config {
             100,
             600_000,
         )?);
+        // Unset (0) means the backend's default.
+        let db_connections = match number("SPOTTER_DB_CONNECTIONS", 0, 1, 1000)? {
+            0 => None,
+            n => Some(n as u32),
+        };
         Ok(Config {
             heartbeat,
             database_url,
@@ -85,7 +95,22 @@ impl Config {
             leptos,
             instance,
             listener_retry,
+            db_connections,
         })
+    }
+
+    /// The defaults, for `database_url` and the given Leptos options
+    /// (tests and tools that do not read the environment).
+    pub fn with_defaults(leptos: LeptosOptions, database_url: &str) -> Config {
+        Config {
+            database_url: database_url.to_string(),
+            seed_demo: false,
+            leptos,
+            instance: format!("spotter-{}", std::process::id()),
+            listener_retry: DEFAULT_LISTENER_RETRY,
+            heartbeat: Duration::from_millis(crate::model::live::DEFAULT_HEARTBEAT_MS),
+            db_connections: None,
+        }
     }
 }
 

@@ -3,6 +3,9 @@
 //!
 //! Queries elsewhere are written once in the SQL both backends accept
 //! (`$1` placeholders, `RETURNING`, integer timestamps in milliseconds).
+//!
+//! This module depends on nothing else in the server: the live layer
+//! (`server::live`) wraps it, it does not know the live layer exists.
 
 use sqlx::{
     any::{install_default_drivers, AnyPoolOptions},
@@ -41,11 +44,17 @@ impl Backend {
     }
 }
 
-/// How long the PostgreSQL listener waits before its first reconnect.
-pub const DEFAULT_LISTENER_RETRY: Duration = Duration::from_millis(250);
+/// Connections in the query pool when the configuration does not say:
+/// PostgreSQL's pool serves reads and writes, SQLite's only reads (its
+/// writes go through one connection of their own).
+pub fn default_connections(backend: Backend) -> u32 {
+    match backend {
+        Backend::Sqlite => 8,
+        Backend::Postgres => 16,
+    }
+}
 
-/// A connected, migrated database, and the hub its committed events are
-/// published to.
+/// A connected, migrated database.
 #[derive(Clone, Debug)]
 pub struct Database {
     /// The pool queries go through.
@@ -58,11 +67,6 @@ pub struct Database {
     pub writer: AnyPool,
     /// The engine behind it.
     pub backend: Backend,
-    /// Where committed session events go (see `training::commit`).
-    pub hub: super::hub::Hub,
-    /// On PostgreSQL, the task that feeds the hub with every instance's
-    /// events (`None` on SQLite, where commits publish directly).
-    pub listener: Option<super::listener::ListenerStatus>,
 }
 
 /// Current time as milliseconds since the Unix epoch: the one time format in
@@ -75,25 +79,25 @@ pub fn now_ms() -> i64 {
 }
 
 impl Database {
-    /// [`Database::open`] with the default listener retry.
+    /// [`Database::open`] with the backend's default pool size.
     pub async fn connect(url: &str) -> Result<(Database, bool), sqlx::Error> {
-        Database::open(url, DEFAULT_LISTENER_RETRY).await
+        Database::open(url, None).await
     }
 
-    /// Connects (creating the SQLite file and its folder if needed) and
+    /// Connects (creating the SQLite file and its folder if needed) with
+    /// `connections` in the query pool (`None`: [`default_connections`]) and
     /// applies pending migrations. Returns whether the database was new,
-    /// i.e. had no migrations applied before. On PostgreSQL it also starts
-    /// the listener (retrying `listener_retry` after a lost connection) and
-    /// waits up to 10 s for its first connection.
+    /// i.e. had no migrations applied before.
     pub async fn open(
         url: &str,
-        listener_retry: Duration,
+        connections: Option<u32>,
     ) -> Result<(Database, bool), sqlx::Error> {
         install_default_drivers();
         let backend = Backend::from_url(url)?;
         if backend == Backend::Sqlite {
             create_sqlite_folder(url)?;
         }
+        let connections = connections.unwrap_or_else(|| default_connections(backend));
         let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         if backend == Backend::Sqlite {
             options = options.after_connect(|conn, _| {
@@ -108,30 +112,24 @@ impl Database {
             });
         }
         let (pool, writer) = if backend == Backend::Sqlite {
-            let pool = options.clone().max_connections(8).connect(url).await?;
+            let pool = options
+                .clone()
+                .max_connections(connections)
+                .connect(url)
+                .await?;
             // Readers do not block the writer (and vice versa); persistent.
             pool.execute("PRAGMA journal_mode = WAL").await?;
             (pool, options.max_connections(1).connect(url).await?)
         } else {
-            let pool = options.max_connections(16).connect(url).await?;
+            let pool = options.max_connections(connections).connect(url).await?;
             (pool.clone(), pool)
         };
-        let mut database = Database {
+        let database = Database {
             pool,
             writer,
             backend,
-            hub: super::hub::Hub::default(),
-            listener: None,
         };
         let is_new = database.migrate().await?;
-        if backend == Backend::Postgres {
-            let status = super::listener::spawn(database.clone(), url, listener_retry)?;
-            let started = tokio::time::Instant::now();
-            while !status.connected() && started.elapsed() < Duration::from_secs(10) {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            database.listener = Some(status);
-        }
         Ok((database, is_new))
     }
 

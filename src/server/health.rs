@@ -25,7 +25,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     )
     .await;
     let database_ok = matches!(database, Ok(Ok(1)));
-    let (listener, listener_ok) = match &state.db.listener {
+    let (listener, listener_ok) = match state.bus.listener() {
         None => ("not used".to_string(), true),
         Some(status) if status.connected() => ("connected".to_string(), true),
         Some(_) => ("reconnecting".to_string(), false),
@@ -36,8 +36,8 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         "instance": &*state.instance,
         "database": if database_ok { "ok" } else { "unreachable" },
         "listener": listener,
-        "listener_connects": state.db.listener.as_ref().map(|l| l.connects()),
-        "listener_caught_up": state.db.listener.as_ref().map(|l| l.caught_up()),
+        "listener_connects": state.bus.listener().map(|l| l.connects()),
+        "listener_caught_up": state.bus.listener().map(|l| l.caught_up()),
     });
     let status = if ready {
         StatusCode::OK

@@ -7,12 +7,15 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod events;
 pub mod health;
-pub mod hub;
 pub mod idempotency;
-pub mod listener;
 pub mod live;
+pub mod shutdown;
+pub mod startup;
 pub mod training;
+
+pub use shutdown::Shutdown;
 
 use crate::{
     app::{shell, App},
@@ -39,8 +42,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct AppState {
     /// Leptos's options (site root for static files, output name).
     pub leptos_options: LeptosOptions,
-    /// The database (and the hub its events are published to).
+    /// The database.
     pub db: Database,
+    /// Where committed events go, and the local hub and presence.
+    pub bus: live::Bus,
     /// How often live connections get a heartbeat frame and a WebSocket
     /// ping; a client silent for two intervals is disconnected.
     pub heartbeat: std::time::Duration,
@@ -50,39 +55,13 @@ pub struct AppState {
     pub shutdown: Shutdown,
 }
 
-/// The process was told to stop: long-lived responses (live sockets, event
-/// streams) end themselves instead of holding the server open. Set once.
-#[derive(Clone, Debug)]
-pub struct Shutdown {
-    requested: tokio::sync::watch::Receiver<bool>,
-    /// Keeps the channel open when nobody will ever trigger it.
-    _never: Option<std::sync::Arc<tokio::sync::watch::Sender<bool>>>,
-}
-
-impl Shutdown {
-    /// A shutdown, and what triggers it (`send(true)`).
-    pub fn new() -> (tokio::sync::watch::Sender<bool>, Shutdown) {
-        let (trigger, requested) = tokio::sync::watch::channel(false);
-        (
-            trigger,
-            Shutdown {
-                requested,
-                _never: None,
-            },
-        )
-    }
-
-    /// One that is never triggered.
-    pub fn never() -> Shutdown {
-        let (trigger, mut shutdown) = Shutdown::new();
-        shutdown._never = Some(std::sync::Arc::new(trigger));
-        shutdown
-    }
-
-    /// Resolves once the process is stopping (or its trigger is gone).
-    pub async fn requested(&self) {
-        let mut requested = self.requested.clone();
-        let _ = requested.wait_for(|stopping| *stopping).await;
+impl AppState {
+    /// What mutations need: the database and the bus.
+    pub fn store(&self) -> training::Store<'_> {
+        training::Store {
+            db: &self.db,
+            bus: &self.bus,
+        }
     }
 }
 

@@ -3,7 +3,12 @@
 use reqwest::{header, redirect::Policy, Client, Response, StatusCode};
 use spotter::{
     model::User,
-    server::{config::leptos_options, db::Database, router, AppState},
+    server::{
+        config::{leptos_options, Config},
+        db::Database,
+        live::Bus,
+        startup,
+    },
 };
 use sqlx::{any::install_default_drivers, AnyPool, Executor};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -59,6 +64,8 @@ pub struct TestApp {
     pub address: String,
     /// The app's database, for asserting what was (not) stored.
     pub db: Database,
+    /// Its bus (hub and presence), for asserting who is connected.
+    pub bus: Bus,
     /// A client with its own cookie jar that does not follow redirects.
     pub client: Client,
     _cleanup: Option<Cleanup>,
@@ -156,23 +163,24 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         .with_env_filter("warn")
         .try_init();
     let (url, cleanup) = fresh_database(backend).await;
-    let (db, is_new) = Database::connect(&url).await.expect("connect and migrate");
-    assert!(is_new, "a fresh database reports itself as new");
     let leptos_options = leptos_options("Leptos.toml").expect("read Leptos.toml");
-    let app = router(AppState {
-        leptos_options,
-        db: db.clone(),
+    let config = Config {
         // Short, so the heartbeat tests take a second, not thirty.
         heartbeat: std::time::Duration::from_millis(300),
         instance: "test".into(),
-        shutdown: spotter::server::Shutdown::never(),
-    });
+        ..Config::with_defaults(leptos_options, &url)
+    };
+    // The same startup as `main`: database, bus (and its listener on
+    // PostgreSQL), state, router.
+    let app = startup::build(&config).await.expect("start spotter");
+    assert!(app.is_new, "a fresh database reports itself as new");
+    let (db, bus) = (app.state.db.clone(), app.state.bus.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind port 0");
     let address = format!("http://{}", listener.local_addr().expect("local addr"));
     tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service())
+        app.serve(listener, std::future::pending())
             .await
             .expect("server runs");
     });
@@ -180,6 +188,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         address,
         client: new_client(),
         db,
+        bus,
         _cleanup: Some(cleanup),
     }
 }
@@ -191,6 +200,8 @@ impl TestApp {
         TestApp {
             address,
             db,
+            // Not the other process's: nothing is connected to this one.
+            bus: Bus::local(),
             client: new_client(),
             _cleanup: None,
         }

@@ -103,7 +103,7 @@ pub(crate) async fn next_frame_or_heartbeat(socket: &mut Socket) -> Frame {
 pub(crate) async fn next_event(socket: &mut Socket) -> (i64, String) {
     loop {
         match next_frame(socket).await {
-            Frame::Event(e) => return (e.seq, e.kind),
+            Frame::Event(e) => return (e.seq, e.kind().to_string()),
             Frame::Presence { .. } => continue,
             other => panic!("expected an event, got {other:?}"),
         }
@@ -319,11 +319,15 @@ async fn a_silent_client_is_disconnected_after_two_heartbeats(backend: Backend) 
     let (athlete, _trainer, session) = app.active_session().await;
     let mut socket = listen(&app, &athlete, session, 0).await;
     hello(&mut socket).await;
-    assert_eq!(app.db.hub.who_is_here(session), (true, false), "connected");
+    assert_eq!(
+        app.bus.presences().who_is_here(session),
+        (true, false),
+        "connected"
+    );
     // Not reading means not answering pings (the test server pings every 300 ms).
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
-        app.db.hub.who_is_here(session),
+        app.bus.presences().who_is_here(session),
         (false, false),
         "the server let go of the silent client"
     );
@@ -395,17 +399,15 @@ async fn server_sent_events_resume_from_last_event_id(backend: Backend) {
 /// and a new connection with its last seq gets everything it missed.
 async fn a_subscriber_that_falls_behind_is_dropped_and_resumes_without_loss(backend: Backend) {
     use spotter::{
-        model::live::LiveEvent,
-        server::{
-            hub::BUFFER,
-            live::{follow, Ended},
-        },
+        model::{live::LiveEvent, SessionEvent, Side},
+        server::live::{follow, hub::BUFFER, Ended},
     };
     let app = spawn_app(backend).await;
     let (athlete, _trainer, session) = app.active_session().await;
     let (out, mut frames) = tokio::sync::mpsc::channel(8);
     let follower = tokio::spawn(follow(
         app.db.clone(),
+        app.bus.clone(),
         session,
         2,
         Duration::from_secs(60),
@@ -416,7 +418,7 @@ async fn a_subscriber_that_falls_behind_is_dropped_and_resumes_without_loss(back
     let total = (BUFFER * 2) as i64;
     for seq in 3..3 + total {
         // Commit each event to the log as a mutation would, then publish it.
-        sqlx::query("INSERT INTO session_events (session_id, seq, kind, payload, actor_id, at) VALUES ($1, $2, 'round-updated', '{}', NULL, 0)")
+        sqlx::query(r#"INSERT INTO session_events (session_id, seq, kind, payload, actor_id, at) VALUES ($1, $2, 'session-joined', '{"by":"trainer","trainer_id":0}', NULL, 0)"#)
             .bind(session)
             .bind(seq)
             .execute(&app.db.pool)
@@ -430,12 +432,14 @@ async fn a_subscriber_that_falls_behind_is_dropped_and_resumes_without_loss(back
             .unwrap();
         let event = LiveEvent {
             seq,
-            kind: "round-updated".into(),
             session_id: session,
             at: 0,
-            data: serde_json::json!({}),
+            event: SessionEvent::SessionJoined {
+                by: Side::Trainer,
+                trainer_id: 0,
+            },
         };
-        app.db.hub.publish(&[event], [0, 0]);
+        app.bus.hub().publish(&[event], [0, 0]);
     }
     // Now read what was buffered: the follower gives up with FellBehind.
     let mut last = 2;
@@ -484,10 +488,7 @@ async fn dashboards_hear_about_their_own_sessions(backend: Backend) {
 
     let session = app.start(&athlete, trainer.id).await;
     match next_frame(&mut trainer_socket).await {
-        Frame::Event(e) => assert_eq!(
-            (e.session_id, e.kind.as_str()),
-            (session, "session-started")
-        ),
+        Frame::Event(e) => assert_eq!((e.session_id, e.kind()), (session, "session-started")),
         other => panic!("expected the new session, got {other:?}"),
     }
     // Another trainer's dashboard hears nothing of it.
@@ -520,18 +521,18 @@ async fn closed_connections_free_their_channels(backend: Backend) {
     let mut second = listen(&app, &trainer, session, 0).await;
     hello(&mut first).await;
     hello(&mut second).await;
-    assert_eq!(app.db.hub.session_channels(), 1);
+    assert_eq!(app.bus.hub().session_channels(), 1);
     first.close(None).await.unwrap();
     second.close(None).await.unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while app.db.hub.session_channels() != 0 {
+    while app.bus.hub().session_channels() != 0 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the session's channel was never freed"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(app.db.hub.who_is_here(session), (false, false));
+    assert_eq!(app.bus.presences().who_is_here(session), (false, false));
 }
 
 async fn presence_frames_go_out_only_when_presence_changes(backend: Backend) {

@@ -11,10 +11,7 @@ use crate::{
 };
 use futures::StreamExt;
 use reqwest::StatusCode;
-use spotter::{
-    model::live::Frame,
-    server::{db::Database, hub::Hub},
-};
+use spotter::{model::live::Frame, server::db::Database};
 use sqlx::{any::AnyPoolOptions, AnyPool};
 use std::{process::Stdio, time::Duration};
 use tokio::{
@@ -71,8 +68,6 @@ impl Instance {
             pool: pool.clone(),
             writer: pool.clone(),
             backend: spotter::server::db::Backend::Postgres,
-            hub: Hub::default(),
-            listener: None,
         };
         Instance {
             child,
@@ -401,8 +396,8 @@ async fn an_event_too_large_for_a_notification_is_read_from_the_log() {
         // Written as a mutation would; the trigger leaves the event out of
         // the notification (over 6000 bytes), so the listener reads the log.
         let notes = "x".repeat(7000);
-        let payload = serde_json::json!({ "by": "trainer", "notes": notes }).to_string();
-        sqlx::query("INSERT INTO session_events (session_id, seq, kind, payload, actor_id, at) VALUES ($1, 3, 'round-updated', $2, NULL, 0)")
+        let payload = serde_json::json!({ "by": "trainer", "reason": notes }).to_string();
+        sqlx::query("INSERT INTO session_events (session_id, seq, kind, payload, actor_id, at) VALUES ($1, 3, 'session-cancelled', $2, NULL, 0)")
             .bind(session)
             .bind(payload)
             .execute(&app.db.pool)
@@ -417,7 +412,10 @@ async fn an_event_too_large_for_a_notification_is_read_from_the_log() {
             match next_frame(&mut socket).await {
                 Frame::Event(e) => {
                     assert_eq!(e.seq, 3);
-                    assert_eq!(e.data["notes"].as_str().map(str::len), Some(7000));
+                    let Some((_, Some(reason))) = e.event.cancel_notice() else {
+                        panic!("expected the cancel, got {e:?}");
+                    };
+                    assert_eq!(reason.len(), 7000);
                     break;
                 }
                 Frame::Presence { .. } => continue,

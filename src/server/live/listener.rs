@@ -22,9 +22,15 @@
 //! change and repeats them every few seconds; reports that stop (an
 //! instance died) expire.
 
-use super::hub::LocalPresence;
-use super::{db::Database, live::events_between};
-use crate::model::live::LiveEvent;
+use super::{
+    bus::Bus,
+    hub::Hub,
+    presence::{LocalPresence, Presences},
+};
+use crate::{
+    model::{live::LiveEvent, SessionEvent},
+    server::{db::Database, events, shutdown::Shutdown},
+};
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use std::{
@@ -95,21 +101,41 @@ struct Notice {
     seq: i64,
     athlete_id: i64,
     trainer_id: i64,
-    /// The event itself, unless it was too large for a notification.
-    event: Option<NoticeEvent>,
+    /// The event itself (`kind`, `at`, `data`), unless it was too large
+    /// for a notification. Read as a [`NoticeEvent`]; one that does not
+    /// read is taken from the log instead.
+    event: Option<serde_json::Value>,
 }
 
+/// The event in a notification: when it was committed, and the typed event
+/// (`kind` and `data`, as the trigger writes them).
 #[derive(Debug, Deserialize)]
 struct NoticeEvent {
-    kind: String,
     at: i64,
-    data: serde_json::Value,
+    #[serde(flatten)]
+    event: SessionEvent,
 }
 
-/// Starts the listener task for `db` (a PostgreSQL database at `url`).
+/// What the listener works with: the log (read on catch-up) and where it
+/// delivers (the local hub and presence).
+#[derive(Clone)]
+struct Local {
+    db: Database,
+    hub: Hub,
+    presences: Presences,
+}
+
+/// Starts the listener and the presence exchange for `bus` on `db` (a
+/// PostgreSQL database at `url`); both end when `shutdown` is requested.
 /// `retry` is the first wait after a lost connection (it doubles up to 5 s
 /// while connecting fails).
-pub fn spawn(db: Database, url: &str, retry: Duration) -> Result<ListenerStatus, sqlx::Error> {
+pub fn spawn(
+    db: Database,
+    bus: &Bus,
+    url: &str,
+    retry: Duration,
+    shutdown: Shutdown,
+) -> Result<(ListenerStatus, Vec<tokio::task::JoinHandle<()>>), sqlx::Error> {
     let options = PgConnectOptions::from_str(url)?;
     // The listener's own connection, never shared with queries (two, so a
     // new one can open while a broken one is still being closed).
@@ -126,17 +152,29 @@ pub fn spawn(db: Database, url: &str, retry: Duration) -> Result<ListenerStatus,
     // Tells this instance's notifications about presence from the others'.
     let instance: u64 = rand::random();
     let (sink, changes) = tokio::sync::mpsc::unbounded_channel();
-    db.hub.send_presence_to(sink);
-    tokio::spawn(share_presence(db.clone(), presence_pool, instance, changes));
-    tokio::spawn(run(db, pool, status.clone(), retry, instance));
-    Ok(status)
+    bus.presences().send_changes_to(sink);
+    let local = Local {
+        db,
+        hub: bus.hub().clone(),
+        presences: bus.presences().clone(),
+    };
+    let tasks = vec![
+        tokio::spawn(shutdown.clone().or_stop(share_presence(
+            local.presences.clone(),
+            presence_pool,
+            instance,
+            changes,
+        ))),
+        tokio::spawn(shutdown.or_stop(run(local, pool, status.clone(), retry, instance))),
+    ];
+    Ok((status, tasks))
 }
 
 /// Sends local presence changes to the other instances, repeats all local
 /// presence every [`PRESENCE_REFRESH`] (so an instance that missed a change
 /// or just started learns it), and forgets reports not repeated in time.
 async fn share_presence(
-    db: Database,
+    presences: Presences,
     pool: sqlx::PgPool,
     instance: u64,
     mut changes: tokio::sync::mpsc::UnboundedReceiver<LocalPresence>,
@@ -149,8 +187,8 @@ async fn share_presence(
                 None => return,
             },
             _ = refresh.tick() => {
-                db.hub.expire_remote_presence();
-                db.hub.local_presence()
+                presences.expire_remote();
+                presences.local()
             }
         };
         for presence in batch {
@@ -174,8 +212,9 @@ async fn share_presence(
     }
 }
 
+#[tracing::instrument(name = "listener", skip_all)]
 async fn run(
-    db: Database,
+    local: Local,
     pool: sqlx::PgPool,
     status: ListenerStatus,
     retry: Duration,
@@ -183,7 +222,7 @@ async fn run(
 ) {
     let mut wait = retry;
     loop {
-        let result = listen(&db, &pool, &status, instance).await;
+        let result = listen(&local, &pool, &status, instance).await;
         let was_connected = status.inner.connected.swap(false, Ordering::SeqCst);
         match result {
             Ok(()) => tracing::warn!("listener: connection lost; reconnecting"),
@@ -200,7 +239,7 @@ async fn run(
 /// One connection's life: LISTEN, catch up, then deliver notifications
 /// until the connection is lost (Ok) or fails (Err).
 async fn listen(
-    db: &Database,
+    local: &Local,
     pool: &sqlx::PgPool,
     status: &ListenerStatus,
     instance: u64,
@@ -212,7 +251,7 @@ async fn listen(
     // from here on is notified; anything before is read from the log.
     // (Also on the first connection: subscribers may have come while it
     // could not connect.)
-    let published = catch_up(db).await?;
+    let published = catch_up(local).await?;
     if status.inner.connects.fetch_add(1, Ordering::SeqCst) > 0 {
         tracing::info!(published, "listener: reconnected and caught up");
     }
@@ -226,7 +265,7 @@ async fn listen(
         if notification.channel() == PRESENCE_CHANNEL {
             match serde_json::from_str::<PresenceNotice>(payload) {
                 Ok(notice) if notice.instance == instance => {}
-                Ok(notice) => db.hub.remote_presence(
+                Ok(notice) => local.presences.remote(
                     notice.instance,
                     LocalPresence {
                         session_id: notice.session_id,
@@ -240,7 +279,7 @@ async fn listen(
             continue;
         }
         match serde_json::from_str::<Notice>(payload) {
-            Ok(notice) => deliver(db, notice).await?,
+            Ok(notice) => deliver(local, notice).await?,
             Err(e) => tracing::warn!(error = %e, payload, "listener: unreadable notification"),
         }
     }
@@ -249,9 +288,9 @@ async fn listen(
 
 /// Publishes the event a notification announces, if anyone here listens,
 /// with any earlier ones this instance has not published yet.
-async fn deliver(db: &Database, notice: Notice) -> Result<(), sqlx::Error> {
+async fn deliver(local: &Local, notice: Notice) -> Result<(), sqlx::Error> {
     let participants = [notice.athlete_id, notice.trainer_id];
-    let Some(published) = db.hub.interest(notice.session_id, participants) else {
+    let Some(published) = local.hub.interest(notice.session_id, participants) else {
         return Ok(());
     };
     if notice.seq <= published {
@@ -259,18 +298,28 @@ async fn deliver(db: &Database, notice: Notice) -> Result<(), sqlx::Error> {
     }
     // The usual case: the next event, carried by the notification itself.
     let next = published == 0 || published == notice.seq - 1;
-    if let Some(event) = notice.event.filter(|_| next) {
+    let carried = notice
+        .event
+        .filter(|_| next)
+        .and_then(|event| serde_json::from_value::<NoticeEvent>(event).ok());
+    if let Some(event) = carried {
         let event = LiveEvent {
             seq: notice.seq,
-            kind: event.kind,
             session_id: notice.session_id,
             at: event.at,
-            data: event.data,
+            event: event.event,
         };
-        db.hub.publish(&[event], participants);
+        local.hub.publish(&[event], participants);
         return Ok(());
     }
-    publish_from_log(db, notice.session_id, published, notice.seq, participants).await?;
+    publish_from_log(
+        local,
+        notice.session_id,
+        published,
+        notice.seq,
+        participants,
+    )
+    .await?;
     Ok(())
 }
 
@@ -278,7 +327,7 @@ async fn deliver(db: &Database, notice: Notice) -> Result<(), sqlx::Error> {
 /// one at `upto` when nothing was published yet: followers fill their own
 /// gaps from the log). Returns how many it published.
 async fn publish_from_log(
-    db: &Database,
+    local: &Local,
     session_id: i64,
     published: i64,
     upto: i64,
@@ -288,28 +337,22 @@ async fn publish_from_log(
         return Ok(0);
     }
     let after = if published == 0 { upto - 1 } else { published };
-    let events = events_between(db, session_id, after, upto).await?;
-    db.hub.publish(&events, participants);
+    let events = events::between(&local.db, session_id, after, upto).await?;
+    local.hub.publish(&events, participants);
     Ok(events.len() as u64)
 }
 
 /// After a reconnect: publishes, for each session followed here, the events
 /// committed since the last one published (or its latest event), then asks
 /// dashboards to refetch. Returns the number of events published.
-async fn catch_up(db: &Database) -> Result<u64, sqlx::Error> {
+async fn catch_up(local: &Local) -> Result<u64, sqlx::Error> {
     let mut published = 0;
-    for (session_id, last) in db.hub.watched_sessions() {
-        let row: Option<(i64, i64, i64)> = sqlx::query_as(
-            "SELECT athlete_id, trainer_id, last_seq FROM training_sessions WHERE id = $1",
-        )
-        .bind(session_id)
-        .fetch_optional(&db.pool)
-        .await?;
-        if let Some((athlete_id, trainer_id, last_seq)) = row {
+    for (session_id, last) in local.hub.watched_sessions() {
+        if let Some(head) = events::head(&local.db, session_id).await? {
             published +=
-                publish_from_log(db, session_id, last, last_seq, [athlete_id, trainer_id]).await?;
+                publish_from_log(local, session_id, last, head.last_seq, head.participants).await?;
         }
     }
-    db.hub.reset_dashboards();
+    local.hub.reset_dashboards();
     Ok(published)
 }

@@ -1,0 +1,362 @@
+//! The event contract: every committed change of a session is one
+//! [`SessionEvent`]. The server builds it (`server::training`), the event log
+//! stores it (`kind` and `data` columns), the PostgreSQL listener and the
+//! load generator decode it, and the browser decides from it what to fetch
+//! again ([`SessionEvent::visible_to`]) and what to tell the other side
+//! ([`SessionEvent::cancel_notice`]). `docs/live-protocol.md` documents it;
+//! a test below checks that document's table against this enum.
+//!
+//! On the wire an event is `"kind": "<kebab-case name>", "data": {fields}`
+//! (serde's adjacent tagging), exactly as before it was typed.
+
+use super::{RoundStatus, Side};
+use serde::{Deserialize, Serialize};
+
+/// One committed change of a session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "kebab-case")]
+pub enum SessionEvent {
+    /// The athlete started a session with a trainer.
+    SessionStarted {
+        /// Always the athlete.
+        by: Side,
+        /// The athlete's user id.
+        athlete_id: i64,
+        /// The trainer's user id.
+        trainer_id: i64,
+    },
+    /// The trainer joined: the session is in progress.
+    SessionJoined {
+        /// Always the trainer.
+        by: Side,
+        /// The trainer's user id.
+        trainer_id: i64,
+    },
+    /// A round was created or edited.
+    RoundUpdated {
+        /// Always the trainer.
+        by: Side,
+        /// The round's id.
+        round_id: i64,
+        /// Its number in the session (1, 2, …).
+        number: i64,
+        /// `draft` or `released`.
+        status: RoundStatus,
+        /// Its revision after the change.
+        revision: i64,
+        /// Whether completing it completes the session.
+        is_final: bool,
+    },
+    /// A draft was released to the athlete.
+    RoundReleased {
+        /// Always the trainer.
+        by: Side,
+        /// The round's id.
+        round_id: i64,
+        /// Its number in the session.
+        number: i64,
+        /// `released`.
+        status: RoundStatus,
+        /// The revision the athlete gets.
+        revision: i64,
+        /// Whether completing it completes the session.
+        is_final: bool,
+    },
+    /// A round that was not completed was deleted.
+    RoundDeleted {
+        /// Always the trainer.
+        by: Side,
+        /// The deleted round's id.
+        round_id: i64,
+        /// Its number.
+        number: i64,
+        /// What it was: `draft` or `released`.
+        was: RoundStatus,
+    },
+    /// The athlete sent feedback for the released round.
+    RoundCompleted {
+        /// Always the athlete.
+        by: Side,
+        /// The round's id.
+        round_id: i64,
+        /// Its number.
+        number: i64,
+        /// Whether any exercise was marked as painful.
+        pain: bool,
+        /// Whether it was the final round.
+        is_final: bool,
+    },
+    /// The final round was completed, and with it the session.
+    SessionCompleted {
+        /// Always the athlete.
+        by: Side,
+        /// The final round's number.
+        final_round: i64,
+    },
+    /// Either side cancelled the session.
+    SessionCancelled {
+        /// Who cancelled.
+        by: Side,
+        /// Why, if they said.
+        reason: Option<String>,
+    },
+}
+
+impl SessionEvent {
+    /// Every kind, in the order the protocol document lists them.
+    pub const KINDS: [&'static str; 8] = [
+        "session-started",
+        "session-joined",
+        "round-updated",
+        "round-released",
+        "round-deleted",
+        "round-completed",
+        "session-completed",
+        "session-cancelled",
+    ];
+
+    /// The `kind` on the wire and in the log.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SessionEvent::SessionStarted { .. } => "session-started",
+            SessionEvent::SessionJoined { .. } => "session-joined",
+            SessionEvent::RoundUpdated { .. } => "round-updated",
+            SessionEvent::RoundReleased { .. } => "round-released",
+            SessionEvent::RoundDeleted { .. } => "round-deleted",
+            SessionEvent::RoundCompleted { .. } => "round-completed",
+            SessionEvent::SessionCompleted { .. } => "session-completed",
+            SessionEvent::SessionCancelled { .. } => "session-cancelled",
+        }
+    }
+
+    /// Who caused it.
+    pub fn by(&self) -> Side {
+        match self {
+            SessionEvent::SessionStarted { by, .. }
+            | SessionEvent::SessionJoined { by, .. }
+            | SessionEvent::RoundUpdated { by, .. }
+            | SessionEvent::RoundReleased { by, .. }
+            | SessionEvent::RoundDeleted { by, .. }
+            | SessionEvent::RoundCompleted { by, .. }
+            | SessionEvent::SessionCompleted { by, .. }
+            | SessionEvent::SessionCancelled { by, .. } => *by,
+        }
+    }
+
+    /// The `data` object, as stored in the log's `payload` column.
+    pub fn data(&self) -> serde_json::Value {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(mut tagged)) => {
+                tagged.remove("data").unwrap_or(serde_json::Value::Null)
+            }
+            _ => serde_json::Value::Null,
+        }
+    }
+
+    /// Reads an event back from its `kind` and `data` (the log's columns, a
+    /// notification's fields).
+    pub fn from_parts(kind: &str, data: serde_json::Value) -> Result<SessionEvent, String> {
+        serde_json::from_value(serde_json::json!({ "kind": kind, "data": data }))
+            .map_err(|e| format!("event {kind:?}: {e}"))
+    }
+
+    /// Whether `side`'s session page shows what this event changed, so it
+    /// must fetch again. Drafts are the trainer's alone. A side's own
+    /// changes count too: another tab or device of the same person must show
+    /// them.
+    pub fn visible_to(&self, side: Side) -> bool {
+        let draft = match self {
+            SessionEvent::RoundUpdated { status, .. } => *status == RoundStatus::Draft,
+            SessionEvent::RoundDeleted { was, .. } => *was == RoundStatus::Draft,
+            _ => false,
+        };
+        match side {
+            Side::Athlete => !draft,
+            Side::Trainer => true,
+        }
+    }
+
+    /// For a cancel: who cancelled and why (the notice the other side sees
+    /// on its dashboard).
+    pub fn cancel_notice(&self) -> Option<(Side, Option<String>)> {
+        match self {
+            SessionEvent::SessionCancelled { by, reason } => Some((*by, reason.clone())),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// One of each kind.
+    fn examples() -> Vec<SessionEvent> {
+        use SessionEvent::*;
+        let (round_id, number) = (7, 2);
+        vec![
+            SessionStarted {
+                by: Side::Athlete,
+                athlete_id: 1,
+                trainer_id: 2,
+            },
+            SessionJoined {
+                by: Side::Trainer,
+                trainer_id: 2,
+            },
+            RoundUpdated {
+                by: Side::Trainer,
+                round_id,
+                number,
+                status: RoundStatus::Draft,
+                revision: 3,
+                is_final: false,
+            },
+            RoundReleased {
+                by: Side::Trainer,
+                round_id,
+                number,
+                status: RoundStatus::Released,
+                revision: 3,
+                is_final: true,
+            },
+            RoundDeleted {
+                by: Side::Trainer,
+                round_id,
+                number,
+                was: RoundStatus::Released,
+            },
+            RoundCompleted {
+                by: Side::Athlete,
+                round_id,
+                number,
+                pain: true,
+                is_final: true,
+            },
+            SessionCompleted {
+                by: Side::Athlete,
+                final_round: 2,
+            },
+            SessionCancelled {
+                by: Side::Trainer,
+                reason: Some("Sick".into()),
+            },
+        ]
+    }
+
+    /// `docs/live-protocol.md`'s "Event kinds" table: kind → data fields
+    /// (the backticked names in the second column, outside parentheses).
+    fn documented() -> Vec<(String, BTreeSet<String>)> {
+        let doc = include_str!("../../docs/live-protocol.md");
+        let table = doc
+            .split("### Event kinds")
+            .nth(1)
+            .expect("the protocol document has an \"Event kinds\" section");
+        let mut rows = Vec::new();
+        for line in table.lines().skip_while(|l| !l.starts_with('|')) {
+            if !line.starts_with('|') {
+                break;
+            }
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let kind = cells[1].trim_matches('`');
+            if kind == "kind" || kind.starts_with("---") {
+                continue;
+            }
+            let mut fields = BTreeSet::new();
+            let mut depth = 0;
+            let mut name: Option<String> = None;
+            for c in cells[2].chars() {
+                match (c, &mut name) {
+                    ('(', None) => depth += 1,
+                    (')', None) => depth -= 1,
+                    ('`', None) if depth == 0 => name = Some(String::new()),
+                    ('`', Some(n)) => {
+                        fields.insert(std::mem::take(n));
+                        name = None;
+                    }
+                    (c, Some(n)) => n.push(c),
+                    _ => {}
+                }
+            }
+            rows.push((kind.to_string(), fields));
+        }
+        rows
+    }
+
+    #[test]
+    fn the_protocol_document_lists_every_kind_with_its_fields() {
+        let documented = documented();
+        let kinds: Vec<&str> = documented.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(kinds, SessionEvent::KINDS, "kinds in the document");
+        let examples = examples();
+        let example_kinds: Vec<&str> = examples.iter().map(SessionEvent::kind).collect();
+        assert_eq!(example_kinds, SessionEvent::KINDS, "one example per kind");
+        for (event, (kind, fields)) in examples.iter().zip(&documented) {
+            let wire = serde_json::to_value(event).unwrap();
+            assert_eq!(wire["kind"], kind.as_str(), "serde's name is kind()");
+            let sent: BTreeSet<String> = wire["data"]
+                .as_object()
+                .expect("data is an object")
+                .keys()
+                .cloned()
+                .collect();
+            assert_eq!(&sent, fields, "fields of {kind}");
+        }
+    }
+
+    #[test]
+    fn an_event_reads_back_from_its_log_columns() {
+        for event in examples() {
+            let back = SessionEvent::from_parts(event.kind(), event.data()).unwrap();
+            assert_eq!(back, event);
+        }
+        // The exact JSON the log held before events were typed.
+        let old = serde_json::json!({"by": "trainer", "round_id": 4, "number": 1, "status": "draft", "revision": 1, "is_final": false});
+        assert!(matches!(
+            SessionEvent::from_parts("round-updated", old),
+            Ok(SessionEvent::RoundUpdated { round_id: 4, .. })
+        ));
+        assert!(SessionEvent::from_parts("round-exploded", serde_json::json!({})).is_err());
+    }
+
+    #[test]
+    fn cancels_carry_who_and_why() {
+        let cancel = SessionEvent::SessionCancelled {
+            by: Side::Trainer,
+            reason: Some("Gym closes".into()),
+        };
+        assert_eq!(
+            cancel.cancel_notice(),
+            Some((Side::Trainer, Some("Gym closes".into())))
+        );
+        for other in examples()
+            .iter()
+            .filter(|e| e.kind() != "session-cancelled")
+        {
+            assert_eq!(other.cancel_notice(), None, "{}", other.kind());
+        }
+    }
+
+    #[test]
+    fn pages_refetch_on_every_change_they_show_but_athletes_never_for_drafts() {
+        for event in examples() {
+            assert!(event.visible_to(Side::Trainer), "{}", event.kind());
+            let draft = matches!(
+                event,
+                SessionEvent::RoundUpdated {
+                    status: RoundStatus::Draft,
+                    ..
+                }
+            );
+            assert_eq!(event.visible_to(Side::Athlete), !draft, "{}", event.kind());
+        }
+        let deleted_draft = SessionEvent::RoundDeleted {
+            by: Side::Trainer,
+            round_id: 1,
+            number: 1,
+            was: RoundStatus::Draft,
+        };
+        assert!(!deleted_draft.visible_to(Side::Athlete));
+    }
+}

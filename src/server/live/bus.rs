@@ -1,0 +1,92 @@
+//! The bus carries committed events to the hubs that fan them out
+//! (centrifuge's broker, Sockudo's horizontal adapter): on SQLite, one
+//! process, it hands them straight to the local hub; on PostgreSQL the
+//! commit's trigger notifies every instance and each instance's
+//! [`super::listener`] feeds its own hub, this instance's events included.
+//! Mutations call [`Bus::committed`] after their commit and do not know
+//! which one runs.
+
+use super::{
+    hub::Hub,
+    listener::{self, ListenerStatus},
+    presence::Presences,
+};
+use crate::{
+    model::live::LiveEvent,
+    server::{db::Database, shutdown::Shutdown},
+};
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// Cheap to clone; clones share the hub, presence and listener.
+#[derive(Clone, Debug)]
+pub struct Bus {
+    hub: Hub,
+    presences: Presences,
+    /// PostgreSQL only: the listener feeding the hub.
+    listener: Option<ListenerStatus>,
+}
+
+impl Bus {
+    /// One process: committed events go straight to the local hub.
+    pub fn local() -> Bus {
+        let hub = Hub::default();
+        Bus {
+            presences: Presences::new(hub.clone()),
+            hub,
+            listener: None,
+        }
+    }
+
+    /// Several instances on one PostgreSQL database at `url`: starts the
+    /// listener (first reconnect after `retry`) and the presence exchange,
+    /// both ending when `shutdown` is requested, and waits up to 10 s for
+    /// the listener's first connection.
+    pub async fn postgres(
+        db: &Database,
+        url: &str,
+        retry: Duration,
+        shutdown: Shutdown,
+    ) -> Result<(Bus, Vec<JoinHandle<()>>), sqlx::Error> {
+        let mut bus = Bus::local();
+        let (status, tasks) = listener::spawn(db.clone(), &bus, url, retry, shutdown)?;
+        let started = tokio::time::Instant::now();
+        while !status.connected() && started.elapsed() < Duration::from_secs(10) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        bus.listener = Some(status);
+        Ok((bus, tasks))
+    }
+
+    /// Events a mutation just committed, in order. Never blocks.
+    pub fn committed(&self, events: &[LiveEvent], participants: [i64; 2]) {
+        for event in events {
+            tracing::info!(
+                session_id = event.session_id,
+                seq = event.seq,
+                kind = event.kind(),
+                "session event"
+            );
+        }
+        // On PostgreSQL the listener publishes every instance's events,
+        // this one's included, in the order the log has them.
+        if self.listener.is_none() {
+            self.hub.publish(events, participants);
+        }
+    }
+
+    /// The local fan-out.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// Who is connected, here and elsewhere.
+    pub fn presences(&self) -> &Presences {
+        &self.presences
+    }
+
+    /// The PostgreSQL listener's state (`None` on SQLite).
+    pub fn listener(&self) -> Option<&ListenerStatus> {
+        self.listener.as_ref()
+    }
+}

@@ -1,0 +1,77 @@
+//! The live layer, wrapped around the database rather than inside it:
+//!
+//! | file | owns |
+//! |---|---|
+//! | [`bus`] | where committed events go: straight to the hub (SQLite), or through PostgreSQL's LISTEN/NOTIFY to every instance's hub |
+//! | [`listener`] | PostgreSQL only: the LISTEN connection and the presence exchange between instances |
+//! | [`hub`] | local fan-out: a broadcast channel per followed session and per open dashboard |
+//! | [`presence`] | who is connected to each session, here and on other instances (reports expire) |
+//! | [`follow`] | replay from the log, then live frames: each event once, in seq order |
+//! | [`socket`] | the WebSocket transport (session and dashboard) |
+//! | [`sse`] | the Server-Sent Events transport |
+//!
+//! The wire format is documented in `docs/live-protocol.md`. Authorization
+//! happens before anything is sent: no login is 401, not a participant 403,
+//! no such session 404 (plain HTTP answers, before the upgrade). Nothing
+//! here writes to the database.
+
+pub mod bus;
+pub mod follow;
+pub mod hub;
+pub mod listener;
+pub mod presence;
+pub mod socket;
+pub mod sse;
+
+use super::{auth::CurrentUser, db::Database, AppState};
+use crate::model::{Side, User};
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use serde::Deserialize;
+
+pub use bus::Bus;
+pub use follow::{follow, Ended};
+
+/// The live routes, merged into the app's router.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/sessions/{id}/live", get(socket::session))
+        .route("/api/sessions/{id}/events", get(sse::session))
+        .route("/api/live", get(socket::dashboard))
+}
+
+/// `?since=<last seq the client applied>`; 0 or absent means "everything".
+#[derive(Debug, Default, Deserialize)]
+pub struct Since {
+    #[serde(default)]
+    since: i64,
+}
+
+/// Which side `user` is on in `session_id`, or the HTTP refusal.
+async fn authorize(db: &Database, user: CurrentUser, session_id: i64) -> Result<Side, Response> {
+    let CurrentUser(Some(User { id: user_id, .. })) = user else {
+        return Err((
+            StatusCode::UNAUTHORIZED,
+            "Please log in to follow a session",
+        )
+            .into_response());
+    };
+    let head = super::events::head(db, session_id).await.map_err(|e| {
+        tracing::error!(error = %e, session_id, "live: cannot read the session");
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    })?;
+    match head.map(|h| h.participants) {
+        None => Err((StatusCode::NOT_FOUND, "There is no such session").into_response()),
+        Some([athlete, _]) if athlete == user_id => Ok(Side::Athlete),
+        Some([_, trainer]) if trainer == user_id => Ok(Side::Trainer),
+        Some(_) => Err((
+            StatusCode::FORBIDDEN,
+            "This session belongs to someone else",
+        )
+            .into_response()),
+    }
+}

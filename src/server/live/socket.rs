@@ -1,0 +1,214 @@
+//! The WebSocket transport: `/api/sessions/{id}/live` (one session, with
+//! replay) and `/api/live` (every session of the logged-in user, for
+//! dashboards). [`pump`] moves frames to the socket and keeps the link
+//! honest: pings, the client's `ping` frames answered at once, 4008 after
+//! two silent intervals, 1001 when the server stops.
+
+use super::{
+    authorize,
+    follow::{follow, heartbeats, Ended},
+    hub::SharedFrame,
+    Since,
+};
+use crate::{
+    model::{
+        live::{
+            ClientFrame, Frame, CLOSE_GOING_AWAY, CLOSE_RESUME, CLOSE_TIMEOUT, PROTOCOL_VERSION,
+        },
+        User,
+    },
+    server::{auth::CurrentUser, db::now_ms, shutdown::Shutdown, AppState},
+};
+use axum::{
+    extract::{
+        ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade},
+        Path, Query, State,
+    },
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Extension,
+};
+use futures::{SinkExt, StreamExt};
+use std::time::Duration;
+use tokio::sync::{broadcast::error::RecvError, mpsc};
+
+/// `GET /api/sessions/{id}/live?since=N`, upgraded to a WebSocket.
+pub async fn session(
+    State(state): State<AppState>,
+    Path(session_id): Path<i64>,
+    Query(Since { since }): Query<Since>,
+    Extension(user): Extension<CurrentUser>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let side = match authorize(&state.db, user, session_id).await {
+        Ok(side) => side,
+        Err(refusal) => return refusal,
+    };
+    lean(upgrade).on_upgrade(move |socket| async move {
+        let (out, frames) = mpsc::channel::<SharedFrame>(64);
+        // Present before the first frame goes out, so a client that got
+        // `hello` is already counted.
+        let presence = state.bus.presences().present(session_id, side);
+        let follower = tokio::spawn(follow(
+            state.db.clone(),
+            state.bus.clone(),
+            session_id,
+            since,
+            state.heartbeat,
+            out,
+        ));
+        pump(socket, frames, follower, state.heartbeat, state.shutdown).await;
+        drop(presence);
+    })
+}
+
+/// Buffers sized for what flows here: clients send only pongs and close
+/// frames, the server small JSON frames written one at a time. (The 128 KiB
+/// defaults cost ~150 KiB of memory per idle connection.)
+fn lean(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
+    upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(64 * 1024)
+        .max_frame_size(64 * 1024)
+}
+
+/// `GET /api/live`: a WebSocket with the events of every session the
+/// logged-in user takes part in, for dashboards (no replay: a dashboard
+/// refetches its lists when it connects).
+pub async fn dashboard(
+    State(state): State<AppState>,
+    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let Some(User { id: user_id, .. }) = user else {
+        return (StatusCode::UNAUTHORIZED, "Please log in").into_response();
+    };
+    let mut live = state.bus.hub().subscribe_user(user_id);
+    let heartbeat = state.heartbeat;
+    lean(upgrade).on_upgrade(move |socket| async move {
+        let (out, frames) = mpsc::channel::<SharedFrame>(64);
+        let follower = tokio::spawn(async move {
+            let hello = Frame::Hello {
+                version: PROTOCOL_VERSION,
+                session_id: 0,
+                last_seq: 0,
+                heartbeat_ms: heartbeat.as_millis() as u64,
+            };
+            if out.send(SharedFrame::new(hello)).await.is_err() {
+                return Ended::ClientGone;
+            }
+            let mut beat = heartbeats(heartbeat);
+            loop {
+                let frame = tokio::select! {
+                    frame = live.recv() => frame,
+                    _ = beat.tick() => Ok(SharedFrame::new(Frame::Heartbeat { at: now_ms(), last_seq: 0 })),
+                };
+                match frame {
+                    Ok(frame) => {
+                        if out.send(frame).await.is_err() {
+                            return Ended::ClientGone;
+                        }
+                    }
+                    Err(RecvError::Lagged(_)) => return Ended::FellBehind,
+                    Err(RecvError::Closed) => return Ended::ClientGone,
+                }
+            }
+        });
+        pump(socket, frames, follower, heartbeat, state.shutdown).await;
+    })
+}
+
+/// Moves frames to the socket, pings every `heartbeat`, answers the client's
+/// `ping` frames with `pong` at once, and ends the connection when the
+/// client leaves, when it has been silent for exactly two heartbeats (close
+/// code 4008), when the follower ends (one that fell behind gets 4000), or
+/// when the server stops (1001, "going away": the client reconnects
+/// elsewhere).
+async fn pump(
+    socket: WebSocket,
+    mut frames: mpsc::Receiver<SharedFrame>,
+    follower: tokio::task::JoinHandle<Ended>,
+    heartbeat: Duration,
+    shutdown: Shutdown,
+) {
+    let (mut sink, mut incoming) = socket.split();
+    let mut ping = tokio::time::interval(heartbeat);
+    ping.tick().await;
+    // Anything the client sends (a pong to our ping included) moves this
+    // deadline to two intervals from then.
+    let silence = tokio::time::sleep(heartbeat * 2);
+    tokio::pin!(silence);
+    let close = |code: u16, reason: &'static str| {
+        Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        }))
+    };
+    // Sending to a client that stopped reading must not stall this task
+    // forever: a send that takes longer than a heartbeat ends the connection.
+    let deadline = heartbeat.max(Duration::from_secs(1));
+    let stopping = shutdown.requested();
+    tokio::pin!(stopping);
+    loop {
+        tokio::select! {
+            () = &mut stopping => {
+                let _ = tokio::time::timeout(deadline, sink.send(close(CLOSE_GOING_AWAY, "server stopping"))).await;
+                break;
+            }
+            () = &mut silence => {
+                let _ = tokio::time::timeout(deadline, sink.send(close(CLOSE_TIMEOUT, "no heartbeat"))).await;
+                break;
+            }
+            frame = frames.recv() => {
+                let Some(frame) = frame else { break };
+                let text = Message::Text(frame.json().into());
+                match tokio::time::timeout(deadline, sink.send(text)).await {
+                    Ok(Ok(())) => {}
+                    _ => break,
+                }
+            }
+            message = incoming.next() => match message {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(message)) => {
+                    silence.as_mut().reset(tokio::time::Instant::now() + heartbeat * 2);
+                    if let Some(pong) = answer(&message) {
+                        match tokio::time::timeout(deadline, sink.send(Message::Text(pong.into()))).await {
+                            Ok(Ok(())) => {}
+                            _ => break,
+                        }
+                    }
+                }
+            },
+            _ = ping.tick() => {
+                if tokio::time::timeout(deadline, sink.send(Message::Ping(Default::default()))).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    // Stop the follower now (rather than when it next notices the closed
+    // channel), so its hub subscription is gone before presence ends and the
+    // session's channel can be freed.
+    let fell_behind = if follower.is_finished() {
+        matches!(follower.await, Ok(Ended::FellBehind))
+    } else {
+        follower.abort();
+        let _ = follower.await;
+        false
+    };
+    if fell_behind {
+        let _ = tokio::time::timeout(deadline, sink.send(close(CLOSE_RESUME, "resume"))).await;
+    }
+}
+
+/// The reply to a client's frame, if it asks for one (only `ping` does;
+/// anything else a client sends is ignored).
+fn answer(message: &Message) -> Option<String> {
+    let Message::Text(text) = message else {
+        return None;
+    };
+    match serde_json::from_str::<ClientFrame>(text.as_str()).ok()? {
+        ClientFrame::Ping { id } => serde_json::to_string(&Frame::Pong { id, at: now_ms() }).ok(),
+    }
+}

@@ -1,0 +1,70 @@
+//! `GET /api/sessions/{id}/events`: the session's frames as Server-Sent
+//! Events, for browsers whose WebSocket keeps failing.
+
+use super::{authorize, follow, hub::SharedFrame, Since};
+use crate::{
+    model::live::Frame,
+    server::{auth::CurrentUser, AppState},
+};
+use axum::{
+    extract::{Path, Query, State},
+    http::HeaderMap,
+    response::{
+        sse::{Event as SseEvent, Sse},
+        IntoResponse, Response,
+    },
+    Extension,
+};
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+/// The same frames as the WebSocket, `id:` = seq for events, resuming from
+/// `Last-Event-ID` (or `?since=`).
+pub async fn session(
+    State(state): State<AppState>,
+    Path(session_id): Path<i64>,
+    Query(Since { since }): Query<Since>,
+    Extension(user): Extension<CurrentUser>,
+    headers: HeaderMap,
+) -> Response {
+    let side = match authorize(&state.db, user, session_id).await {
+        Ok(side) => side,
+        Err(refusal) => return refusal,
+    };
+    let since = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or(since);
+    let (out, frames) = mpsc::channel::<SharedFrame>(64);
+    let presence = state.bus.presences().present(session_id, side);
+    // The follower ends by itself once the stream (and `frames`) is gone.
+    tokio::spawn(follow(
+        state.db.clone(),
+        state.bus.clone(),
+        session_id,
+        since,
+        state.heartbeat,
+        out,
+    ));
+    let shutdown = state.shutdown.clone();
+    let stream = futures::stream::unfold((frames, presence), |(mut frames, presence)| async move {
+        let frame = frames.recv().await?;
+        let event = SseEvent::default().data(frame.json());
+        let event = match frame.frame() {
+            Frame::Event(e) => event.id(e.seq.to_string()).event("event"),
+            Frame::Hello { .. } => event.event("hello"),
+            Frame::Reset { .. } => event.event("reset"),
+            Frame::Presence { .. } => event.event("presence"),
+            Frame::Heartbeat { .. } => event.event("heartbeat"),
+            Frame::Pong { .. } => event.event("pong"),
+        };
+        Some((Ok::<_, std::convert::Infallible>(event), (frames, presence)))
+    });
+    // The stream ends when the server stops (an open one would otherwise
+    // keep the process from exiting); the browser's EventSource reconnects
+    // with Last-Event-ID.
+    let stream = stream.take_until(async move { shutdown.requested().await });
+    // `follow` sends heartbeat frames, so no keep-alive comments are needed.
+    Sse::new(stream).into_response()
+}

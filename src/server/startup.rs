@@ -1,0 +1,141 @@
+//! One startup and shutdown path (zero2prod's `Application`), used by
+//! `src/main.rs` and by the integration tests' `spawn_app()`: configuration
+//! → database → bus (and, on PostgreSQL, its listener tasks) → state →
+//! router; then serve until told to stop, and stop cleanly.
+
+use super::{config::Config, db::Database, live::Bus, router, shutdown::Shutdown, AppState};
+use axum::serve::ListenerExt;
+use std::{future::Future, time::Duration};
+use tokio::{sync::watch, task::JoinHandle};
+
+/// How long a stopping server waits for requests in flight.
+pub const DRAIN: Duration = Duration::from_secs(10);
+
+/// A built server, not yet serving.
+pub struct Application {
+    /// What every handler reaches (tests use its database and bus).
+    pub state: AppState,
+    /// Whether the database was created by this start (no migrations had
+    /// run): the caller may seed it.
+    pub is_new: bool,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error("cannot open the database at {url}: {source}")]
+    Database {
+        /// The URL, password hidden.
+        url: String,
+        /// What failed.
+        source: sqlx::Error,
+    },
+    /// The PostgreSQL listener could not be set up.
+    #[error("cannot start listening for other instances' events: {0}")]
+    Bus(sqlx::Error),
+}
+
+/// Opens the database, starts the bus and assembles the state.
+pub async fn build(config: &Config) -> Result<Application, StartError> {
+    let database_error = |source| StartError::Database {
+        url: redact(&config.database_url),
+        source,
+    };
+    let (db, is_new) = Database::open(&config.database_url, config.db_connections)
+        .await
+        .map_err(database_error)?;
+    tracing::info!(backend = ?db.backend, new = is_new, "database ready");
+    let (stop, shutdown) = Shutdown::new();
+    let (bus, tasks) = match db.backend {
+        super::db::Backend::Sqlite => (Bus::local(), Vec::new()),
+        super::db::Backend::Postgres => Bus::postgres(
+            &db,
+            &config.database_url,
+            config.listener_retry,
+            shutdown.clone(),
+        )
+        .await
+        .map_err(StartError::Bus)?,
+    };
+    let state = AppState {
+        leptos_options: config.leptos.clone(),
+        db,
+        bus,
+        heartbeat: config.heartbeat,
+        instance: config.instance.as_str().into(),
+        shutdown,
+    };
+    Ok(Application {
+        state,
+        is_new,
+        stop,
+        tasks,
+    })
+}
+
+impl Application {
+    /// Serves on `listener` until `signal` resolves; then stops accepting,
+    /// sends close 1001 to every live socket and ends every event stream,
+    /// stops the listener and presence tasks, lets requests in flight
+    /// finish for up to [`DRAIN`], and returns.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        // Small live frames go out at once instead of waiting for the
+        // previous one's ACK (Nagle + delayed ACK cost up to 40 ms).
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
+        let Application {
+            state, stop, tasks, ..
+        } = self;
+        let app = router(state);
+        let (signalled, stopping) = tokio::sync::oneshot::channel::<()>();
+        let server =
+            axum::serve(listener, app.into_make_service()).with_graceful_shutdown(async move {
+                signal.await;
+                tracing::info!("stopping: closing live connections");
+                let _ = stop.send(true);
+                let _ = signalled.send(());
+            });
+        let drain = async {
+            if stopping.await.is_ok() {
+                tokio::time::sleep(DRAIN).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        let served = tokio::select! {
+            served = server => served,
+            () = drain => {
+                tracing::warn!("stopping: connections still open after {DRAIN:?}, dropping them");
+                Ok(())
+            }
+        };
+        // The listener and presence tasks saw the same shutdown; wait for
+        // them so nothing outlives the server.
+        for task in tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
+        }
+        served
+    }
+}
+
+/// Hides the password in a database URL before printing it.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}

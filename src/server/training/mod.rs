@@ -1,0 +1,56 @@
+//! Training sessions: every mutation of a session, round or feedback, and
+//! the read models the pages need.
+//!
+//! | file | owns |
+//! |---|---|
+//! | [`work`] | the unit of work: begin, lock the session, replay a repeated request, resolve the side; commit and hand the events to the bus |
+//! | [`sessions`] | start, join, cancel |
+//! | [`rounds`] | save (and release with it), release, delete, complete with feedback |
+//! | [`queries`] | the dashboard and the session view |
+//! | [`codec`] | how loads, RPE and exercises are stored and read back |
+//!
+//! The rules themselves (who may do what, when) are pure functions in
+//! `model::rules`, shared with the pages. Dependencies point one way:
+//! training → events (the log) → db, and training → bus → hub.
+
+mod codec;
+pub mod queries;
+pub mod rounds;
+pub mod sessions;
+mod work;
+
+pub use queries::{dashboard, session_view};
+pub use rounds::{complete_round, delete_round, release_round, save_round};
+pub use sessions::{cancel_session, join_session, start_session};
+
+use super::{db::Database, live::Bus};
+use crate::model::live::LiveEvent;
+
+/// What a mutation needs: the database it commits to and the bus its
+/// committed events go to.
+#[derive(Clone, Copy, Debug)]
+pub struct Store<'a> {
+    /// Where the change and its events are committed.
+    pub db: &'a Database,
+    /// Where the events go after the commit.
+    pub bus: &'a Bus,
+}
+
+/// What a committed mutation did: its result and the events it published.
+#[derive(Clone, Debug)]
+pub struct Outcome<T> {
+    /// The mutation's result.
+    pub value: T,
+    /// Events it appended, in order (empty for an idempotent retry).
+    pub events: Vec<LiveEvent>,
+}
+
+impl<T> Outcome<T> {
+    /// A result that changed nothing (a repeated request).
+    pub fn unchanged(value: T) -> Outcome<T> {
+        Outcome {
+            value,
+            events: Vec::new(),
+        }
+    }
+}

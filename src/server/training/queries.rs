@@ -1,0 +1,221 @@
+//! The read models the pages need: a user's dashboard and a whole session.
+//! Rows are read into named structs (`sqlx::FromRow`) and grouped by round.
+
+use super::{
+    codec::{from_centi, from_halves, small, ExerciseRow, EXERCISE_COLUMNS},
+    work::{corrupt, no_such_session, parse_status, SessionRow},
+};
+use crate::{
+    error::AppError,
+    model::{
+        Dashboard, Feedback, Role, Round, RoundStatus, SessionStatus, SessionSummary, SessionView,
+        Side, TrainerChoice, User,
+    },
+    server::db::Database,
+};
+use std::collections::HashMap;
+
+const SUMMARY_SELECT: &str = "SELECT s.id, a.display_name AS athlete_name, t.display_name AS trainer_name, \
+     s.status, s.created_at, s.cancelled_by, s.cancel_reason, \
+     (SELECT COUNT(*) FROM rounds r WHERE r.session_id = s.id AND r.status = 'completed') AS rounds_completed, \
+     s.athlete_id, s.trainer_id, s.last_seq \
+     FROM training_sessions s JOIN users a ON a.id = s.athlete_id JOIN users t ON t.id = s.trainer_id";
+
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    id: i64,
+    athlete_name: String,
+    trainer_name: String,
+    status: String,
+    created_at: i64,
+    cancelled_by: Option<String>,
+    cancel_reason: Option<String>,
+    rounds_completed: i64,
+    athlete_id: i64,
+    trainer_id: i64,
+    last_seq: i64,
+}
+
+impl SummaryRow {
+    fn summary(self) -> Result<(SessionSummary, SessionRow), AppError> {
+        let status = parse_status(&self.status)?;
+        let session = SessionRow {
+            id: self.id,
+            athlete_id: self.athlete_id,
+            trainer_id: self.trainer_id,
+            status,
+        };
+        let summary = SessionSummary {
+            id: self.id,
+            athlete_name: self.athlete_name,
+            trainer_name: self.trainer_name,
+            status,
+            created_at: self.created_at,
+            cancelled_by: self.cancelled_by.as_deref().and_then(Side::parse),
+            cancel_reason: self.cancel_reason,
+            rounds_completed: self.rounds_completed,
+            last_seq: self.last_seq,
+        };
+        Ok((summary, session))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct RoundRowFull {
+    id: i64,
+    number: i64,
+    status: String,
+    is_final: i64,
+    revision: i64,
+    released_at: Option<i64>,
+    completed_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct FeedbackRow {
+    #[sqlx(flatten)]
+    prescription: ExerciseRow,
+    sets_done: Option<i64>,
+    reps_done: Option<i64>,
+    load_used_centi: Option<i64>,
+    rpe_half: Option<i64>,
+    pain: i64,
+    feedback_notes: String,
+    duration_done_s: Option<i64>,
+}
+
+impl From<FeedbackRow> for Feedback {
+    fn from(row: FeedbackRow) -> Feedback {
+        Feedback {
+            prescription: row.prescription.into(),
+            sets_done: small(row.sets_done),
+            reps_done: small(row.reps_done),
+            load_used: from_centi(row.load_used_centi),
+            rpe: from_halves(row.rpe_half),
+            pain: row.pain != 0,
+            notes: row.feedback_notes,
+            duration_done_s: small(row.duration_done_s),
+        }
+    }
+}
+
+/// The dashboard for `user`: their sessions by status, and for athletes the
+/// trainers they can start a session with.
+#[tracing::instrument(name = "dashboard", skip_all, fields(user_id = user.id))]
+pub async fn dashboard(db: &Database, user: &User) -> Result<Dashboard, AppError> {
+    let column = match user.role {
+        Role::Athlete => "s.athlete_id",
+        Role::Trainer => "s.trainer_id",
+    };
+    let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
+        "{SUMMARY_SELECT} WHERE {column} = $1 ORDER BY s.id DESC LIMIT 200"
+    ))
+    .bind(user.id)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut dashboard = Dashboard::default();
+    for row in rows {
+        let (summary, _) = row.summary()?;
+        match summary.status {
+            SessionStatus::Waiting => dashboard.waiting.push(summary),
+            SessionStatus::Active => dashboard.active.push(summary),
+            SessionStatus::Completed | SessionStatus::Cancelled => dashboard.past.push(summary),
+        }
+    }
+    if user.role == Role::Athlete {
+        let trainers: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, display_name FROM users WHERE role = 'trainer' ORDER BY display_name, id LIMIT 500")
+                .fetch_all(&db.pool)
+                .await?;
+        dashboard.trainers = trainers
+            .into_iter()
+            .map(|(id, name)| TrainerChoice { id, name })
+            .collect();
+    }
+    Ok(dashboard)
+}
+
+/// A whole session as `user` sees it. Only participants may look (others
+/// get `Forbidden`, unknown ids `NotFound`); athletes never see drafts.
+#[tracing::instrument(name = "session_view", skip(db, user), fields(user_id = user.id))]
+pub async fn session_view(
+    db: &Database,
+    user: &User,
+    session_id: i64,
+) -> Result<SessionView, AppError> {
+    let row: Option<SummaryRow> = sqlx::query_as(&format!("{SUMMARY_SELECT} WHERE s.id = $1"))
+        .bind(session_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    let (summary, session) = row.ok_or_else(no_such_session)?.summary()?;
+    let viewer = session.side_of(user.id)?;
+    let rounds: Vec<RoundRowFull> = sqlx::query_as(
+        "SELECT id, number, status, is_final, revision, released_at, completed_at FROM rounds \
+         WHERE session_id = $1 ORDER BY number",
+    )
+    .bind(session_id)
+    .fetch_all(&db.pool)
+    .await?;
+    let exercises: Vec<ExerciseRow> = sqlx::query_as(&format!(
+        "SELECT {EXERCISE_COLUMNS} FROM exercises e JOIN rounds r ON r.id = e.round_id \
+         WHERE r.session_id = $1 ORDER BY e.round_id, e.position"
+    ))
+    .bind(session_id)
+    .fetch_all(&db.pool)
+    .await?;
+    let feedback: Vec<FeedbackRow> = sqlx::query_as(
+        "SELECT f.round_id, f.exercise_name AS name, f.presc_sets AS sets, f.presc_reps AS reps, \
+         f.presc_load_centi AS load_centi, f.presc_load_unit AS load_unit, f.presc_duration_s AS duration_s, \
+         f.presc_rest_s AS rest_s, f.presc_notes AS notes, f.sets_done, f.reps_done, f.load_used_centi, \
+         f.rpe_half, f.pain, f.notes AS feedback_notes, f.duration_done_s \
+         FROM feedback f JOIN rounds r ON r.id = f.round_id WHERE r.session_id = $1 ORDER BY f.round_id, f.position",
+    )
+    .bind(session_id)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut exercises = group_by_round(exercises, |e| e.round_id);
+    let mut feedback = group_by_round(feedback, |f| f.prescription.round_id);
+    let mut view = SessionView {
+        summary,
+        viewer,
+        rounds: Vec::new(),
+    };
+    for row in rounds {
+        let status =
+            RoundStatus::parse(&row.status).ok_or_else(|| corrupt("round status", &row.status))?;
+        if viewer == Side::Athlete && status == RoundStatus::Draft {
+            continue;
+        }
+        view.rounds.push(Round {
+            id: row.id,
+            number: row.number,
+            status,
+            is_final: row.is_final != 0,
+            revision: row.revision,
+            released_at: row.released_at,
+            completed_at: row.completed_at,
+            exercises: take(&mut exercises, row.id),
+            feedback: take(&mut feedback, row.id),
+        });
+    }
+    Ok(view)
+}
+
+/// Rows grouped by their round, keeping their order.
+fn group_by_round<R>(rows: Vec<R>, round: impl Fn(&R) -> i64) -> HashMap<i64, Vec<R>> {
+    let mut groups: HashMap<i64, Vec<R>> = HashMap::new();
+    for row in rows {
+        groups.entry(round(&row)).or_default().push(row);
+    }
+    groups
+}
+
+/// One round's rows, converted.
+fn take<R, T: From<R>>(groups: &mut HashMap<i64, Vec<R>>, round_id: i64) -> Vec<T> {
+    groups
+        .remove(&round_id)
+        .unwrap_or_default()
+        .into_iter()
+        .map(T::from)
+        .collect()
+}

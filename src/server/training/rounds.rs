@@ -1,0 +1,376 @@
+//! Round mutations: the trainer saves, releases and deletes rounds; the
+//! athlete completes the released one with feedback.
+
+use super::{
+    codec::{bind_exercise, to_centi, to_halves, ExerciseRow, EXERCISE_COLUMNS},
+    work::{corrupt, step, Begun, Tx, Work},
+    Outcome, Store,
+};
+use crate::{
+    error::AppError,
+    model::{
+        rules::{self, Verdict},
+        validate_feedback, Exercise, FeedbackInput, RoundStatus, SessionEvent, Side, User,
+    },
+    server::{db::now_ms, idempotency::Idempotency},
+};
+
+/// A round as mutations need it.
+#[derive(Clone, Copy, Debug)]
+struct RoundRow {
+    id: i64,
+    number: i64,
+    status: RoundStatus,
+    is_final: bool,
+    revision: i64,
+}
+
+impl RoundRow {
+    /// The event a change of this round (as it now stands) is told as.
+    fn event(&self, released: bool) -> SessionEvent {
+        let (by, round_id, number, status, revision, is_final) = (
+            Side::Trainer,
+            self.id,
+            self.number,
+            self.status,
+            self.revision,
+            self.is_final,
+        );
+        if released {
+            SessionEvent::RoundReleased {
+                by,
+                round_id,
+                number,
+                status,
+                revision,
+                is_final,
+            }
+        } else {
+            SessionEvent::RoundUpdated {
+                by,
+                round_id,
+                number,
+                status,
+                revision,
+                is_final,
+            }
+        }
+    }
+}
+
+fn no_such_round() -> AppError {
+    AppError::NotFound("There is no such round in this session".into())
+}
+
+async fn round_in(tx: &mut Tx, session_id: i64, round_id: i64) -> Result<RoundRow, AppError> {
+    let row: Option<(i64, i64, String, i64, i64)> = sqlx::query_as(
+        "SELECT id, number, status, is_final, revision FROM rounds WHERE id = $1 AND session_id = $2",
+    )
+    .bind(round_id)
+    .bind(session_id)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(step("read the round"))?;
+    let (id, number, status, is_final, revision) = row.ok_or_else(no_such_round)?;
+    Ok(RoundRow {
+        id,
+        number,
+        status: RoundStatus::parse(&status).ok_or_else(|| corrupt("round status", &status))?,
+        is_final: is_final != 0,
+        revision,
+    })
+}
+
+async fn load_exercises(tx: &mut Tx, round_id: i64) -> Result<Vec<Exercise>, AppError> {
+    let rows: Vec<ExerciseRow> = sqlx::query_as(&format!(
+        "SELECT {EXERCISE_COLUMNS} FROM exercises e WHERE e.round_id = $1 ORDER BY e.position"
+    ))
+    .bind(round_id)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(step("read the exercises"))?;
+    Ok(rows.into_iter().map(Exercise::from).collect())
+}
+
+/// Creates a draft round (`round_id` = None) or replaces an unfinished
+/// round's exercises and final flag, bumping its revision; with `release`,
+/// releases it too, in the same transaction (so what the trainer had on
+/// screen is exactly what the athlete gets). Returns the round's id.
+#[allow(clippy::too_many_arguments)]
+#[tracing::instrument(name = "save_round", skip(store, user, exercises, key), fields(user_id = user.id, exercises = exercises.len()))]
+pub async fn save_round(
+    store: Store<'_>,
+    user: &User,
+    session_id: i64,
+    round_id: Option<i64>,
+    exercises: &[Exercise],
+    is_final: bool,
+    release: bool,
+    key: Option<&Idempotency>,
+) -> Result<Outcome<i64>, AppError> {
+    let mut work = match Work::begin(store, user, session_id, key).await? {
+        Begun::Open(work) => work,
+        Begun::Done(done) => return Ok(done),
+    };
+    let (status, side) = (work.session.status, work.side);
+    let round = match round_id {
+        None => {
+            let (count, last): (i64, Option<i64>) =
+                sqlx::query_as("SELECT COUNT(*), MAX(number) FROM rounds WHERE session_id = $1")
+                    .bind(session_id)
+                    .fetch_one(&mut **work.tx())
+                    .await?;
+            rules::save(side, status, None, count, exercises.len())?;
+            let number = last.unwrap_or(0) + 1;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO rounds (session_id, number, status, is_final, revision, created_at) \
+                 VALUES ($1, $2, 'draft', $3, 1, $4) RETURNING id",
+            )
+            .bind(session_id)
+            .bind(number)
+            .bind(i64::from(is_final))
+            .bind(now_ms())
+            .fetch_one(&mut **work.tx())
+            .await
+            .map_err(step("insert the round"))?;
+            RoundRow {
+                id,
+                number,
+                status: RoundStatus::Draft,
+                is_final,
+                revision: 1,
+            }
+        }
+        Some(round_id) => {
+            rules::require_side(side, Side::Trainer, "build rounds")?;
+            rules::require_in_progress(status)?;
+            let round = round_in(work.tx(), session_id, round_id).await?;
+            let existing = Some((round.number, round.status));
+            rules::save(side, status, existing, 0, exercises.len())?;
+            let revision = round.revision + 1;
+            sqlx::query("UPDATE rounds SET is_final = $1, revision = $2 WHERE id = $3")
+                .bind(i64::from(is_final))
+                .bind(revision)
+                .bind(round.id)
+                .execute(&mut **work.tx())
+                .await?;
+            sqlx::query("DELETE FROM exercises WHERE round_id = $1")
+                .bind(round.id)
+                .execute(&mut **work.tx())
+                .await?;
+            RoundRow {
+                revision,
+                is_final,
+                ..round
+            }
+        }
+    };
+    for (position, exercise) in exercises.iter().enumerate() {
+        let query = sqlx::query(
+            "INSERT INTO exercises (round_id, position, name, sets, reps, load_centi, load_unit, duration_s, rest_s, notes) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(round.id)
+        .bind(position as i64);
+        bind_exercise(query, exercise)
+            .execute(&mut **work.tx())
+            .await
+            .map_err(step("insert an exercise"))?;
+    }
+    work.append(round.event(false)).await?;
+    if release {
+        release_in(&mut work, &round).await?;
+    }
+    work.commit(store, round.id).await
+}
+
+/// Begins a trainer's mutation of one round of an in-progress session;
+/// `None` if this request (its idempotency key) was committed before, whose
+/// answer was ().
+async fn trainer_round<'a>(
+    store: Store<'_>,
+    user: &User,
+    session_id: i64,
+    round_id: i64,
+    action: &str,
+    key: Option<&'a Idempotency>,
+) -> Result<Option<(Work<'a>, RoundRow)>, AppError> {
+    let mut work = match Work::begin::<()>(store, user, session_id, key).await? {
+        Begun::Open(work) => work,
+        Begun::Done(_) => return Ok(None),
+    };
+    rules::require_side(work.side, Side::Trainer, action)?;
+    rules::require_in_progress(work.session.status)?;
+    let round = round_in(work.tx(), session_id, round_id).await?;
+    Ok(Some((work, round)))
+}
+
+/// Releases `round` (as it now stands) inside the unit of work, if
+/// [`rules::release`] allows it, and appends the event.
+async fn release_in(work: &mut Work<'_>, round: &RoundRow) -> Result<(), AppError> {
+    let exercises: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM exercises WHERE round_id = $1")
+        .bind(round.id)
+        .fetch_one(&mut **work.tx())
+        .await?;
+    let open: Option<i64> = sqlx::query_scalar(
+        "SELECT number FROM rounds WHERE session_id = $1 AND status = 'released'",
+    )
+    .bind(work.session.id)
+    .fetch_optional(&mut **work.tx())
+    .await?;
+    rules::release(round.number, round.status, exercises as usize, open)?;
+    sqlx::query("UPDATE rounds SET status = 'released', released_at = $1 WHERE id = $2")
+        .bind(now_ms())
+        .bind(round.id)
+        .execute(&mut **work.tx())
+        .await?;
+    let released = RoundRow {
+        status: RoundStatus::Released,
+        ..*round
+    };
+    work.append(released.event(true)).await
+}
+
+/// Releases a draft with at least one exercise, when no other round is open.
+#[tracing::instrument(name = "release_round", skip(store, user, key), fields(user_id = user.id))]
+pub async fn release_round(
+    store: Store<'_>,
+    user: &User,
+    session_id: i64,
+    round_id: i64,
+    key: Option<&Idempotency>,
+) -> Result<Outcome<()>, AppError> {
+    let Some((mut work, round)) =
+        trainer_round(store, user, session_id, round_id, "release rounds", key).await?
+    else {
+        return Ok(Outcome::unchanged(()));
+    };
+    release_in(&mut work, &round).await?;
+    work.commit(store, ()).await
+}
+
+/// Deletes a draft or released (not completed) round.
+#[tracing::instrument(name = "delete_round", skip(store, user, key), fields(user_id = user.id))]
+pub async fn delete_round(
+    store: Store<'_>,
+    user: &User,
+    session_id: i64,
+    round_id: i64,
+    key: Option<&Idempotency>,
+) -> Result<Outcome<()>, AppError> {
+    let Some((mut work, round)) =
+        trainer_round(store, user, session_id, round_id, "delete rounds", key).await?
+    else {
+        return Ok(Outcome::unchanged(()));
+    };
+    rules::delete(round.number, round.status)?;
+    sqlx::query("DELETE FROM rounds WHERE id = $1")
+        .bind(round.id)
+        .execute(&mut **work.tx())
+        .await?;
+    let deleted = SessionEvent::RoundDeleted {
+        by: Side::Trainer,
+        round_id: round.id,
+        number: round.number,
+        was: round.status,
+    };
+    work.append(deleted).await?;
+    work.commit(store, ()).await
+}
+
+/// The athlete completes the released round with feedback for every
+/// exercise, against the `revision` they saw ([`rules::complete`]).
+/// Completing an already completed round again (a retry) changes nothing
+/// and succeeds. Completing the final round completes the session; returns
+/// whether it did.
+#[tracing::instrument(name = "complete_round", skip(store, user, feedback, key), fields(user_id = user.id))]
+pub async fn complete_round(
+    store: Store<'_>,
+    user: &User,
+    session_id: i64,
+    round_id: i64,
+    revision: i64,
+    feedback: &[FeedbackInput],
+    key: Option<&Idempotency>,
+) -> Result<Outcome<bool>, AppError> {
+    let mut work = match Work::begin(store, user, session_id, key).await? {
+        Begun::Open(work) => work,
+        Begun::Done(done) => return Ok(done),
+    };
+    rules::require_side(work.side, Side::Athlete, "complete rounds")?;
+    let round = match round_in(work.tx(), session_id, round_id).await {
+        Ok(round) if round.status != RoundStatus::Draft => round,
+        // The athlete never learns about drafts.
+        Ok(_) | Err(AppError::NotFound(_)) => return Err(no_such_round()),
+        Err(e) => return Err(e),
+    };
+    let verdict = rules::complete(work.session.status, round.status, revision, round.revision)?;
+    if verdict == Verdict::AlreadyDone {
+        return work.commit(store, round.is_final).await;
+    }
+    let prescriptions = load_exercises(work.tx(), round.id).await?;
+    if feedback.len() != prescriptions.len() {
+        return Err(AppError::invalid(
+            "feedback",
+            format!(
+                "Give feedback for each of the {} exercises",
+                prescriptions.len()
+            ),
+        ));
+    }
+    let mut checked = Vec::with_capacity(feedback.len());
+    for (i, (input, prescription)) in feedback.iter().zip(&prescriptions).enumerate() {
+        checked.push(validate_feedback(i, input, prescription)?);
+    }
+    let now = now_ms();
+    for (position, fb) in checked.iter().enumerate() {
+        let query = sqlx::query(
+            "INSERT INTO feedback (round_id, position, exercise_name, presc_sets, presc_reps, presc_load_centi, \
+             presc_load_unit, presc_duration_s, presc_rest_s, presc_notes, sets_done, reps_done, load_used_centi, rpe_half, \
+             pain, notes, created_at, duration_done_s) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+        )
+        .bind(round.id)
+        .bind(position as i64);
+        bind_exercise(query, &fb.prescription)
+            .bind(fb.sets_done.map(i64::from))
+            .bind(fb.reps_done.map(i64::from))
+            .bind(to_centi(fb.load_used))
+            .bind(to_halves(fb.rpe))
+            .bind(i64::from(fb.pain))
+            .bind(&fb.notes)
+            .bind(now)
+            .bind(fb.duration_done_s.map(i64::from))
+            .execute(&mut **work.tx())
+            .await
+            .map_err(step("insert feedback"))?;
+    }
+    sqlx::query("UPDATE rounds SET status = 'completed', completed_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(round.id)
+        .execute(&mut **work.tx())
+        .await?;
+    let completed = SessionEvent::RoundCompleted {
+        by: Side::Athlete,
+        round_id: round.id,
+        number: round.number,
+        pain: checked.iter().any(|fb| fb.pain),
+        is_final: round.is_final,
+    };
+    work.append(completed).await?;
+    if round.is_final {
+        sqlx::query(
+            "UPDATE training_sessions SET status = 'completed', completed_at = $1 WHERE id = $2",
+        )
+        .bind(now)
+        .bind(session_id)
+        .execute(&mut **work.tx())
+        .await?;
+        let finished = SessionEvent::SessionCompleted {
+            by: Side::Athlete,
+            final_round: round.number,
+        };
+        work.append(finished).await?;
+    }
+    work.commit(store, round.is_final).await
+}
