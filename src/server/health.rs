@@ -2,7 +2,7 @@
 //! answers and, on PostgreSQL, the listener is connected), for load
 //! balancers and operators. Both name the instance that answered.
 
-use super::AppState;
+use super::state::AppState;
 use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::get, Json, Router};
 use serde_json::json;
 use std::time::Duration;

@@ -3,7 +3,14 @@
 //! → database → bus (and, on PostgreSQL, its listener tasks) → state →
 //! router; then serve until told to stop, and stop cleanly.
 
-use super::{config::Config, db::Database, live::Bus, router, shutdown::Shutdown, AppState};
+use super::{
+    config::Config,
+    db::{Backend, Database},
+    live::Bus,
+    router::router,
+    shutdown::Shutdown,
+    state::AppState,
+};
 use axum::serve::ListenerExt;
 use std::{future::Future, time::Duration};
 use tokio::{sync::watch, task::JoinHandle};
@@ -50,8 +57,8 @@ pub async fn build(config: &Config) -> Result<Application, StartError> {
     tracing::info!(backend = ?db.backend, new = is_new, "database ready");
     let (stop, shutdown) = Shutdown::new();
     let (bus, tasks) = match db.backend {
-        super::db::Backend::Sqlite => (Bus::local(), Vec::new()),
-        super::db::Backend::Postgres => Bus::postgres(
+        Backend::Sqlite => (Bus::local(), Vec::new()),
+        Backend::Postgres => Bus::postgres(
             &db,
             &config.database_url,
             config.listener_retry,

@@ -157,6 +157,11 @@ pub async fn fresh_database(backend: Backend) -> (String, Cleanup) {
 
 /// Starts the real router on 127.0.0.1:0 with a fresh, migrated database.
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// [`spawn_app`] with the test configuration changed by `adjust`.
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
     // Server errors show up in a failing test's output.
     let _ = tracing_subscriber::fmt()
         .with_test_writer()
@@ -164,12 +169,13 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         .try_init();
     let (url, cleanup) = fresh_database(backend).await;
     let leptos_options = leptos_options("Leptos.toml").expect("read Leptos.toml");
-    let config = Config {
+    let mut config = Config {
         // Short, so the heartbeat tests take a second, not thirty.
         heartbeat: std::time::Duration::from_millis(300),
         instance: "test".into(),
         ..Config::with_defaults(leptos_options, &url)
     };
+    adjust(&mut config);
     // The same startup as `main`: database, bus (and its listener on
     // PostgreSQL), state, router.
     let app = startup::build(&config).await.expect("start spotter");

@@ -348,6 +348,40 @@ async fn a_silent_client_is_disconnected_after_two_heartbeats(backend: Backend) 
     }
 }
 
+/// The protocol's promise, to the interval: a client that sends nothing
+/// (no pong, no frame) is let go two heartbeat intervals after it was last
+/// heard, not at the next ping after that (which was up to a third
+/// interval later). Watched from the server's side (presence), because
+/// reading the socket would answer its pings.
+#[tokio::test]
+async fn a_silent_client_is_let_go_after_exactly_two_intervals() {
+    let interval = Duration::from_millis(1000);
+    let app = crate::helpers::spawn_app_with(Backend::Sqlite, |config| {
+        config.heartbeat = interval;
+    })
+    .await;
+    let (athlete, _trainer, session) = app.active_session().await;
+    let mut socket = listen(&app, &athlete, session, 0).await;
+    let connected = tokio::time::Instant::now();
+    hello(&mut socket).await;
+    let gone = loop {
+        if app.bus.presences().who_is_here(session) == (false, false) {
+            break connected.elapsed();
+        }
+        assert!(connected.elapsed() < interval * 5, "never let go");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert!(
+        gone >= interval * 2 - Duration::from_millis(50),
+        "not before two intervals: {gone:?}"
+    );
+    assert!(
+        gone < interval * 5 / 2,
+        "at two intervals, not at the next ping after them: {gone:?}"
+    );
+    drop(socket);
+}
+
 async fn server_sent_events_resume_from_last_event_id(backend: Backend) {
     let app = spawn_app(backend).await;
     let (athlete, trainer, session) = app.active_session().await;

@@ -2,6 +2,7 @@
 //! router on 127.0.0.1:0 with a fresh, migrated database, on SQLite and on
 //! PostgreSQL, and drives it over HTTP.
 
+mod architecture;
 mod auth;
 mod config;
 mod field;

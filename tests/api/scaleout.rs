@@ -444,6 +444,15 @@ async fn sigterm_closes_live_connections_with_1001_and_the_process_exits_0() {
             .expect("event stream");
         assert_eq!(stream.status(), StatusCode::OK);
         assert!(stream.chunk().await.expect("first chunk").is_some());
+        // And a request whose body never finishes arriving (a phone that
+        // lost its network mid-upload).
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let host = a.app.address.trim_start_matches("http://").to_string();
+        let mut half_sent = tokio::net::TcpStream::connect(&host).await.unwrap();
+        let head = format!(
+            "POST /api/dashboard HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nsession_id=1&"
+        );
+        half_sent.write_all(head.as_bytes()).await.unwrap();
 
         let pid = a.child.id().expect("running") as libc::pid_t;
         // SAFETY: sends a signal to the child process this test started.
@@ -466,11 +475,18 @@ async fn sigterm_closes_live_connections_with_1001_and_the_process_exits_0() {
         })
         .await
         .expect("the event stream ends within 5 s");
-        let status = tokio::time::timeout(Duration::from_secs(10), a.child.wait())
+        // The half-sent request gets the drain time (10 s), then the
+        // process exits anyway, with success.
+        let status = tokio::time::timeout(Duration::from_secs(15), a.child.wait())
             .await
-            .expect("the process exits within 10 s")
+            .expect("the process exits within the drain time")
             .expect("exit status");
         assert!(status.success(), "exit status {status:?}");
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(1), half_sent.read_to_end(&mut rest))
+            .await
+            .expect("the half-sent request's connection is closed");
+        assert!(read.is_err() || rest.is_empty() || rest.starts_with(b"HTTP/1.1"), "{read:?}");
     })
     .await
 }

@@ -49,7 +49,8 @@ impl Bus {
         shutdown: Shutdown,
     ) -> Result<(Bus, Vec<JoinHandle<()>>), sqlx::Error> {
         let mut bus = Bus::local();
-        let (status, tasks) = listener::spawn(db.clone(), &bus, url, retry, shutdown)?;
+        let (status, tasks) =
+            listener::spawn(db.clone(), &bus.hub, &bus.presences, url, retry, shutdown)?;
         let started = tokio::time::Instant::now();
         while !status.connected() && started.elapsed() < Duration::from_secs(10) {
             tokio::time::sleep(Duration::from_millis(10)).await;

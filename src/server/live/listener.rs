@@ -23,7 +23,6 @@
 //! instance died) expire.
 
 use super::{
-    bus::Bus,
     hub::Hub,
     presence::{LocalPresence, Presences},
 };
@@ -125,13 +124,15 @@ struct Local {
     presences: Presences,
 }
 
-/// Starts the listener and the presence exchange for `bus` on `db` (a
+/// Starts the listener (feeding `hub`) and the presence exchange (for
+/// `presences`) on `db` (a
 /// PostgreSQL database at `url`); both end when `shutdown` is requested.
 /// `retry` is the first wait after a lost connection (it doubles up to 5 s
 /// while connecting fails).
 pub fn spawn(
     db: Database,
-    bus: &Bus,
+    hub: &Hub,
+    presences: &Presences,
     url: &str,
     retry: Duration,
     shutdown: Shutdown,
@@ -152,11 +153,11 @@ pub fn spawn(
     // Tells this instance's notifications about presence from the others'.
     let instance: u64 = rand::random();
     let (sink, changes) = tokio::sync::mpsc::unbounded_channel();
-    bus.presences().send_changes_to(sink);
+    presences.send_changes_to(sink);
     let local = Local {
         db,
-        hub: bus.hub().clone(),
-        presences: bus.presences().clone(),
+        hub: hub.clone(),
+        presences: presences.clone(),
     };
     let tasks = vec![
         tokio::spawn(shutdown.clone().or_stop(share_presence(

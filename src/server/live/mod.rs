@@ -23,21 +23,40 @@ pub mod presence;
 pub mod socket;
 pub mod sse;
 
-use super::{auth::CurrentUser, db::Database, AppState};
+use super::{auth::CurrentUser, db::Database, shutdown::Shutdown};
 use crate::model::{Side, User};
 use axum::{
+    extract::FromRef,
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::get,
     Router,
 };
 use serde::Deserialize;
+use std::time::Duration;
 
 pub use bus::Bus;
 pub use follow::{follow, Ended};
 
+/// What the live endpoints need from the app's state.
+#[derive(Clone, Debug)]
+pub struct LiveContext {
+    /// Read for authorization, replay and gaps; never written.
+    pub db: Database,
+    /// The hub and presence.
+    pub bus: Bus,
+    /// How often every connection gets a heartbeat frame and a ping.
+    pub heartbeat: Duration,
+    /// Sockets close with 1001 and streams end when it is requested.
+    pub shutdown: Shutdown,
+}
+
 /// The live routes, merged into the app's router.
-pub fn routes() -> Router<AppState> {
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    LiveContext: FromRef<S>,
+{
     Router::new()
         .route("/api/sessions/{id}/live", get(socket::session))
         .route("/api/sessions/{id}/events", get(sse::session))

@@ -8,7 +8,7 @@ use super::{
     authorize,
     follow::{follow, heartbeats, Ended},
     hub::SharedFrame,
-    Since,
+    LiveContext, Since,
 };
 use crate::{
     model::{
@@ -17,7 +17,7 @@ use crate::{
         },
         User,
     },
-    server::{auth::CurrentUser, db::now_ms, shutdown::Shutdown, AppState},
+    server::{auth::CurrentUser, db::now_ms, shutdown::Shutdown},
 };
 use axum::{
     extract::{
@@ -34,7 +34,7 @@ use tokio::sync::{broadcast::error::RecvError, mpsc};
 
 /// `GET /api/sessions/{id}/live?since=N`, upgraded to a WebSocket.
 pub async fn session(
-    State(state): State<AppState>,
+    State(state): State<LiveContext>,
     Path(session_id): Path<i64>,
     Query(Since { since }): Query<Since>,
     Extension(user): Extension<CurrentUser>,
@@ -77,7 +77,7 @@ fn lean(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
 /// logged-in user takes part in, for dashboards (no replay: a dashboard
 /// refetches its lists when it connects).
 pub async fn dashboard(
-    State(state): State<AppState>,
+    State(state): State<LiveContext>,
     Extension(CurrentUser(user)): Extension<CurrentUser>,
     upgrade: WebSocketUpgrade,
 ) -> Response {

@@ -1,11 +1,8 @@
 //! `GET /api/sessions/{id}/events`: the session's frames as Server-Sent
 //! Events, for browsers whose WebSocket keeps failing.
 
-use super::{authorize, follow, hub::SharedFrame, Since};
-use crate::{
-    model::live::Frame,
-    server::{auth::CurrentUser, AppState},
-};
+use super::{authorize, follow, hub::SharedFrame, LiveContext, Since};
+use crate::{model::live::Frame, server::auth::CurrentUser};
 use axum::{
     extract::{Path, Query, State},
     http::HeaderMap,
@@ -21,7 +18,7 @@ use tokio::sync::mpsc;
 /// The same frames as the WebSocket, `id:` = seq for events, resuming from
 /// `Last-Event-ID` (or `?since=`).
 pub async fn session(
-    State(state): State<AppState>,
+    State(state): State<LiveContext>,
     Path(session_id): Path<i64>,
     Query(Since { since }): Query<Since>,
     Extension(user): Extension<CurrentUser>,

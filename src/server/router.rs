@@ -1,0 +1,54 @@
+//! The whole HTTP surface: pages, server functions, live endpoints,
+//! health, static files, and the layers every request passes.
+
+use super::{auth, health, live, state::AppState};
+use crate::app::{shell, App};
+use axum::{
+    extract::DefaultBodyLimit,
+    http::{header, HeaderValue},
+    middleware, Router,
+};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::{
+    limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer,
+};
+
+/// Largest request body accepted, on every route.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The app's routes, generated once per process. Leptos 0.8 suppresses
+/// resource loading process-wide while it generates a route list, so a
+/// second generation (say, a second router in the same test binary) can
+/// stall a page another router is rendering at that moment.
+fn routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
+/// The whole HTTP surface: pages, server functions, static files.
+pub fn router(state: AppState) -> Router {
+    let routes = routes();
+    let options = state.leptos_options.clone();
+    let instance = HeaderValue::from_str(&state.instance)
+        .unwrap_or_else(|_| HeaderValue::from_static("spotter"));
+    Router::new()
+        .merge(live::routes())
+        .merge(health::routes())
+        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            state.db.clone(),
+            auth::resolve_user,
+        ))
+        // Refuse large bodies before any handler reads them (413), whatever
+        // extractor or server function codec would read them.
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .layer(SetResponseHeaderLayer::overriding(
+            header::HeaderName::from_static("x-spotter-instance"),
+            instance,
+        ))
+        .with_state(state)
+}

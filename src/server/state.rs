@@ -1,0 +1,61 @@
+//! What every handler and server function can reach.
+
+use super::{
+    db::Database,
+    live::{Bus, LiveContext},
+    shutdown::Shutdown,
+    training::Store,
+};
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+/// What every handler and server function can reach.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// Leptos's options (site root for static files, output name).
+    pub leptos_options: LeptosOptions,
+    /// The database.
+    pub db: Database,
+    /// Where committed events go, and the local hub and presence.
+    pub bus: Bus,
+    /// How often live connections get a heartbeat frame and a WebSocket
+    /// ping; a client silent for two intervals is disconnected.
+    pub heartbeat: std::time::Duration,
+    /// This instance's name (health endpoints, `x-spotter-instance`).
+    pub instance: std::sync::Arc<str>,
+    /// Tells live sockets and event streams to end when the process stops.
+    pub shutdown: Shutdown,
+}
+
+impl AppState {
+    /// What mutations need: the database and the bus.
+    pub fn store(&self) -> Store<'_> {
+        Store {
+            db: &self.db,
+            bus: &self.bus,
+        }
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl FromRef<AppState> for Database {
+    fn from_ref(state: &AppState) -> Self {
+        state.db.clone()
+    }
+}
+
+impl FromRef<AppState> for LiveContext {
+    fn from_ref(state: &AppState) -> Self {
+        LiveContext {
+            db: state.db.clone(),
+            bus: state.bus.clone(),
+            heartbeat: state.heartbeat,
+            shutdown: state.shutdown.clone(),
+        }
+    }
+}
