@@ -36,7 +36,7 @@ if [[ ! -x target/release/spotter || ! -f target/site/pkg/spotter.wasm ]]; then
     bash scripts/setup.sh
     cargo leptos build --release
 fi
-cargo build --release --quiet --bin spotter-bench
+cargo build --release --quiet -p spotter-bench
 
 work=$(mktemp -d /tmp/spotter-bench.XXXXXX)
 pids=()

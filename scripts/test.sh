@@ -23,13 +23,15 @@ fi
 section "cargo fmt --check"
 cargo fmt --all -- --check
 
-section "clippy (server)"
+section "clippy (server, protocol crate, load generator)"
 cargo clippy --features ssr --all-targets -- -D warnings
+cargo clippy -p spotter-protocol -p spotter-bench --all-targets -- -D warnings
 section "clippy (browser, wasm32)"
 cargo clippy --no-default-features --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
 
-section "unit and integration tests (SQLite and PostgreSQL)"
+section "unit and integration tests (SQLite and PostgreSQL; the protocol crate)"
 cargo test --features ssr
+cargo test -p spotter-protocol
 
 section "release build (cargo leptos build --release)"
 cargo leptos build --release

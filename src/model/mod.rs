@@ -6,13 +6,13 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-pub mod event;
 pub mod idempotency;
-pub mod live;
 pub mod rules;
 pub mod training;
-pub use event::SessionEvent;
+// The wire protocol (live frames, the typed event, `Side`, `RoundStatus`)
+// is its own crate, shared with other clients (`protocol/`).
 pub use idempotency::*;
+pub use spotter_protocol::{event, live, RoundStatus, SessionEvent, Side};
 pub use training::*;
 
 /// Longest display name we accept, in characters.

@@ -4,7 +4,7 @@
 //! Every limit lives here once. The server calls these functions as the
 //! authority; forms use the same constants as hints (`min`, `max`, `step`).
 
-use super::FieldError;
+use super::{FieldError, RoundStatus, Side};
 use serde::{Deserialize, Serialize};
 
 /// Sets per exercise: 1 to this.
@@ -74,38 +74,6 @@ impl SessionStatus {
     /// Completed or cancelled: nothing changes any more.
     pub fn has_ended(self) -> bool {
         matches!(self, SessionStatus::Completed | SessionStatus::Cancelled)
-    }
-}
-
-/// Where a round is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RoundStatus {
-    /// Being built by the trainer; the athlete does not see it.
-    Draft,
-    /// Visible to the athlete, who is doing it.
-    Released,
-    /// Done, with feedback; immutable.
-    Completed,
-}
-
-impl RoundStatus {
-    /// Database value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RoundStatus::Draft => "draft",
-            RoundStatus::Released => "released",
-            RoundStatus::Completed => "completed",
-        }
-    }
-    /// Parses a database value.
-    pub fn parse(value: &str) -> Option<RoundStatus> {
-        Some(match value {
-            "draft" => RoundStatus::Draft,
-            "released" => RoundStatus::Released,
-            "completed" => RoundStatus::Completed,
-            _ => return None,
-        })
     }
 }
 
@@ -548,34 +516,6 @@ pub struct Round {
     pub exercises: Vec<Exercise>,
     /// One per exercise once completed, in the same order.
     pub feedback: Vec<Feedback>,
-}
-
-/// Which side of a session someone is on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Side {
-    /// The session's athlete.
-    Athlete,
-    /// The session's trainer.
-    Trainer,
-}
-
-impl Side {
-    /// Database value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Side::Athlete => "athlete",
-            Side::Trainer => "trainer",
-        }
-    }
-    /// Parses a database value.
-    pub fn parse(value: &str) -> Option<Side> {
-        match value {
-            "athlete" => Some(Side::Athlete),
-            "trainer" => Some(Side::Trainer),
-            _ => None,
-        }
-    }
 }
 
 /// A session's header facts, for lists and for the session pages.

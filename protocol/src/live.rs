@@ -2,7 +2,7 @@
 //! the browser (which reads them). `docs/live-protocol.md` documents them
 //! for other clients.
 
-use super::SessionEvent;
+use crate::SessionEvent;
 use serde::{Deserialize, Serialize};
 
 /// Version of the wire protocol; sent in the `hello` frame.
@@ -168,7 +168,7 @@ mod tests {
             session_id: 7,
             at: 5,
             event: SessionEvent::SessionJoined {
-                by: crate::model::Side::Trainer,
+                by: crate::Side::Trainer,
                 trainer_id: 2,
             },
         });

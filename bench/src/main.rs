@@ -177,8 +177,8 @@ async fn run(args: Args) -> Result<bool, String> {
     let clean = totals.clean() && report.actions_failed == 0 && report.actions_ok > 0;
     if args.check && !clean {
         eprintln!(
-            "spotter-bench: check failed: {} lost, {} duplicated, {} reordered, {} actions failed, {} succeeded",
-            totals.lost, totals.duplicates, totals.out_of_order, report.actions_failed, report.actions_ok
+            "spotter-bench: check failed: {} lost, {} duplicated, {} reordered, {} undecodable frames, {} actions failed, {} succeeded",
+            totals.lost, totals.duplicates, totals.out_of_order, totals.undecodable, report.actions_failed, report.actions_ok
         );
     }
     Ok(!args.check || clean)

@@ -38,6 +38,8 @@ pub struct Report {
     pub duplicates: u64,
     pub out_of_order: u64,
     pub dropped_connections: u64,
+    /// Frames the protocol crate could not decode (a contract break).
+    pub undecodable_frames: u64,
     pub p50_ms: f64,
     pub p90_ms: f64,
     pub p99_ms: f64,
@@ -177,6 +179,7 @@ impl Report {
         self.duplicates = totals.duplicates;
         self.out_of_order = totals.out_of_order;
         self.dropped_connections = totals.dropped;
+        self.undecodable_frames = totals.undecodable;
         if let (Some(before), Some(idle)) = (self.rss_before_kb, self.rss_idle_kb) {
             self.rss_idle_per_conn_kb =
                 Some(idle.saturating_sub(before) as f64 / self.subscribers.max(1) as f64);
@@ -217,8 +220,8 @@ impl Report {
             self.delivered, self.expected, self.events_per_s
         );
         println!(
-            "  lost / dup / reordered {} / {} / {}",
-            self.lost, self.duplicates, self.out_of_order
+            "  lost / dup / reordered {} / {} / {}  (undecodable frames {})",
+            self.lost, self.duplicates, self.out_of_order, self.undecodable_frames
         );
         println!(
             "  end-to-end ms          p50 {:.3}  p90 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}",

@@ -6,7 +6,7 @@ use crate::{
 };
 use futures::StreamExt;
 use hdrhistogram::Histogram;
-use serde::Deserialize;
+use spotter_protocol::live::Frame;
 use std::{
     sync::{
         atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
@@ -59,6 +59,8 @@ struct Shared {
     connected: AtomicUsize,
     /// Connections that ended without the bench asking.
     dropped: AtomicU64,
+    /// Text frames the protocol crate could not decode.
+    undecodable: AtomicU64,
 }
 
 impl Shared {
@@ -86,12 +88,13 @@ pub struct Totals {
     pub duplicates: u64,
     pub out_of_order: u64,
     pub dropped: u64,
+    pub undecodable: u64,
 }
 
 impl Totals {
-    /// Nothing lost, duplicated or reordered.
+    /// Nothing lost, duplicated, reordered or unreadable.
     pub fn clean(&self) -> bool {
-        self.lost == 0 && self.duplicates == 0 && self.out_of_order == 0
+        self.lost == 0 && self.duplicates == 0 && self.out_of_order == 0 && self.undecodable == 0
     }
 }
 
@@ -139,16 +142,6 @@ pub struct Live {
     pub connected_in: Duration,
 }
 
-#[derive(Deserialize)]
-struct Incoming {
-    #[serde(rename = "type")]
-    frame: String,
-    #[serde(default)]
-    seq: i64,
-    #[serde(default)]
-    at: i64,
-}
-
 fn wall_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -170,6 +163,7 @@ impl Live {
             out_of_order: AtomicU64::new(0),
             connected: AtomicUsize::new(0),
             dropped: AtomicU64::new(0),
+            undecodable: AtomicU64::new(0),
         });
         let (storm, _) = watch::channel(0u64);
         let (stop, _) = watch::channel(false);
@@ -392,6 +386,7 @@ impl Live {
         };
         let mut totals = Totals {
             dropped: self.shared.dropped.load(Ordering::SeqCst),
+            undecodable: self.shared.undecodable.load(Ordering::SeqCst),
             ..Totals::default()
         };
         for handle in self.subscribers {
@@ -634,13 +629,18 @@ async fn subscribe(
                         Some(Ok(_)) => continue,
                         None | Some(Err(_)) => break "dropped",
                     };
-                    let Ok(frame) = serde_json::from_str::<Incoming>(&text) else { continue };
-                    match frame.frame.as_str() {
-                        "hello" if !said_hello => {
+                    // Decoded as the protocol defines it: a frame or event
+                    // the protocol crate cannot read is counted, not skipped.
+                    let Ok(frame) = serde_json::from_str::<Frame>(&text) else {
+                        shared.undecodable.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    };
+                    match frame {
+                        Frame::Hello { .. } if !said_hello => {
                             said_hello = true;
                             shared.connected.fetch_add(1, Ordering::SeqCst);
                         }
-                        "event" => record(&shared, &mut tally, frame.seq, frame.at),
+                        Frame::Event(event) => record(&shared, &mut tally, event.seq, event.at),
                         _ => {}
                     }
                 }

@@ -9,7 +9,7 @@
 //! On the wire an event is `"kind": "<kebab-case name>", "data": {fields}`
 //! (serde's adjacent tagging), exactly as before it was typed.
 
-use super::{RoundStatus, Side};
+use crate::{RoundStatus, Side};
 use serde::{Deserialize, Serialize};
 
 /// One committed change of a session.
