@@ -10,6 +10,9 @@
 #   bash scripts/bench.sh smoke --sessions 100 --rate 200 --duration 5 --check
 #   bash scripts/bench.sh sqlite-10k --sessions 5000 --rate 1000 --duration 30
 #   bash scripts/bench.sh --postgres --instances 2 pg-2x --sessions 1000 --rate 500 --duration 20
+#
+# SPOTTER_BIN=/path/to/spotter runs another server binary (say, an older
+# commit's) under the same load generator, for a before/after comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PWD/.tools/node_modules/.bin:$PATH"
@@ -82,7 +85,7 @@ for i in $(seq 1 "$instances"); do
     # The server raises its own open-file limit to the hard limit.
     DATABASE_URL="$database_url" LEPTOS_SITE_ADDR="127.0.0.1:$port" SPOTTER_DEMO=0 \
         SPOTTER_INSTANCE="bench-$i" RUST_LOG=warn \
-        target/release/spotter >"$work/server-$i.log" 2>&1 &
+        "${SPOTTER_BIN:-target/release/spotter}" >"$work/server-$i.log" 2>&1 &
     pids+=("$!")
     pid_args+=(--server-pid "$!")
     urls+=(--url "http://127.0.0.1:$port")

@@ -3,22 +3,47 @@
 //! Live, round-by-round coaching: a trainer on a laptop releases a round, the
 //! athlete on a phone sees it at once, does it and sends feedback.
 //!
-//! A Leptos 0.8 full-stack app. Map of the crate:
+//! A Leptos 0.8 full-stack app. **This is the map of the code** (the README
+//! points here). The workspace:
+//!
+//! | crate | what |
+//! |---|---|
+//! | `spotter` (this one, `src/`) | the app: server (feature `ssr`) and browser (feature `hydrate`); no default feature |
+//! | `spotter-protocol` (`protocol/`) | the wire protocol: live frames, the typed [`model::SessionEvent`], `Side`, `RoundStatus`; serde only |
+//! | `spotter-bench` (`bench/`) | the load generator, a black-box client of the HTTP API and the protocol (docs/BENCHMARKS.md) |
+//!
+//! This crate:
 //!
 //! | module | owns |
 //! |---|---|
 //! | [`app`] | HTML shell, router, layout, the shared [`app::Auth`] context |
-//! | [`model`] | types shared by server and browser, and pure validation rules |
-//! | [`error`] | [`error::AppError`], the one error every server function returns |
-//! | [`api`] | `#[server]` functions, one module per area (`auth`, …) |
+//! | [`model`] | types shared by server and browser, validation, and the session rules as pure functions ([`model::rules`]); re-exports the protocol |
+//! | [`error`] | [`error::AppError`], the one error every server function returns, and its HTTP status |
+//! | [`api`] | `#[server]` functions, one module per area, at fixed `/api/<name>` paths |
 //! | [`pages`] | one component per route |
 //! | [`components`] | view pieces used by several pages |
-//! | [`live`] | browser side of the live channel: link state machine, backoff, `use_session_live` |
-//! | `server` (feature `ssr`) | config, database, accounts, login sessions, training sessions, hub and live endpoints, axum router |
+//! | [`live`] | browser side of the live channel: link state machine, backoff, outbox, wake lock, `use_session_live` |
+//! | `server` (feature `ssr`) | everything else on the server; its own map is in `src/server/mod.rs` |
 //!
-//! Data flows one way: page form → server function → database → resource
-//! refetch → view. `src/main.rs` is the server entry (feature `ssr`);
-//! [`hydrate`] is the browser entry (feature `hydrate`).
+//! The server, top to bottom (each row uses only rows below it; a test in
+//! `tests/api/architecture.rs` fails on any cycle):
+//!
+//! | `src/server/` | owns |
+//! |---|---|
+//! | `startup.rs` | `build(Config)` and `serve`: the one startup and shutdown path, used by `main.rs` and the tests' `spawn_app()` |
+//! | `router.rs`, `state.rs` | the HTTP surface and its layers; `AppState` |
+//! | `health.rs`, `auth.rs` | `/healthz`, `/readyz`; login sessions and the login middleware |
+//! | `training/` | mutations: `work.rs` (unit of work), `sessions.rs`, `rounds.rs`; read models `queries.rs`; storage `codec.rs` |
+//! | `live/` | `bus.rs` (SQLite: straight to the hub; PostgreSQL: LISTEN/NOTIFY through `listener.rs`), `hub.rs` (local fan-out), `presence.rs`, `follow.rs` (replay, then live), `socket.rs` and `sse.rs` (transports) |
+//! | `events.rs` | the event log: append inside a mutation's transaction, read back |
+//! | `accounts.rs`, `idempotency.rs`, `demo.rs`, `config.rs`, `shutdown.rs` | users; exactly-once answers; demo accounts; settings; the stop signal |
+//! | `db.rs` | the pool and migrations; depends on nothing else in the server |
+//!
+//! Data flows one way: page form → server function (`api`) → unit of work
+//! (`server::training`, rules from `model::rules`) → rows + event row
+//! (`server::events`) → commit → bus → hub → socket → `live` hook →
+//! resource refetch → view. `src/main.rs` is the server entry (feature
+//! `ssr`); [`hydrate`] is the browser entry (feature `hydrate`).
 
 #![recursion_limit = "256"]
 

@@ -1,19 +1,5 @@
-//! Server-only code (feature `ssr`). Map (dependencies point down the
-//! table; nothing points back up):
-//!
-//! | module | owns |
-//! |---|---|
-//! | [`startup`] | `build(Config)` and `serve`: the one startup and shutdown path |
-//! | [`router`] | the HTTP surface and its layers |
-//! | [`state`] | [`AppState`], what handlers and server functions reach |
-//! | [`health`], [`auth`] | `/healthz` `/readyz`; login sessions and the login middleware |
-//! | [`training`] | mutations (unit of work → rules → rows → events → commit → bus) and read models |
-//! | [`live`] | bus, PostgreSQL listener, hub, presence, follower, WebSocket and SSE transports |
-//! | [`events`] | the event log: append, read back |
-//! | [`accounts`], [`idempotency`], [`demo`] | users; exactly-once answers; demo accounts |
-//! | [`config`], [`shutdown`] | settings from the environment; the stop signal |
-//! | [`db`] | the pool and migrations; depends on nothing else here |
-//!
+//! Server-only code (feature `ssr`). The map of these modules, with the
+//! direction their dependencies point, is in the crate docs (`src/lib.rs`).
 //! Pages never reach in here; server functions in `crate::api` do, through
 //! the helpers at the bottom of this file.
 

@@ -33,6 +33,10 @@ pub enum Ended {
 /// during the replay is either in the log or on the channel (or both, and
 /// then skipped by seq). Events published out of order by two concurrent
 /// commits are put back in order by reading the gap from the log.
+///
+/// One function on purpose, over 60 lines: it reads top to bottom as the
+/// protocol's order (hello, presence, reset?, replay, live), and `sent`
+/// threads through every step.
 #[tracing::instrument(name = "follow", skip(db, bus, heartbeat, out))]
 pub async fn follow(
     db: Database,

@@ -125,6 +125,9 @@ pub async fn dashboard(
 /// code 4008), when the follower ends (one that fell behind gets 4000), or
 /// when the server stops (1001, "going away": the client reconnects
 /// elsewhere).
+///
+/// Over 60 lines on purpose: one `select!` holds every reason a connection
+/// ends, so they can be read (and their close codes checked) side by side.
 async fn pump(
     socket: WebSocket,
     mut frames: mpsc::Receiver<SharedFrame>,

@@ -10,7 +10,8 @@ use crate::{
     error::AppError,
     model::{
         rules::{self, Verdict},
-        validate_feedback, Exercise, FeedbackInput, RoundStatus, SessionEvent, Side, User,
+        validate_feedback, Exercise, Feedback, FeedbackInput, RoundStatus, SessionEvent, Side,
+        User,
     },
     server::{db::now_ms, idempotency::Idempotency},
 };
@@ -112,58 +113,9 @@ pub async fn save_round(
         Begun::Open(work) => work,
         Begun::Done(done) => return Ok(done),
     };
-    let (status, side) = (work.session.status, work.side);
     let round = match round_id {
-        None => {
-            let (count, last): (i64, Option<i64>) =
-                sqlx::query_as("SELECT COUNT(*), MAX(number) FROM rounds WHERE session_id = $1")
-                    .bind(session_id)
-                    .fetch_one(&mut **work.tx())
-                    .await?;
-            rules::save(side, status, None, count, exercises.len())?;
-            let number = last.unwrap_or(0) + 1;
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO rounds (session_id, number, status, is_final, revision, created_at) \
-                 VALUES ($1, $2, 'draft', $3, 1, $4) RETURNING id",
-            )
-            .bind(session_id)
-            .bind(number)
-            .bind(i64::from(is_final))
-            .bind(now_ms())
-            .fetch_one(&mut **work.tx())
-            .await
-            .map_err(step("insert the round"))?;
-            RoundRow {
-                id,
-                number,
-                status: RoundStatus::Draft,
-                is_final,
-                revision: 1,
-            }
-        }
-        Some(round_id) => {
-            rules::require_side(side, Side::Trainer, "build rounds")?;
-            rules::require_in_progress(status)?;
-            let round = round_in(work.tx(), session_id, round_id).await?;
-            let existing = Some((round.number, round.status));
-            rules::save(side, status, existing, 0, exercises.len())?;
-            let revision = round.revision + 1;
-            sqlx::query("UPDATE rounds SET is_final = $1, revision = $2 WHERE id = $3")
-                .bind(i64::from(is_final))
-                .bind(revision)
-                .bind(round.id)
-                .execute(&mut **work.tx())
-                .await?;
-            sqlx::query("DELETE FROM exercises WHERE round_id = $1")
-                .bind(round.id)
-                .execute(&mut **work.tx())
-                .await?;
-            RoundRow {
-                revision,
-                is_final,
-                ..round
-            }
-        }
+        None => new_round(&mut work, is_final, exercises.len()).await?,
+        Some(round_id) => revised_round(&mut work, round_id, is_final, exercises.len()).await?,
     };
     for (position, exercise) in exercises.iter().enumerate() {
         let query = sqlx::query(
@@ -182,6 +134,79 @@ pub async fn save_round(
         release_in(&mut work, &round).await?;
     }
     work.commit(store, round.id).await
+}
+
+/// Inserts the session's next round, a draft, if [`rules::save`] allows a
+/// new round with `exercises`.
+async fn new_round(
+    work: &mut Work<'_>,
+    is_final: bool,
+    exercises: usize,
+) -> Result<RoundRow, AppError> {
+    let session_id = work.session.id;
+    let (count, last): (i64, Option<i64>) =
+        sqlx::query_as("SELECT COUNT(*), MAX(number) FROM rounds WHERE session_id = $1")
+            .bind(session_id)
+            .fetch_one(&mut **work.tx())
+            .await?;
+    rules::save(work.side, work.session.status, None, count, exercises)?;
+    let number = last.unwrap_or(0) + 1;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO rounds (session_id, number, status, is_final, revision, created_at) \
+         VALUES ($1, $2, 'draft', $3, 1, $4) RETURNING id",
+    )
+    .bind(session_id)
+    .bind(number)
+    .bind(i64::from(is_final))
+    .bind(now_ms())
+    .fetch_one(&mut **work.tx())
+    .await
+    .map_err(step("insert the round"))?;
+    Ok(RoundRow {
+        id,
+        number,
+        status: RoundStatus::Draft,
+        is_final,
+        revision: 1,
+    })
+}
+
+/// Bumps an existing round's revision and final flag and clears its
+/// exercises (the caller writes the new ones), if [`rules::save`] allows it.
+async fn revised_round(
+    work: &mut Work<'_>,
+    round_id: i64,
+    is_final: bool,
+    exercises: usize,
+) -> Result<RoundRow, AppError> {
+    let (side, status) = (work.side, work.session.status);
+    rules::require_side(side, Side::Trainer, "build rounds")?;
+    rules::require_in_progress(status)?;
+    let session_id = work.session.id;
+    let round = round_in(work.tx(), session_id, round_id).await?;
+    rules::save(
+        side,
+        status,
+        Some((round.number, round.status)),
+        0,
+        exercises,
+    )?;
+    let revision = round.revision + 1;
+    sqlx::query("UPDATE rounds SET is_final = $1, revision = $2 WHERE id = $3")
+        .bind(i64::from(is_final))
+        .bind(revision)
+        .bind(round.id)
+        .execute(&mut **work.tx())
+        .await?;
+    sqlx::query("DELETE FROM exercises WHERE round_id = $1")
+        .bind(round.id)
+        .execute(&mut **work.tx())
+        .await?;
+    Ok(RoundRow {
+        revision,
+        is_final,
+        ..round
+    })
 }
 
 /// Begins a trainer's mutation of one round of an in-progress session;
@@ -278,6 +303,39 @@ pub async fn delete_round(
     work.commit(store, ()).await
 }
 
+/// Stores the checked feedback, one row per exercise, with a copy of the
+/// prescription it answers.
+async fn insert_feedback(
+    work: &mut Work<'_>,
+    round_id: i64,
+    checked: &[Feedback],
+    now: i64,
+) -> Result<(), AppError> {
+    for (position, fb) in checked.iter().enumerate() {
+        let query = sqlx::query(
+            "INSERT INTO feedback (round_id, position, exercise_name, presc_sets, presc_reps, presc_load_centi, \
+             presc_load_unit, presc_duration_s, presc_rest_s, presc_notes, sets_done, reps_done, load_used_centi, rpe_half, \
+             pain, notes, created_at, duration_done_s) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+        )
+        .bind(round_id)
+        .bind(position as i64);
+        bind_exercise(query, &fb.prescription)
+            .bind(fb.sets_done.map(i64::from))
+            .bind(fb.reps_done.map(i64::from))
+            .bind(to_centi(fb.load_used))
+            .bind(to_halves(fb.rpe))
+            .bind(i64::from(fb.pain))
+            .bind(&fb.notes)
+            .bind(now)
+            .bind(fb.duration_done_s.map(i64::from))
+            .execute(&mut **work.tx())
+            .await
+            .map_err(step("insert feedback"))?;
+    }
+    Ok(())
+}
+
 /// The athlete completes the released round with feedback for every
 /// exercise, against the `revision` they saw ([`rules::complete`]).
 /// Completing an already completed round again (a retry) changes nothing
@@ -323,28 +381,7 @@ pub async fn complete_round(
         checked.push(validate_feedback(i, input, prescription)?);
     }
     let now = now_ms();
-    for (position, fb) in checked.iter().enumerate() {
-        let query = sqlx::query(
-            "INSERT INTO feedback (round_id, position, exercise_name, presc_sets, presc_reps, presc_load_centi, \
-             presc_load_unit, presc_duration_s, presc_rest_s, presc_notes, sets_done, reps_done, load_used_centi, rpe_half, \
-             pain, notes, created_at, duration_done_s) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-        )
-        .bind(round.id)
-        .bind(position as i64);
-        bind_exercise(query, &fb.prescription)
-            .bind(fb.sets_done.map(i64::from))
-            .bind(fb.reps_done.map(i64::from))
-            .bind(to_centi(fb.load_used))
-            .bind(to_halves(fb.rpe))
-            .bind(i64::from(fb.pain))
-            .bind(&fb.notes)
-            .bind(now)
-            .bind(fb.duration_done_s.map(i64::from))
-            .execute(&mut **work.tx())
-            .await
-            .map_err(step("insert feedback"))?;
-    }
+    insert_feedback(&mut work, round.id, &checked, now).await?;
     sqlx::query("UPDATE rounds SET status = 'completed', completed_at = $1 WHERE id = $2")
         .bind(now)
         .bind(round.id)
