@@ -23,7 +23,7 @@ pub async fn save_round(
     #[server(default)] idempotency_key: String,
 ) -> Result<i64, AppError> {
     use crate::{
-        model::{apply_row_action, validate_round, RELEASE_ACTION},
+        model::{apply_row_action, checkbox, validate_round, RELEASE_ACTION},
         server::{answer, idempotency::Idempotency, require_user, state, training},
     };
     answer(
@@ -42,7 +42,7 @@ pub async fn save_round(
                 ),
             };
             let exercises = validate_round(&apply_row_action(exercises, &row_action))?;
-            let is_final = is_final.is_some_and(|v| !v.is_empty());
+            let is_final = checkbox(is_final.as_deref(), "is_final".into(), "Final round")?;
             let release = row_action == RELEASE_ACTION;
             let outcome = training::save_round(
                 state()?.store(),

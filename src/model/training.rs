@@ -321,6 +321,19 @@ fn check_text(value: &str, field: String, what: &str, max: usize) -> Result<Stri
     // A browser posts a textarea's line breaks as CRLF: one break each.
     let value = value.replace("\r\n", "\n");
     let value = value.trim();
+    // NUL, escape sequences and the like never come from a keyboard; they
+    // would be stored as they are (SQLite) or fail the insert (PostgreSQL).
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(FieldError {
+            field,
+            message: format!(
+                "{what} cannot contain control characters (only line breaks and tabs)"
+            ),
+        });
+    }
     if value.chars().count() > max {
         return Err(FieldError {
             field,
@@ -481,12 +494,23 @@ pub fn validate_feedback(
             DURATION_MAX_S,
         )?,
         rpe: parse_decimal(&input.rpe, f("rpe"), "RPE", RPE_MAX, 0.5)?,
-        pain: input
-            .pain
-            .as_deref()
-            .is_some_and(|v| !v.is_empty() && v != "off" && v != "false"),
+        pain: checkbox(input.pain.as_deref(), f("pain"), "Pain")?,
         notes: check_text(&input.notes, f("notes"), "Notes", NOTES_MAX_CHARS)?,
     })
+}
+
+/// A checkbox as a form posts it: absent (or `false`, `0`, empty) is off;
+/// `on` (what a browser sends), `true` or `1` is on. Anything else is
+/// refused, never guessed.
+pub fn checkbox(value: Option<&str>, field: String, what: &str) -> Result<bool, FieldError> {
+    match value.map(str::trim) {
+        None | Some("" | "false" | "0" | "off") => Ok(false),
+        Some("on" | "true" | "1") => Ok(true),
+        Some(_) => Err(FieldError {
+            field,
+            message: format!("{what} is a checkbox: send on (or true, 1) or leave it out"),
+        }),
+    }
 }
 
 /// A cancel reason: optional, bounded.

@@ -184,26 +184,15 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 /// address bar.
 const LOGIN_FAILED_COOKIE: &str = "spotter_login_failed";
 
-/// Whether the request is a plain HTML form post (no JavaScript) from one
-/// of this site's own pages, which expects a page back rather than data.
-/// (A form on another site gets no login-failed cookie: it could otherwise
-/// fill in this site's login form.)
+/// Whether the request is a plain HTML form post (no JavaScript), which
+/// expects a page back rather than data. (Posts from another site never get
+/// here: `edge::guard` refuses them first, so a foreign form cannot fill in
+/// this site's login form.)
 pub fn is_plain_form(headers: &HeaderMap) -> bool {
-    let html = headers
+    headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"));
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let same_site = match headers.get(header::ORIGIN).map(|v| v.to_str()) {
-        None => true,
-        Some(Ok(origin)) => host.is_some_and(|host| {
-            origin
-                .split_once("://")
-                .is_some_and(|(_, authority)| authority == host)
-        }),
-        Some(Err(_)) => false,
-    };
-    html && same_site
+        .is_some_and(|accept| accept.contains("text/html"))
 }
 
 /// `Set-Cookie` value that carries `failed` to the login page (2 minutes).

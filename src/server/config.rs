@@ -35,6 +35,10 @@ pub struct Config {
     /// default 16 on PostgreSQL, 8 readers on SQLite, whose writes always
     /// go through one more).
     pub db_connections: Option<u32>,
+    /// Origins besides the site's own that may send changes and open live
+    /// sockets (`SPOTTER_ALLOWED_ORIGINS`, comma-separated, e.g.
+    /// `https://app.example.com`; default none). See `server::edge`.
+    pub allowed_origins: Vec<String>,
 }
 
 /// A configuration problem, reported before anything starts.
@@ -49,6 +53,9 @@ pub enum ConfigError {
     /// SPOTTER_INSTANCE is not a short printable name.
     #[error("SPOTTER_INSTANCE must be 1 to 64 letters, digits or .-_: characters, not {0:?}")]
     Instance(String),
+    /// An entry of SPOTTER_ALLOWED_ORIGINS is not `scheme://host[:port]`.
+    #[error("SPOTTER_ALLOWED_ORIGINS entries must look like https://app.example.com (scheme and host, no path), not {0:?}")]
+    Origin(String),
     /// A SPOTTER_* number is not a number in range.
     #[error("{name} must be a whole number from {min} to {max}, not {value:?}")]
     Number {
@@ -88,7 +95,9 @@ impl Config {
             0 => None,
             n => Some(n as u32),
         };
+        let allowed_origins = origins(std::env::var("SPOTTER_ALLOWED_ORIGINS").ok())?;
         Ok(Config {
+            allowed_origins,
             heartbeat,
             database_url,
             seed_demo,
@@ -110,6 +119,7 @@ impl Config {
             listener_retry: DEFAULT_LISTENER_RETRY,
             heartbeat: Duration::from_millis(crate::model::live::DEFAULT_HEARTBEAT_MS),
             db_connections: None,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -156,6 +166,27 @@ pub fn instance_name(value: Option<String>) -> Result<String, ConfigError> {
     }
 }
 
+/// `SPOTTER_ALLOWED_ORIGINS`: comma-separated `http(s)://host[:port]`.
+pub fn origins(value: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let mut origins = Vec::new();
+    for entry in value.unwrap_or_default().split(',') {
+        let entry = entry.trim().trim_end_matches('/');
+        if entry.is_empty() {
+            continue;
+        }
+        let valid = entry.split_once("://").is_some_and(|(scheme, authority)| {
+            matches!(scheme, "http" | "https")
+                && !authority.is_empty()
+                && !authority.contains(['/', '?', '#', ' ', '@'])
+        });
+        if !valid {
+            return Err(ConfigError::Origin(entry.to_string()));
+        }
+        origins.push(entry.to_string());
+    }
+    Ok(origins)
+}
+
 fn number(name: &'static str, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
     match std::env::var(name) {
         Err(_) => Ok(default),
@@ -177,6 +208,18 @@ fn number(name: &'static str, default: u64, min: u64, max: u64) -> Result<u64, C
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allowed_origins_are_scheme_and_host_only() {
+        assert_eq!(origins(None).unwrap(), Vec::<String>::new());
+        assert_eq!(
+            origins(Some(" https://a.example/, http://b.example:8080".into())).unwrap(),
+            vec!["https://a.example", "http://b.example:8080"]
+        );
+        assert!(origins(Some("a.example".into())).is_err());
+        assert!(origins(Some("https://a.example/path".into())).is_err());
+        assert!(origins(Some("ftp://a.example".into())).is_err());
+    }
 
     #[test]
     fn instance_names_are_short_and_printable() {

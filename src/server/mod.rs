@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod edge;
 pub mod events;
 pub mod health;
 pub mod idempotency;

@@ -1,7 +1,7 @@
 //! The whole HTTP surface: pages, server functions, live endpoints,
 //! health, static files, and the layers every request passes.
 
-use super::{auth, health, live, state::AppState};
+use super::{auth, edge, health, live, state::AppState};
 use crate::app::{shell, App};
 use axum::{
     extract::DefaultBodyLimit,
@@ -45,6 +45,12 @@ pub fn router(state: AppState) -> Router {
         // extractor or server function codec would read them.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Foreign origins are refused before any login lookup; every answer
+        // gets the security headers (`edge`).
+        .layer(middleware::from_fn_with_state(
+            state.origins.clone(),
+            edge::guard,
+        ))
         .layer(TraceLayer::new_for_http())
         .layer(SetResponseHeaderLayer::overriding(
             header::HeaderName::from_static("x-spotter-instance"),

@@ -6,6 +6,7 @@
 use super::{
     config::Config,
     db::{Backend, Database},
+    edge::Origins,
     live::Bus,
     router::router,
     shutdown::Shutdown,
@@ -74,6 +75,7 @@ pub async fn build(config: &Config) -> Result<Application, StartError> {
         heartbeat: config.heartbeat,
         instance: config.instance.as_str().into(),
         shutdown,
+        origins: Origins::new(config.allowed_origins.clone()),
     };
     Ok(Application {
         state,

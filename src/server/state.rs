@@ -2,6 +2,7 @@
 
 use super::{
     db::Database,
+    edge::Origins,
     live::{Bus, LiveContext},
     shutdown::Shutdown,
     training::Store,
@@ -25,6 +26,8 @@ pub struct AppState {
     pub instance: std::sync::Arc<str>,
     /// Tells live sockets and event streams to end when the process stops.
     pub shutdown: Shutdown,
+    /// Origins besides the site's own allowed to send changes.
+    pub origins: Origins,
 }
 
 impl AppState {

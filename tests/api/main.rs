@@ -7,6 +7,7 @@ mod auth;
 mod config;
 mod field;
 mod helpers;
+mod hostile;
 mod live;
 mod pages;
 mod scaleout;

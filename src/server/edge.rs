@@ -1,0 +1,182 @@
+//! The edge every request passes first: requests that change something, and
+//! live-socket upgrades, must come from this site's own pages (or an origin
+//! the operator allowed), and every response carries the security headers.
+//!
+//! Why: the login cookie is `SameSite=Lax`, which stops a foreign site's
+//! POST from carrying it in today's browsers but not a sibling subdomain's,
+//! and not a WebSocket upgrade at all (cross-site WebSocket hijacking: the
+//! browser sends the cookie, and WebSockets have no CORS). So the server
+//! checks where the request comes from itself:
+//! - `Sec-Fetch-Site: cross-site` → refused;
+//! - an `Origin` header must name this host (the request's `Host`, so it
+//!   works behind a proxy that keeps `Host`) or one of
+//!   `SPOTTER_ALLOWED_ORIGINS`; `Origin: null` is refused;
+//! - no `Origin` at all (curl, the load generator, old browsers' GETs) is
+//!   allowed: a browser always sends it on the requests checked here.
+//!
+//! Checked: every method but GET/HEAD/OPTIONS, and GETs that ask for a
+//! WebSocket upgrade. Refused requests get 403 before any login lookup or
+//! handler runs.
+
+use crate::error::AppError;
+use axum::{
+    extract::{Request, State},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use std::sync::Arc;
+
+/// Origins allowed besides the site's own (`https://app.example.com`),
+/// compared exactly, without a trailing slash.
+#[derive(Clone, Debug, Default)]
+pub struct Origins(Arc<[String]>);
+
+impl Origins {
+    /// The allowed list.
+    pub fn new(extra: Vec<String>) -> Origins {
+        Origins(extra.into())
+    }
+}
+
+/// Why a request is refused, if it is.
+pub fn foreign(method: &Method, headers: &HeaderMap, allowed: &Origins) -> Option<&'static str> {
+    let upgrade = headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if safe && !upgrade {
+        return None;
+    }
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if fetch_site.is_some_and(|site| site.eq_ignore_ascii_case("cross-site")) {
+        return Some("a request from another site");
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return None;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return Some("an unreadable Origin");
+    };
+    let origin = origin.trim_end_matches('/');
+    if allowed.0.iter().any(|o| o == origin) {
+        return None;
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let own = origin.split_once("://").is_some_and(|(scheme, authority)| {
+        matches!(scheme, "http" | "https")
+            && host.is_some_and(|h| h.eq_ignore_ascii_case(authority))
+    });
+    (!own).then_some("a request from another origin")
+}
+
+/// Middleware: refuses foreign state-changing requests and live upgrades
+/// (403, the error as JSON), and adds the security headers to every answer.
+pub async fn guard(State(allowed): State<Origins>, request: Request, next: Next) -> Response {
+    let https = request
+        .headers()
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
+    let mut response = match foreign(request.method(), request.headers(), &allowed) {
+        Some(why) => {
+            tracing::info!(
+                method = %request.method(),
+                path = request.uri().path(),
+                origin = ?request.headers().get(header::ORIGIN),
+                "refused {why}"
+            );
+            let error = AppError::Forbidden(
+                "This request came from another site; open spotter itself and try again".into(),
+            );
+            let body = serde_json::to_string(&error).unwrap_or_default();
+            (
+                StatusCode::FORBIDDEN,
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response()
+        }
+        None => next.run(request).await,
+    };
+    let headers = response.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        headers
+            .entry(*name)
+            .or_insert(HeaderValue::from_static(value));
+    }
+    if https {
+        headers
+            .entry(header::STRICT_TRANSPORT_SECURITY)
+            .or_insert(HeaderValue::from_static("max-age=31536000"));
+    }
+    response
+}
+
+/// Sent with every answer (README, "Security"). The policy does not limit
+/// scripts yet: Leptos's inline hydration script needs a per-request nonce
+/// first.
+const SECURITY_HEADERS: &[(&str, &str)] = &[
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "same-origin"),
+    (
+        "content-security-policy",
+        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
+    ),
+    (
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn only_this_site_and_allowed_origins_may_change_things() {
+        let none = Origins::default();
+        let post = Method::POST;
+        let own = headers(&[
+            ("host", "gym.example:3000"),
+            ("origin", "http://gym.example:3000"),
+        ]);
+        assert_eq!(foreign(&post, &own, &none), None);
+        let evil = headers(&[("host", "gym.example"), ("origin", "http://evil.example")]);
+        assert!(foreign(&post, &evil, &none).is_some());
+        let sibling = headers(&[("host", "gym.example"), ("origin", "https://x.gym.example")]);
+        assert!(
+            foreign(&post, &sibling, &none).is_some(),
+            "a sibling subdomain is another origin"
+        );
+        let allowed = Origins::new(vec!["http://evil.example".into()]);
+        assert_eq!(foreign(&post, &evil, &allowed), None);
+        let null = headers(&[("host", "gym.example"), ("origin", "null")]);
+        assert!(foreign(&post, &null, &none).is_some());
+        let cross = headers(&[("host", "gym.example"), ("sec-fetch-site", "cross-site")]);
+        assert!(foreign(&post, &cross, &none).is_some());
+        // No Origin: not a browser; allowed.
+        assert_eq!(
+            foreign(&post, &headers(&[("host", "gym.example")]), &none),
+            None
+        );
+        // Reading is not checked, but a WebSocket upgrade is.
+        assert_eq!(foreign(&Method::GET, &evil, &none), None);
+        let upgrade = headers(&[
+            ("host", "gym.example"),
+            ("origin", "http://evil.example"),
+            ("upgrade", "websocket"),
+        ]);
+        assert!(foreign(&Method::GET, &upgrade, &none).is_some());
+    }
+}

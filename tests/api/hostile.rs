@@ -1,0 +1,344 @@
+//! What a hostile page or client sends, and what it gets: a clear refusal,
+//! nothing changed. (Issue 14; more classes follow.)
+
+use crate::helpers::{error_of, spawn_app, spawn_app_with, Backend, TestApp};
+use crate::live::SQUAT;
+use reqwest::{header, StatusCode};
+use tokio_tungstenite::{connect_async, tungstenite::client::IntoClientRequest};
+
+crate::on_both_backends!(
+    a_foreign_site_cannot_cancel_with_the_victims_cookie,
+    a_foreign_site_cannot_open_a_live_socket,
+    a_foreign_site_cannot_log_in_or_register,
+    checkboxes_take_only_their_documented_values,
+    control_characters_in_text_are_refused_naming_the_field,
+);
+
+const EVIL: &str = "http://evil.example";
+
+async fn cancel_from(
+    app: &TestApp,
+    cookie_of: &crate::helpers::Person,
+    session: i64,
+    headers: &[(&str, &str)],
+) -> StatusCode {
+    let mut request = cookie_of
+        .client
+        .post(format!("{}/api/sessions/cancel", app.address))
+        .header(header::ACCEPT, "application/json")
+        .form(&[
+            ("session_id", session.to_string()),
+            ("reason", "CSRF".into()),
+        ]);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.expect("answered").status()
+}
+
+/// Cross-site request forgery: a page on another site posts the cancel
+/// form; the browser attaches the athlete's cookie.
+async fn a_foreign_site_cannot_cancel_with_the_victims_cookie(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (athlete, _trainer, session) = app.active_session().await;
+    let before = app.snapshot().await;
+    for headers in [
+        vec![("origin", EVIL)],
+        vec![("origin", EVIL), ("sec-fetch-site", "cross-site")],
+        // A sibling subdomain is same-site for SameSite cookies, but not
+        // this origin.
+        vec![("origin", "http://other.127.0.0.1")],
+        vec![("sec-fetch-site", "cross-site")],
+        vec![("origin", "null")],
+    ] {
+        let status = cancel_from(&app, &athlete, session, &headers).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{headers:?}");
+    }
+    assert_eq!(app.snapshot().await, before, "nothing changed");
+    // From the site itself, the same request works.
+    let own = app.address.clone();
+    let status = cancel_from(
+        &app,
+        &athlete,
+        session,
+        &[("origin", &own), ("sec-fetch-site", "same-origin")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(app.snapshot().await, before, "cancelled");
+}
+
+async fn upgrade(app: &TestApp, path: &str, cookie: &str, origin: Option<&str>) -> Result<(), u16> {
+    let url = format!("{}{path}", app.address.replace("http://", "ws://"));
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert(header::COOKIE, cookie.parse().unwrap());
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert(header::ORIGIN, origin.parse().unwrap());
+    }
+    match connect_async(request).await {
+        Ok(_) => Ok(()),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
+        }
+        Err(e) => panic!("connect failed: {e}"),
+    }
+}
+
+/// Cross-site WebSocket hijacking: WebSockets have no CORS, and the
+/// browser sends the cookie with the upgrade.
+async fn a_foreign_site_cannot_open_a_live_socket(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (athlete, _trainer, session) = app.active_session().await;
+    let live = format!("/api/sessions/{session}/live?since=0");
+    assert_eq!(
+        upgrade(&app, &live, &athlete.cookie, Some(EVIL)).await,
+        Err(403)
+    );
+    assert_eq!(
+        upgrade(&app, "/api/live", &athlete.cookie, Some(EVIL)).await,
+        Err(403)
+    );
+    assert_eq!(
+        upgrade(&app, &live, &athlete.cookie, Some(&app.address)).await,
+        Ok(())
+    );
+    assert_eq!(
+        upgrade(&app, "/api/live", &athlete.cookie, Some(&app.address)).await,
+        Ok(())
+    );
+    // Not a browser (no Origin): allowed, as for the load generator.
+    assert_eq!(upgrade(&app, &live, &athlete.cookie, None).await, Ok(()));
+}
+
+async fn a_foreign_site_cannot_log_in_or_register(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let register = app
+        .client
+        .post(format!("{}/api/register", app.address))
+        .header(header::ORIGIN, EVIL)
+        .form(&[
+            ("display_name", "Mallory"),
+            ("email", "mallory@example.com"),
+            ("password", "long enough password"),
+            ("role", "athlete"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(register.status(), StatusCode::FORBIDDEN);
+    let body: serde_json::Value = register.json().await.unwrap();
+    assert!(
+        body["Forbidden"].as_str().unwrap().contains("another site"),
+        "{body}"
+    );
+    let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(accounts, 0, "no account was created");
+    let login = app
+        .client
+        .post(format!("{}/api/login", app.address))
+        .header(header::ORIGIN, EVIL)
+        .form(&[("email", "a@example.com"), ("password", "whatever it is")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::FORBIDDEN);
+    assert!(login.headers().get(header::SET_COOKIE).is_none());
+}
+
+#[tokio::test]
+async fn an_allowed_origin_may_post() {
+    let app = spawn_app_with(Backend::Sqlite, |config| {
+        config.allowed_origins = vec!["https://coach.example".into()];
+    })
+    .await;
+    let (athlete, _trainer, session) = app.active_session().await;
+    let status = cancel_from(
+        &app,
+        &athlete,
+        session,
+        &[("origin", "https://coach.example")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let app = spawn_app(Backend::Sqlite).await;
+    for path in ["/login", "/favicon.svg", "/no-such-page", "/healthz"] {
+        let response = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert_eq!(headers["referrer-policy"], "same-origin", "{path}");
+        assert!(
+            headers["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'"),
+            "{path}"
+        );
+        assert!(headers.contains_key("permissions-policy"), "{path}");
+        assert!(
+            !headers.contains_key("strict-transport-security"),
+            "not over plain http"
+        );
+    }
+    let https = app
+        .client
+        .get(format!("{}/login", app.address))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    assert!(https.headers().contains_key("strict-transport-security"));
+}
+
+/// `is_final=false` used to make a round final (any value counted as
+/// ticked) and `pain=0` recorded pain.
+async fn checkboxes_take_only_their_documented_values(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (athlete, trainer, session) = app.active_session().await;
+    let save = |is_final: &'static str| {
+        let app = &app;
+        let trainer = &trainer;
+        async move {
+            let mut form = vec![
+                ("session_id".to_string(), session.to_string()),
+                ("round_id".to_string(), String::new()),
+            ];
+            for (field, value) in [
+                "name",
+                "sets",
+                "reps",
+                "load",
+                "load_unit",
+                "duration_s",
+                "rest_s",
+                "notes",
+            ]
+            .iter()
+            .zip(SQUAT)
+            {
+                form.push((format!("exercises[0][{field}]"), value.to_string()));
+            }
+            form.push(("is_final".into(), is_final.into()));
+            let pairs: Vec<(&str, &str)> =
+                form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            app.call(trainer, "/api/rounds/save", &pairs).await
+        }
+    };
+    let before = app.snapshot().await;
+    for bad in ["yes", "2", "onn", "TRUE!"] {
+        let response = save(bad).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(
+            error_of(response).await.for_field("is_final").is_some(),
+            "{bad}"
+        );
+    }
+    assert_eq!(app.snapshot().await, before, "nothing saved");
+    let round: i64 = save("false").await.json().await.unwrap();
+    let is_final: i64 = sqlx::query_scalar("SELECT is_final FROM rounds WHERE id = $1")
+        .bind(round)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(is_final, 0, "is_final=false is not final");
+    app.release(&trainer, session, round).await;
+    let refused = app
+        .complete(
+            &athlete,
+            session,
+            round,
+            1,
+            &[["3", "8", "80", "7", "maybe", ""]],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(error_of(refused)
+        .await
+        .for_field("feedback[0][pain]")
+        .is_some());
+    let done = app
+        .complete(
+            &athlete,
+            session,
+            round,
+            1,
+            &[["3", "8", "80", "7", "0", ""]],
+        )
+        .await;
+    assert_eq!(done.status(), StatusCode::OK);
+    let pain: i64 = sqlx::query_scalar("SELECT pain FROM feedback WHERE round_id = $1")
+        .bind(round)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(pain, 0, "pain=0 is no pain");
+}
+
+/// NUL and escape sequences were stored in names, notes and reasons on
+/// SQLite; on PostgreSQL a NUL was a 500.
+async fn control_characters_in_text_are_refused_naming_the_field(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (athlete, trainer, session) = app.active_session().await;
+    let before = app.snapshot().await;
+    for (name, notes, field) in [
+        ("Squat\u{0}", "", "exercises[0][name]"),
+        ("Squat", "Brace\u{1b}[31m", "exercises[0][notes]"),
+        ("Sq\u{7}uat", "", "exercises[0][name]"),
+    ] {
+        let row = ["Back squat", "3", "8", "80", "kg", "", "120", ""];
+        let mut row = row.map(str::to_string);
+        row[0] = name.to_string();
+        row[7] = notes.to_string();
+        let row: [&str; 8] = std::array::from_fn(|i| row[i].as_str());
+        let response = app.save_round(&trainer, session, "", &[row], false).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}"
+        );
+        let error = error_of(response).await;
+        let message = error
+            .for_field(field)
+            .unwrap_or_else(|| panic!("{field}: {error:?}"));
+        assert!(message.contains("control characters"), "{message}");
+    }
+    let reason = app
+        .call(
+            &athlete,
+            "/api/sessions/cancel",
+            &[("session_id", &session.to_string()), ("reason", "bye\u{0}")],
+        )
+        .await;
+    assert_eq!(reason.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(error_of(reason).await.for_field("reason").is_some());
+    assert_eq!(app.snapshot().await, before, "nothing changed");
+    // Line breaks and tabs are text.
+    let row = [
+        "Back squat",
+        "3",
+        "8",
+        "80",
+        "kg",
+        "",
+        "120",
+        "Line one\nline\ttwo",
+    ];
+    let response = app.save_round(&trainer, session, "", &[row], false).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
