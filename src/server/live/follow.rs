@@ -12,6 +12,7 @@ use crate::{
 };
 use std::time::Duration;
 use tokio::sync::{broadcast::error::RecvError, mpsc};
+use tracing::Instrument;
 
 /// Why [`follow`] stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,11 +35,27 @@ pub enum Ended {
 /// then skipped by seq). Events published out of order by two concurrent
 /// commits are put back in order by reading the gap from the log.
 ///
-/// One function on purpose, over 60 lines: it reads top to bottom as the
-/// protocol's order (hello, presence, reset?, replay, live), and `sent`
-/// threads through every step.
-#[tracing::instrument(name = "follow", skip(db, bus, heartbeat, out))]
-pub async fn follow(
+///
+/// Runs in a span `follow` with the session id and `since`. (Made by hand
+/// rather than with `#[tracing::instrument]`, which keeps two copies of an
+/// async fn's state and so doubled the memory of every live connection's
+/// follower.)
+pub fn follow(
+    db: Database,
+    bus: Bus,
+    session_id: i64,
+    since: i64,
+    heartbeat: Duration,
+    out: mpsc::Sender<SharedFrame>,
+) -> impl std::future::Future<Output = Ended> + Send {
+    let span = tracing::info_span!("follow", session_id, since);
+    run(db, bus, session_id, since, heartbeat, out).instrument(span)
+}
+
+/// [`follow`]'s body. One function on purpose, over 60 lines: it reads top
+/// to bottom as the protocol's order (hello, presence, reset?, replay,
+/// live), and `sent` threads through every step.
+async fn run(
     db: Database,
     bus: Bus,
     session_id: i64,
