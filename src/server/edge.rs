@@ -17,6 +17,13 @@
 //! Checked: every method but GET/HEAD/OPTIONS, and GETs that ask for a
 //! WebSocket upgrade. Refused requests get 403 before any login lookup or
 //! handler runs.
+//!
+//! It also gives a server function's error its status when our code never
+//! ran: Leptos answers a body it cannot decode (`session_id=abc`, a repeated
+//! key, a body cut at the size limit) with 500, which is the client's
+//! mistake, not ours. A body in another encoding than the form encoding
+//! every server function reads gets 415 instead of being read as an empty
+//! form.
 
 use crate::error::AppError;
 use axum::{
@@ -86,18 +93,22 @@ pub async fn guard(State(allowed): State<Origins>, request: Request, next: Next)
                 origin = ?request.headers().get(header::ORIGIN),
                 "refused {why}"
             );
-            let error = AppError::Forbidden(
-                "This request came from another site; open spotter itself and try again".into(),
-            );
-            let body = serde_json::to_string(&error).unwrap_or_default();
-            (
+            refusal(
                 StatusCode::FORBIDDEN,
-                [(header::CONTENT_TYPE, "application/json")],
-                body,
+                AppError::Forbidden(
+                    "This request came from another site; open spotter itself and try again".into(),
+                ),
             )
-                .into_response()
         }
-        None => next.run(request).await,
+        None => match unsupported_body(&request) {
+            Some(media) => refusal(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                AppError::Transport(format!(
+                    "spotter's API reads forms (application/x-www-form-urlencoded), not {media}"
+                )),
+            ),
+            None => with_error_status(next.run(request).await).await,
+        },
     };
     let headers = response.headers_mut();
     for (name, value) in SECURITY_HEADERS {
@@ -111,6 +122,50 @@ pub async fn guard(State(allowed): State<Origins>, request: Request, next: Next)
             .or_insert(HeaderValue::from_static("max-age=31536000"));
     }
     response
+}
+
+/// An error answer in the shape server functions use.
+fn refusal(status: StatusCode, error: AppError) -> Response {
+    let body = serde_json::to_string(&error).unwrap_or_default();
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// A POST to a server function (`/api/…`) whose body is not a form: the
+/// media type, for the message.
+fn unsupported_body(request: &Request) -> Option<String> {
+    if request.method() != Method::POST || !request.uri().path().starts_with("/api/") {
+        return None;
+    }
+    let media = request.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let essence = media.split(';').next().unwrap_or_default().trim();
+    (!essence.eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        .then(|| essence.to_string())
+}
+
+/// A server function's error answered with Leptos's fixed 500 gets the
+/// status its error kind has (`AppError::status`): a body that could not be
+/// decoded is 400, one cut at the size limit 413.
+async fn with_error_status(response: Response) -> Response {
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key("serverfnerror")
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        let status = match &error {
+            AppError::Transport(message) if message.contains("length limit exceeded") => 413,
+            other => other.status(),
+        };
+        parts.status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if parts.status.is_client_error() {
+            tracing::info!(status, %error, "refused a request spotter could not read");
+        }
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// Sent with every answer (README, "Security"). The policy does not limit

@@ -12,6 +12,7 @@ crate::on_both_backends!(
     a_foreign_site_cannot_log_in_or_register,
     checkboxes_take_only_their_documented_values,
     control_characters_in_text_are_refused_naming_the_field,
+    malformed_values_get_a_4xx_and_change_nothing,
 );
 
 const EVIL: &str = "http://evil.example";
@@ -341,4 +342,101 @@ async fn control_characters_in_text_are_refused_naming_the_field(backend: Backen
     ];
     let response = app.save_round(&trainer, session, "", &[row], false).await;
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// A letter in a number field, a repeated key, a broken index, a body that
+/// is not a form: the client's mistake, answered 4xx (was 500 with an ERROR
+/// log line per request), nothing changed.
+async fn malformed_values_get_a_4xx_and_change_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (athlete, trainer, session) = app.active_session().await;
+    let before = app.snapshot().await;
+    let raw = |who: &crate::helpers::Person,
+               path: &'static str,
+               body: String,
+               content_type: &'static str| {
+        let request = who
+            .client
+            .post(format!("{}{path}", app.address))
+            .header(header::ACCEPT, "application/json")
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body);
+        async move { request.send().await.expect("answered") }
+    };
+    let form = "application/x-www-form-urlencoded";
+    let s = session.to_string();
+    for (who, path, body) in [
+        (&athlete, "/api/sessions/view", "session_id=abc".to_string()),
+        (&athlete, "/api/sessions/view", "session_id=1.5".to_string()),
+        (&athlete, "/api/sessions/view", "session_id=NaN".to_string()),
+        (
+            &athlete,
+            "/api/sessions/view",
+            "session_id=99999999999999999999".to_string(),
+        ),
+        (
+            &athlete,
+            "/api/sessions/cancel",
+            format!("session_id={s}&session_id=x"),
+        ),
+        (
+            &trainer,
+            "/api/rounds/save",
+            format!("session_id={s}&round_id=&exercises[x][name]=Squat"),
+        ),
+        (
+            &trainer,
+            "/api/rounds/save",
+            format!("session_id={s}&round_id=&exercises[18446744073709551616][name]=Squat"),
+        ),
+        (
+            &trainer,
+            "/api/rounds/save",
+            format!("session_id={s}&round_id=&exercises=foo"),
+        ),
+        (
+            &athlete,
+            "/api/rounds/complete",
+            format!("session_id={s}&round_id=1&revision=one"),
+        ),
+    ] {
+        let response = raw(who, path, body.clone(), form).await;
+        let status = response.status();
+        assert!(status.is_client_error(), "{path} {body}: {status}");
+        assert_ne!(status, StatusCode::NOT_FOUND, "{path} {body}");
+        let error: serde_json::Value = response.json().await.expect("an error as JSON");
+        assert!(
+            error.get("Transport").is_some() || error.get("Invalid").is_some(),
+            "{error}"
+        );
+    }
+    // A JSON body is not read as an empty form (that answered a misleading
+    // 404 "There is no such session").
+    let json = raw(
+        &athlete,
+        "/api/sessions/view",
+        format!("{{\"session_id\": {s}}}"),
+        "application/json",
+    )
+    .await;
+    assert_eq!(json.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // Over 64 KiB without a Content-Length (chunked): 413, as with one.
+    let big = format!("session_id={s}&reason={}", "x".repeat(70 * 1024));
+    let chunks = futures::stream::iter(
+        big.into_bytes()
+            .chunks(8 * 1024)
+            .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+            .collect::<Vec<_>>(),
+    );
+    let chunked = athlete
+        .client
+        .post(format!("{}/api/sessions/cancel", app.address))
+        .header(header::ACCEPT, "application/json")
+        .header(header::CONTENT_TYPE, form)
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(chunked.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(app.snapshot().await, before, "nothing changed");
 }
