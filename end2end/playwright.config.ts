@@ -32,6 +32,9 @@ function server(listen: number, databaseUrl: string) {
       // Heartbeats every second (default 10): a dead path is noticed within
       // 2.5 s, so the field-condition tests take seconds, not half a minute.
       SPOTTER_HEARTBEAT_MS: "1000",
+      // Every test registers from 127.0.0.1; the limits have their own
+      // integration tests (tests/api/hostile.rs).
+      SPOTTER_RATE_LIMITS: "off",
     },
   };
 }

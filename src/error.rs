@@ -32,6 +32,9 @@ pub enum AppError {
     /// Something went wrong on our side; details are in the server log only.
     #[error("Something went wrong on our side; please try again")]
     Internal,
+    /// Too many tries in a short time: wait this many seconds.
+    #[error("Too many tries in a short time; wait {0} s and try again")]
+    TooManyRequests(u64),
     /// The request never reached our code or its answer could not be read.
     #[error("Could not reach spotter: {0}")]
     Transport(String),
@@ -79,6 +82,7 @@ impl AppError {
             AppError::Conflict(_) => 409,
             AppError::Internal => 500,
             AppError::Transport(_) => 400,
+            AppError::TooManyRequests(_) => 429,
         }
     }
 }

@@ -15,10 +15,15 @@ pub async fn register(
 ) -> Result<(), AppError> {
     use crate::{
         model::validate_registration,
-        server::{accounts, answer, auth, request_parts, set_cookie, state},
+        server::{
+            accounts, answer, auth, client_address, limit, limits::Attempt, request_parts,
+            set_cookie, state,
+        },
     };
     answer(
         async {
+            // Before any work: hashing is what an attacker would queue.
+            limit(Attempt::Register(client_address()?))?;
             let account = validate_registration(&display_name, &email, &password, &role)?;
             let state = state()?;
             let hash = auth::hash_password(account.password.clone()).await?;
@@ -47,11 +52,16 @@ pub async fn login(
 ) -> Result<(), AppError> {
     use crate::{
         model::{normalize_email, safe_next_path, LoginFailed},
-        server::{accounts, answer, auth, request_parts, set_cookie, state},
+        server::{
+            accounts, answer, auth, client_address, limit, limits::Attempt, request_parts,
+            set_cookie, state,
+        },
     };
     let parts = request_parts()?;
     let result = async {
         let normalized = normalize_email(&email)?;
+        // Per address and per account, before the password is checked.
+        limit(Attempt::Login(client_address()?, &normalized))?;
         if password.is_empty() {
             return Err(AppError::invalid("password", "Enter your password"));
         }

@@ -24,11 +24,12 @@ pub async fn save_round(
 ) -> Result<i64, AppError> {
     use crate::{
         model::{apply_row_action, checkbox, validate_round, RELEASE_ACTION},
-        server::{answer, idempotency::Idempotency, require_user, state, training},
+        server::{answer, idempotency::Idempotency, limit_changes, require_user, state, training},
     };
     answer(
         async {
             let user = require_user()?;
+            limit_changes(&user)?;
             let key = Idempotency::from_request(
                 &idempotency_key,
                 "rounds/save",
@@ -68,10 +69,13 @@ pub async fn release_round(
     #[server(default)] round_id: i64,
     #[server(default)] idempotency_key: String,
 ) -> Result<(), AppError> {
-    use crate::server::{answer, idempotency::Idempotency, require_user, state, training};
+    use crate::server::{
+        answer, idempotency::Idempotency, limit_changes, require_user, state, training,
+    };
     answer(
         async {
             let user = require_user()?;
+            limit_changes(&user)?;
             let key = Idempotency::from_request(
                 &idempotency_key,
                 "rounds/release",
@@ -92,10 +96,13 @@ pub async fn delete_round(
     #[server(default)] round_id: i64,
     #[server(default)] idempotency_key: String,
 ) -> Result<(), AppError> {
-    use crate::server::{answer, idempotency::Idempotency, require_user, state, training};
+    use crate::server::{
+        answer, idempotency::Idempotency, limit_changes, require_user, state, training,
+    };
     answer(
         async {
             let user = require_user()?;
+            limit_changes(&user)?;
             let key = Idempotency::from_request(
                 &idempotency_key,
                 "rounds/delete",
@@ -120,10 +127,13 @@ pub async fn complete_round(
     #[server(default)] feedback: Vec<FeedbackInput>,
     #[server(default)] idempotency_key: String,
 ) -> Result<bool, AppError> {
-    use crate::server::{answer, idempotency::Idempotency, require_user, state, training};
+    use crate::server::{
+        answer, idempotency::Idempotency, limit_changes, require_user, state, training,
+    };
     answer(
         async {
             let user = require_user()?;
+            limit_changes(&user)?;
             let key = Idempotency::from_request(
                 &idempotency_key,
                 "rounds/complete",

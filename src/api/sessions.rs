@@ -27,10 +27,13 @@ pub async fn start_session(
     #[server(default)] trainer_id: String,
     #[server(default)] idempotency_key: String,
 ) -> Result<i64, AppError> {
-    use crate::server::{answer, idempotency::Idempotency, require_user, state, training};
+    use crate::server::{
+        answer, idempotency::Idempotency, limit, limits::Attempt, require_user, state, training,
+    };
     answer(
         async {
             let user = require_user()?;
+            limit(Attempt::Start(user.id))?;
             let trainer_id = trainer_id
                 .trim()
                 .parse::<i64>()
@@ -51,10 +54,13 @@ pub async fn join_session(
     #[server(default)] session_id: i64,
     #[server(default)] idempotency_key: String,
 ) -> Result<(), AppError> {
-    use crate::server::{answer, idempotency::Idempotency, require_user, state, training};
+    use crate::server::{
+        answer, idempotency::Idempotency, limit_changes, require_user, state, training,
+    };
     answer(
         async {
             let user = require_user()?;
+            limit_changes(&user)?;
             let key = Idempotency::from_request(&idempotency_key, "sessions/join", &session_id)?;
             training::join_session(state()?.store(), &user, session_id, key.as_ref()).await?;
             leptos_axum::redirect(&format!("/sessions/{session_id}/trainer"));
@@ -74,11 +80,12 @@ pub async fn cancel_session(
 ) -> Result<(), AppError> {
     use crate::{
         model::validate_reason,
-        server::{answer, idempotency::Idempotency, require_user, state, training},
+        server::{answer, idempotency::Idempotency, limit_changes, require_user, state, training},
     };
     answer(
         async {
             let user = require_user()?;
+            limit_changes(&user)?;
             let reason = validate_reason(&reason)?;
             let key = Idempotency::from_request(
                 &idempotency_key,

@@ -39,6 +39,9 @@ pub struct Config {
     /// sockets (`SPOTTER_ALLOWED_ORIGINS`, comma-separated, e.g.
     /// `https://app.example.com`; default none). See `server::edge`.
     pub allowed_origins: Vec<String>,
+    /// Rate limits (`SPOTTER_RATE_LIMITS`, on by default; `off` for load
+    /// tests). See `server::limits`.
+    pub rate_limits: Option<super::limits::Rates>,
 }
 
 /// A configuration problem, reported before anything starts.
@@ -96,7 +99,9 @@ impl Config {
             n => Some(n as u32),
         };
         let allowed_origins = origins(std::env::var("SPOTTER_ALLOWED_ORIGINS").ok())?;
+        let rate_limits = flag("SPOTTER_RATE_LIMITS", true)?.then(super::limits::Rates::default);
         Ok(Config {
+            rate_limits,
             allowed_origins,
             heartbeat,
             database_url,
@@ -120,6 +125,7 @@ impl Config {
             heartbeat: Duration::from_millis(crate::model::live::DEFAULT_HEARTBEAT_MS),
             db_connections: None,
             allowed_origins: Vec::new(),
+            rate_limits: Some(super::limits::Rates::default()),
         }
     }
 }

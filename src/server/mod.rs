@@ -12,6 +12,7 @@ pub mod edge;
 pub mod events;
 pub mod health;
 pub mod idempotency;
+pub mod limits;
 pub mod live;
 pub mod router;
 pub mod shutdown;
@@ -51,6 +52,22 @@ pub fn require_user() -> Result<User, AppError> {
     auth::current_user(&request_parts()?).ok_or(AppError::Unauthorized)
 }
 
+/// Counts an attempt against its rate limit: `TooManyRequests` (429 with
+/// `Retry-After`) once over it.
+pub fn limit(attempt: limits::Attempt<'_>) -> Result<(), AppError> {
+    state()?.limits.check(attempt)
+}
+
+/// [`limit`] for a change by the logged-in `user`.
+pub fn limit_changes(user: &User) -> Result<(), AppError> {
+    limit(limits::Attempt::Change(user.id))
+}
+
+/// The client's address (for per-address limits).
+pub fn client_address() -> Result<std::net::IpAddr, AppError> {
+    Ok(limits::client_address(&request_parts()?))
+}
+
 /// Adds a `Set-Cookie` header to the response.
 pub fn set_cookie(value: HeaderValue) {
     if let Some(response) = use_context::<ResponseOptions>() {
@@ -72,11 +89,14 @@ pub fn answer<T>(result: Result<T, AppError>) -> Result<T, AppError> {
                     .and_then(|v| v.to_str().ok())
                     .is_some_and(|accept| accept.contains("text/html"))
         });
-        if !plain_form_post {
-            if let Some(response) = use_context::<ResponseOptions>() {
+        if let Some(response) = use_context::<ResponseOptions>() {
+            if !plain_form_post {
                 response.set_status(
                     StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 );
+            }
+            if let AppError::TooManyRequests(seconds) = err {
+                response.insert_header(header::RETRY_AFTER, HeaderValue::from(*seconds));
             }
         }
     }

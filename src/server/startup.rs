@@ -7,6 +7,7 @@ use super::{
     config::Config,
     db::{Backend, Database},
     edge::Origins,
+    limits::Limits,
     live::Bus,
     router::router,
     shutdown::Shutdown,
@@ -76,7 +77,18 @@ pub async fn build(config: &Config) -> Result<Application, StartError> {
         instance: config.instance.as_str().into(),
         shutdown,
         origins: Origins::new(config.allowed_origins.clone()),
+        limits: Limits::new(config.rate_limits),
     };
+    // The limiters forget addresses and users that are back to full.
+    let limits = state.limits.clone();
+    let mut tasks = tasks;
+    tasks.push(tokio::spawn(state.shutdown.clone().or_stop(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            limits.shrink();
+        }
+    })));
     Ok(Application {
         state,
         is_new,
@@ -107,13 +119,14 @@ impl Application {
         } = self;
         let app = router(state);
         let (signalled, stopping) = tokio::sync::oneshot::channel::<()>();
-        let server =
-            axum::serve(listener, app.into_make_service()).with_graceful_shutdown(async move {
-                signal.await;
-                tracing::info!("stopping: closing live connections");
-                let _ = stop.send(true);
-                let _ = signalled.send(());
-            });
+        // The peer address reaches handlers (per-address rate limits).
+        let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let server = axum::serve(listener, service).with_graceful_shutdown(async move {
+            signal.await;
+            tracing::info!("stopping: closing live connections");
+            let _ = stop.send(true);
+            let _ = signalled.send(());
+        });
         let drain = async {
             if stopping.await.is_ok() {
                 tokio::time::sleep(DRAIN).await;

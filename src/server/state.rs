@@ -3,6 +3,7 @@
 use super::{
     db::Database,
     edge::Origins,
+    limits::Limits,
     live::{Bus, LiveContext},
     shutdown::Shutdown,
     training::Store,
@@ -28,6 +29,8 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// Origins besides the site's own allowed to send changes.
     pub origins: Origins,
+    /// Rate limits.
+    pub limits: Limits,
 }
 
 impl AppState {

@@ -173,6 +173,9 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
         // Short, so the heartbeat tests take a second, not thirty.
         heartbeat: std::time::Duration::from_millis(300),
         instance: "test".into(),
+        // Tests register and act far faster than people; the limits have
+        // their own tests (hostile.rs), which set them.
+        rate_limits: None,
         ..Config::with_defaults(leptos_options, &url)
     };
     adjust(&mut config);

@@ -440,3 +440,143 @@ async fn malformed_values_get_a_4xx_and_change_nothing(backend: Backend) {
     assert_eq!(chunked.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(app.snapshot().await, before, "nothing changed");
 }
+
+fn tight(config: &mut spotter::server::config::Config) {
+    use spotter::server::limits::{Rate, Rates};
+    let minute = std::time::Duration::from_secs(60);
+    config.rate_limits = Some(Rates {
+        login_per_address: Rate {
+            burst: 6,
+            every: minute,
+        },
+        login_per_account: Rate {
+            burst: 3,
+            every: minute,
+        },
+        register_per_address: Rate {
+            burst: 4,
+            every: minute,
+        },
+        changes_per_user: Rate {
+            burst: 5,
+            every: minute,
+        },
+        starts_per_user: Rate {
+            burst: 2,
+            every: minute,
+        },
+    });
+}
+
+async fn login_from(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+    forwarded: Option<&str>,
+) -> reqwest::Response {
+    let mut request = crate::helpers::new_client()
+        .post(format!("{}/api/login", app.address))
+        .header(header::ACCEPT, "application/json")
+        .form(&[("email", email), ("password", password)]);
+    if let Some(address) = forwarded {
+        request = request.header("x-forwarded-for", address);
+    }
+    request.send().await.unwrap()
+}
+
+/// Guessing passwords: three tries per account, then 429 with
+/// Retry-After, even for the right password, and no hash is computed.
+#[tokio::test]
+async fn password_guessing_is_limited_per_account_and_per_address() {
+    let app = spawn_app_with(Backend::Sqlite, tight).await;
+    let _victim = app.person("Vic Victim", "athlete").await;
+    let email = "vic.victim@example.com";
+    for _ in 0..3 {
+        let wrong = login_from(&app, email, "not the password", None).await;
+        assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let limited = login_from(&app, email, "long enough password", None).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = limited.headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    assert!(
+        limited.headers().get(header::SET_COOKIE).is_none(),
+        "no login"
+    );
+    assert!(matches!(
+        error_of(limited).await,
+        spotter::error::AppError::TooManyRequests(_)
+    ));
+    // The address has 6, four used (the refused try counted for the
+    // address): two more tries at other accounts, then 429.
+    for i in 0..2 {
+        let other = login_from(&app, &format!("x{i}@example.com"), "whatever it is", None).await;
+        assert_eq!(other.status(), StatusCode::UNPROCESSABLE_ENTITY, "try {i}");
+    }
+    let address_limited = login_from(&app, "y@example.com", "whatever it is", None).await;
+    assert_eq!(address_limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Behind a proxy on this machine, each client address has its own.
+    let elsewhere = login_from(&app, "z@example.com", "whatever it is", Some("203.0.113.7")).await;
+    assert_eq!(elsewhere.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// Mass registration from one address, and one user's flood of changes
+/// (205 start-and-cancels pushed a real session off a dashboard).
+#[tokio::test]
+async fn registrations_and_changes_are_limited() {
+    let app = spawn_app_with(Backend::Sqlite, tight).await;
+    // active_session registers two and makes two changes (start, join).
+    let (athlete, trainer, session) = app.active_session().await;
+    app.person("Third Person", "trainer").await;
+    app.person("Fourth Person", "trainer").await;
+    let fifth = app
+        .register(
+            "Fifth",
+            "fifth@example.com",
+            "long enough password",
+            "athlete",
+        )
+        .await;
+    assert_eq!(fifth.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        app.count("users").await,
+        4,
+        "the fifth account was not created"
+    );
+    // Starts: the athlete already started one; one more is allowed.
+    let third_trainer: i64 =
+        sqlx::query_scalar("SELECT id FROM users WHERE display_name = 'Third Person'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    app.start(&athlete, third_trainer).await;
+    let fourth_trainer: i64 =
+        sqlx::query_scalar("SELECT id FROM users WHERE display_name = 'Fourth Person'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    let before = app.snapshot().await;
+    let third_start = app
+        .call(
+            &athlete,
+            "/api/sessions/start",
+            &[("trainer_id", &fourth_trainer.to_string())],
+        )
+        .await;
+    assert_eq!(third_start.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(app.snapshot().await, before, "no session started");
+    // Changes: the trainer joined (1 of 5); four saves pass, the fifth is 429.
+    for i in 0..4 {
+        let response = app.save_round(&trainer, session, "", &[SQUAT], false).await;
+        assert_eq!(response.status(), StatusCode::OK, "save {i}");
+    }
+    let before = app.snapshot().await;
+    let flood = app.save_round(&trainer, session, "", &[SQUAT], false).await;
+    assert_eq!(flood.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(flood.headers().contains_key(header::RETRY_AFTER));
+    assert_eq!(app.snapshot().await, before, "nothing saved");
+}
