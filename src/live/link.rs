@@ -673,14 +673,12 @@ fn apply(link: &Shared, conn: u32, frame: Frame) {
                 return;
             }
             l.last_seq = Some(event.seq);
-            if let Some((by, reason)) = event.event.cancel_notice() {
+            if let Some((by, _)) = event.event.cancel_notice() {
                 if by != l.side {
-                    let by = by.as_str();
-                    let mut path = format!("/dashboard?cancelled={session_id}&by={by}");
-                    if let Some(reason) = reason {
-                        path.push_str("&reason=");
-                        path.push_str(&String::from(js_sys::encode_uri_component(&reason)));
-                    }
+                    // The dashboard shows who cancelled and why from the
+                    // stored session, never from the address (which anyone
+                    // could write).
+                    let path = format!("/dashboard?cancelled={session_id}");
                     let navigate = l.navigate.clone();
                     drop(l);
                     navigate(&path);

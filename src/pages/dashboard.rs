@@ -7,7 +7,7 @@ use crate::{
     api::sessions::{load_dashboard, JoinSession, StartSession},
     components::{field::field_id, require_user::RequireUser},
     live::use_dashboard_live,
-    model::{Dashboard, Role, SessionSummary, Side, User},
+    model::{Dashboard, Role, SessionStatus, SessionSummary, Side, User},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -33,22 +33,13 @@ fn DashboardFor(user: User) -> impl IntoView {
     let start = ServerAction::<StartSession>::new();
     let join = ServerAction::<JoinSession>::new();
     let query = use_query_map();
-    let cancelled = move || query.read().get("cancelled").is_some();
-    // Set when the other side cancelled while this user watched the session.
-    let cancel_text = move || {
-        let query = query.read();
-        let by = query.get("by");
-        let reason = query.get("reason").filter(|r| !r.is_empty());
-        let mut text = match by.as_deref() {
-            Some("trainer") => "Session cancelled by the trainer".to_string(),
-            Some("athlete") => "Session cancelled by the athlete".to_string(),
-            _ => "The session was cancelled".to_string(),
-        };
-        if let Some(reason) = reason {
-            text.push_str(&format!(": “{reason}”"));
-        }
-        text.push('.');
-        text
+    // Set after a cancel (this user's, or the other side's while this user
+    // watched): the notice comes from the stored session, not the address.
+    let cancelled = move || {
+        query
+            .read()
+            .get("cancelled")
+            .and_then(|id| id.parse::<i64>().ok())
     };
     let intro = match user.role {
         Role::Trainer => {
@@ -66,21 +57,43 @@ fn DashboardFor(user: User) -> impl IntoView {
             <p data-testid="dashboard-role">{format!("You are signed in as {}.", user.role.label().to_lowercase())}</p>
             <p>{intro}</p>
         </section>
-        <Show when=cancelled>
-            <p class="notice" role="status" data-testid="cancel-notice">{cancel_text}</p>
-        </Show>
         <Suspense fallback=|| view! { <p class="loading">"Loading your sessions…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
-                    Ok(dashboard) => match role {
-                        Role::Athlete => view! { <AthleteDashboard dashboard start/> }.into_any(),
-                        Role::Trainer => view! { <TrainerDashboard dashboard join/> }.into_any(),
-                    },
+                    Ok(dashboard) => {
+                        let notice = cancel_notice(&dashboard, cancelled()).map(|text| view! {
+                            <p class="notice" role="status" data-testid="cancel-notice">{text}</p>
+                        });
+                        let lists = match role {
+                            Role::Athlete => view! { <AthleteDashboard dashboard start/> }.into_any(),
+                            Role::Trainer => view! { <TrainerDashboard dashboard join/> }.into_any(),
+                        };
+                        view! { {notice} {lists} }.into_any()
+                    }
                 }
             })}
         </Suspense>
     }
+}
+
+/// "Session cancelled by the trainer: “Gym closes”." for one of this
+/// user's own cancelled sessions, from what is stored; nothing otherwise.
+fn cancel_notice(dashboard: &Dashboard, session_id: Option<i64>) -> Option<String> {
+    let session = dashboard
+        .past
+        .iter()
+        .find(|s| Some(s.id) == session_id && s.status == SessionStatus::Cancelled)?;
+    let mut text = match session.cancelled_by {
+        Some(Side::Trainer) => "Session cancelled by the trainer".to_string(),
+        Some(Side::Athlete) => "Session cancelled by the athlete".to_string(),
+        None => "The session was cancelled".to_string(),
+    };
+    if let Some(reason) = session.cancel_reason.as_deref().filter(|r| !r.is_empty()) {
+        text.push_str(&format!(": “{reason}”"));
+    }
+    text.push('.');
+    Some(text)
 }
 
 #[component]

@@ -580,3 +580,47 @@ async fn registrations_and_changes_are_limited() {
     assert!(flood.headers().contains_key(header::RETRY_AFTER));
     assert_eq!(app.snapshot().await, before, "nothing saved");
 }
+
+/// `/dashboard?cancelled=1&by=trainer&reason=…` used to show any sentence
+/// as a notice "from the trainer". The notice now comes from the stored
+/// session, and only for the viewer's own cancelled session.
+#[tokio::test]
+async fn the_cancel_notice_comes_from_the_session_not_the_address() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (athlete, _trainer, session) = app.active_session().await;
+    let forged = format!("/dashboard?cancelled={session}&by=trainer&reason=Send%20your%20password%20to%20evil.example");
+    let page = app
+        .get_page(&athlete.client, &forged)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Hello, "), "the dashboard rendered");
+    assert!(!page.contains("evil.example"), "no text from the address");
+    assert!(
+        !page.contains("cancel-notice"),
+        "no notice for a session in progress"
+    );
+    let cancel = app
+        .call(
+            &athlete,
+            "/api/sessions/cancel",
+            &[
+                ("session_id", &session.to_string()),
+                ("reason", "Knee hurts"),
+            ],
+        )
+        .await;
+    assert_eq!(cancel.status(), StatusCode::OK);
+    let page = app
+        .get_page(&athlete.client, &forged)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Session cancelled by the athlete: “Knee hurts”."),
+        "the stored who and why"
+    );
+    assert!(!page.contains("evil.example"));
+}
