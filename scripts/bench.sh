@@ -85,6 +85,7 @@ for i in $(seq 1 "$instances"); do
     # The server raises its own open-file limit to the hard limit.
     DATABASE_URL="$database_url" LEPTOS_SITE_ADDR="127.0.0.1:$port" SPOTTER_DEMO=0 \
         SPOTTER_INSTANCE="bench-$i" RUST_LOG=warn SPOTTER_RATE_LIMITS=off \
+        SPOTTER_LIVE_CONNECTIONS_PER_USER=0 \
         "${SPOTTER_BIN:-target/release/spotter}" >"$work/server-$i.log" 2>&1 &
     pids+=("$!")
     pid_args+=(--server-pid "$!")

@@ -8,6 +8,9 @@ use std::{path::Path, time::Duration};
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/spotter.db?mode=rwc";
 /// The runtime Leptos configuration file, read from the working directory.
 pub const LEPTOS_TOML: &str = "Leptos.toml";
+/// Live connections one user may hold on one instance: tabs and devices of
+/// a real person, with room to spare.
+pub const DEFAULT_LIVE_CONNECTIONS_PER_USER: usize = 50;
 /// How long the PostgreSQL listener waits before its first reconnect.
 pub const DEFAULT_LISTENER_RETRY: Duration = Duration::from_millis(250);
 
@@ -42,6 +45,10 @@ pub struct Config {
     /// Rate limits (`SPOTTER_RATE_LIMITS`, on by default; `off` for load
     /// tests). See `server::limits`.
     pub rate_limits: Option<super::limits::Rates>,
+    /// Open live connections (sockets and event streams) one user may hold
+    /// on one instance (`SPOTTER_LIVE_CONNECTIONS_PER_USER`, default 50;
+    /// 0: no cap).
+    pub live_connections_per_user: usize,
 }
 
 /// A configuration problem, reported before anything starts.
@@ -100,7 +107,14 @@ impl Config {
         };
         let allowed_origins = origins(std::env::var("SPOTTER_ALLOWED_ORIGINS").ok())?;
         let rate_limits = flag("SPOTTER_RATE_LIMITS", true)?.then(super::limits::Rates::default);
+        let live_connections_per_user = number(
+            "SPOTTER_LIVE_CONNECTIONS_PER_USER",
+            DEFAULT_LIVE_CONNECTIONS_PER_USER as u64,
+            0,
+            1_000_000,
+        )? as usize;
         Ok(Config {
+            live_connections_per_user,
             rate_limits,
             allowed_origins,
             heartbeat,
@@ -126,6 +140,7 @@ impl Config {
             db_connections: None,
             allowed_origins: Vec::new(),
             rate_limits: Some(super::limits::Rates::default()),
+            live_connections_per_user: DEFAULT_LIVE_CONNECTIONS_PER_USER,
         }
     }
 }

@@ -8,7 +8,7 @@ use super::{
     db::{Backend, Database},
     edge::Origins,
     limits::Limits,
-    live::Bus,
+    live::{cap::ConnectionCap, Bus},
     router::router,
     shutdown::Shutdown,
     state::AppState,
@@ -78,6 +78,7 @@ pub async fn build(config: &Config) -> Result<Application, StartError> {
         shutdown,
         origins: Origins::new(config.allowed_origins.clone()),
         limits: Limits::new(config.rate_limits),
+        live_cap: ConnectionCap::new(config.live_connections_per_user),
     };
     // The limiters forget addresses and users that are back to full.
     let limits = state.limits.clone();

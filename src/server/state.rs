@@ -4,7 +4,7 @@ use super::{
     db::Database,
     edge::Origins,
     limits::Limits,
-    live::{Bus, LiveContext},
+    live::{cap::ConnectionCap, Bus, LiveContext},
     shutdown::Shutdown,
     training::Store,
 };
@@ -31,6 +31,8 @@ pub struct AppState {
     pub origins: Origins,
     /// Rate limits.
     pub limits: Limits,
+    /// Open live connections per user.
+    pub live_cap: ConnectionCap,
 }
 
 impl AppState {
@@ -62,6 +64,7 @@ impl FromRef<AppState> for LiveContext {
             bus: state.bus.clone(),
             heartbeat: state.heartbeat,
             shutdown: state.shutdown.clone(),
+            cap: state.live_cap.clone(),
         }
     }
 }

@@ -13,6 +13,7 @@ crate::on_both_backends!(
     checkboxes_take_only_their_documented_values,
     control_characters_in_text_are_refused_naming_the_field,
     malformed_values_get_a_4xx_and_change_nothing,
+    a_flood_of_ended_sessions_never_hides_an_open_one,
 );
 
 const EVIL: &str = "http://evil.example";
@@ -623,4 +624,93 @@ async fn the_cancel_notice_comes_from_the_session_not_the_address() {
         "the stored who and why"
     );
     assert!(!page.contains("evil.example"));
+}
+
+/// 205 start-and-cancels used to push a real session off the trainer's
+/// dashboard (it showed the newest 200 of any status).
+async fn a_flood_of_ended_sessions_never_hides_an_open_one(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_athlete, trainer, session) = app.active_session().await;
+    let flooder = app.person("Flo Flooder", "athlete").await;
+    for _ in 0..205 {
+        sqlx::query(
+            "INSERT INTO training_sessions (athlete_id, trainer_id, status, created_at, cancelled_by) VALUES ($1, $2, 'cancelled', 0, 'athlete')",
+        )
+        .bind(flooder.id)
+        .bind(trainer.id)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    }
+    let dashboard: serde_json::Value = app
+        .call(&trainer, "/api/dashboard", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let active: Vec<i64> = dashboard["active"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(active, vec![session], "the session in progress is listed");
+    assert_eq!(
+        dashboard["past"].as_array().unwrap().len(),
+        50,
+        "the newest 50 ended ones"
+    );
+}
+
+#[tokio::test]
+async fn one_login_cannot_hold_hundreds_of_live_connections() {
+    let app = spawn_app_with(Backend::Sqlite, |config| {
+        config.live_connections_per_user = 3
+    })
+    .await;
+    let (athlete, _trainer, session) = app.active_session().await;
+    let live = format!("/api/sessions/{session}/live?since=0");
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let url = format!("{}{live}", app.address.replace("http://", "ws://"));
+        let mut request = url.into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert(header::COOKIE, athlete.cookie.parse().unwrap());
+        open.push(connect_async(request).await.expect("under the cap").0);
+    }
+    let url = format!("{}/api/live", app.address.replace("http://", "ws://"));
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert(header::COOKIE, athlete.cookie.parse().unwrap());
+    open.push(
+        connect_async(request)
+            .await
+            .expect("the dashboard counts too")
+            .0,
+    );
+    assert_eq!(upgrade(&app, &live, &athlete.cookie, None).await, Err(429));
+    let sse = athlete
+        .client
+        .get(format!("{}/api/sessions/{session}/events", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        sse.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "event streams count too"
+    );
+    // Closing one frees its slot.
+    drop(open.pop());
+    let mut freed = false;
+    for _ in 0..100 {
+        if upgrade(&app, &live, &athlete.cookie, None).await.is_ok() {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(freed, "a closed connection gives its slot back");
 }

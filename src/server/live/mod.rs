@@ -16,6 +16,7 @@
 //! here writes to the database.
 
 pub mod bus;
+pub mod cap;
 pub mod follow;
 pub mod hub;
 pub mod listener;
@@ -49,6 +50,8 @@ pub struct LiveContext {
     pub heartbeat: Duration,
     /// Sockets close with 1001 and streams end when it is requested.
     pub shutdown: Shutdown,
+    /// Open live connections per user.
+    pub cap: cap::ConnectionCap,
 }
 
 /// The live routes, merged into the app's router.
@@ -70,8 +73,25 @@ pub struct Since {
     since: i64,
 }
 
-/// Which side `user` is on in `session_id`, or the HTTP refusal.
-async fn authorize(db: &Database, user: CurrentUser, session_id: i64) -> Result<Side, Response> {
+/// A slot under the per-user connection cap, or 429.
+fn slot(context: &LiveContext, user_id: i64) -> Result<cap::Slot, Response> {
+    context.cap.take(user_id).ok_or_else(|| {
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many live connections for this login; close some tabs",
+        )
+            .into_response()
+    })
+}
+
+/// Which side `user` is on in `session_id` and the connection's slot under
+/// the cap, or the HTTP refusal.
+async fn authorize(
+    context: &LiveContext,
+    user: CurrentUser,
+    session_id: i64,
+) -> Result<(Side, cap::Slot), Response> {
+    let db = &context.db;
     let CurrentUser(Some(User { id: user_id, .. })) = user else {
         return Err((
             StatusCode::UNAUTHORIZED,
@@ -85,8 +105,8 @@ async fn authorize(db: &Database, user: CurrentUser, session_id: i64) -> Result<
     })?;
     match head.map(|h| h.participants) {
         None => Err((StatusCode::NOT_FOUND, "There is no such session").into_response()),
-        Some([athlete, _]) if athlete == user_id => Ok(Side::Athlete),
-        Some([_, trainer]) if trainer == user_id => Ok(Side::Trainer),
+        Some([athlete, _]) if athlete == user_id => Ok((Side::Athlete, slot(context, user_id)?)),
+        Some([_, trainer]) if trainer == user_id => Ok((Side::Trainer, slot(context, user_id)?)),
         Some(_) => Err((
             StatusCode::FORBIDDEN,
             "This session belongs to someone else",

@@ -40,11 +40,12 @@ pub async fn session(
     Extension(user): Extension<CurrentUser>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let side = match authorize(&state.db, user, session_id).await {
-        Ok(side) => side,
+    let (side, slot) = match authorize(&state, user, session_id).await {
+        Ok(allowed) => allowed,
         Err(refusal) => return refusal,
     };
     lean(upgrade).on_upgrade(move |socket| async move {
+        let _slot = slot;
         let (out, frames) = mpsc::channel::<SharedFrame>(64);
         // Present before the first frame goes out, so a client that got
         // `hello` is already counted.
@@ -84,9 +85,14 @@ pub async fn dashboard(
     let Some(User { id: user_id, .. }) = user else {
         return (StatusCode::UNAUTHORIZED, "Please log in").into_response();
     };
+    let slot = match super::slot(&state, user_id) {
+        Ok(slot) => slot,
+        Err(refusal) => return refusal,
+    };
     let mut live = state.bus.hub().subscribe_user(user_id);
     let heartbeat = state.heartbeat;
     lean(upgrade).on_upgrade(move |socket| async move {
+        let _slot = slot;
         let (out, frames) = mpsc::channel::<SharedFrame>(64);
         let follower = tokio::spawn(async move {
             let hello = Frame::Hello {

@@ -24,8 +24,8 @@ pub async fn session(
     Extension(user): Extension<CurrentUser>,
     headers: HeaderMap,
 ) -> Response {
-    let side = match authorize(&state.db, user, session_id).await {
-        Ok(side) => side,
+    let (side, slot) = match authorize(&state, user, session_id).await {
+        Ok(allowed) => allowed,
         Err(refusal) => return refusal,
     };
     let since = headers
@@ -34,7 +34,8 @@ pub async fn session(
         .and_then(|v| v.trim().parse::<i64>().ok())
         .unwrap_or(since);
     let (out, frames) = mpsc::channel::<SharedFrame>(64);
-    let presence = state.bus.presences().present(session_id, side);
+    // The stream holds its presence and its slot under the cap.
+    let presence = (state.bus.presences().present(session_id, side), slot);
     // The follower ends by itself once the stream (and `frames`) is gone.
     tokio::spawn(follow(
         state.db.clone(),

@@ -99,6 +99,9 @@ impl From<FeedbackRow> for Feedback {
     }
 }
 
+/// Ended sessions a dashboard lists (the newest).
+pub const PAST_SESSIONS: usize = 50;
+
 /// The dashboard for `user`: their sessions by status, and for athletes the
 /// trainers they can start a session with.
 #[tracing::instrument(name = "dashboard", skip_all, fields(user_id = user.id))]
@@ -107,12 +110,23 @@ pub async fn dashboard(db: &Database, user: &User) -> Result<Dashboard, AppError
         Role::Athlete => "s.athlete_id",
         Role::Trainer => "s.trainer_id",
     };
-    let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
-        "{SUMMARY_SELECT} WHERE {column} = $1 ORDER BY s.id DESC LIMIT 200"
+    // Open sessions in one list, ended ones in another: however many
+    // sessions ended (a flood of start-and-cancel), the open ones show.
+    // (Open ones are few by design: one per athlete-trainer pair.)
+    let mut rows: Vec<SummaryRow> = sqlx::query_as(&format!(
+        "{SUMMARY_SELECT} WHERE {column} = $1 AND s.status IN ('waiting', 'active') ORDER BY s.id DESC LIMIT 500"
     ))
     .bind(user.id)
     .fetch_all(&db.pool)
     .await?;
+    rows.extend(
+        sqlx::query_as::<_, SummaryRow>(&format!(
+            "{SUMMARY_SELECT} WHERE {column} = $1 AND s.status IN ('completed', 'cancelled') ORDER BY s.id DESC LIMIT {PAST_SESSIONS}"
+        ))
+        .bind(user.id)
+        .fetch_all(&db.pool)
+        .await?,
+    );
     let mut dashboard = Dashboard::default();
     for row in rows {
         let (summary, _) = row.summary()?;
