@@ -73,15 +73,13 @@ pub struct Since {
     since: i64,
 }
 
-/// A slot under the per-user connection cap, or 429.
-fn slot(context: &LiveContext, user_id: i64) -> Result<cap::Slot, Response> {
-    context.cap.take(user_id).ok_or_else(|| {
-        (
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many live connections for this login; close some tabs",
-        )
-            .into_response()
-    })
+/// The answer to a user at the connection cap.
+fn too_many_connections() -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many live connections for this login; close some tabs",
+    )
+        .into_response()
 }
 
 /// Which side `user` is on in `session_id` and the connection's slot under
@@ -105,8 +103,14 @@ async fn authorize(
     })?;
     match head.map(|h| h.participants) {
         None => Err((StatusCode::NOT_FOUND, "There is no such session").into_response()),
-        Some([athlete, _]) if athlete == user_id => Ok((Side::Athlete, slot(context, user_id)?)),
-        Some([_, trainer]) if trainer == user_id => Ok((Side::Trainer, slot(context, user_id)?)),
+        Some([athlete, _]) if athlete == user_id => Ok((
+            Side::Athlete,
+            context.cap.take(user_id).ok_or_else(too_many_connections)?,
+        )),
+        Some([_, trainer]) if trainer == user_id => Ok((
+            Side::Trainer,
+            context.cap.take(user_id).ok_or_else(too_many_connections)?,
+        )),
         Some(_) => Err((
             StatusCode::FORBIDDEN,
             "This session belongs to someone else",

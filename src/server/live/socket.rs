@@ -85,9 +85,8 @@ pub async fn dashboard(
     let Some(User { id: user_id, .. }) = user else {
         return (StatusCode::UNAUTHORIZED, "Please log in").into_response();
     };
-    let slot = match super::slot(&state, user_id) {
-        Ok(slot) => slot,
-        Err(refusal) => return refusal,
+    let Some(slot) = state.cap.take(user_id) else {
+        return super::too_many_connections();
     };
     let mut live = state.bus.hub().subscribe_user(user_id);
     let heartbeat = state.heartbeat;
