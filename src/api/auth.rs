@@ -132,7 +132,14 @@ pub async fn logout() -> Result<(), AppError> {
         async {
             let parts = request_parts()?;
             if let Some(token) = auth::session_token(&parts.headers) {
-                auth::end_session(&state()?.db, &token).await?;
+                let state = state()?;
+                auth::end_session(&state.db, &token).await?;
+                // Its live connections close now (4401), here and on the
+                // other instances.
+                state
+                    .bus
+                    .logged_out(&state.db, auth::login_id(&token))
+                    .await;
             }
             set_cookie(auth::clear_session_cookie(&parts.headers));
             leptos_axum::redirect("/");

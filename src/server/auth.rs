@@ -36,6 +36,16 @@ pub const SESSION_TTL_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 #[derive(Clone, Debug, Default)]
 pub struct CurrentUser(pub Option<User>);
 
+/// Which login the request came with (the SHA-256 of its token), when it
+/// resolved to a user: live connections opened with it close when it ends.
+#[derive(Clone, Debug, Default)]
+pub struct CurrentLogin(pub Option<std::sync::Arc<str>>);
+
+/// The id of the login behind `token` (what [`CurrentLogin`] holds).
+pub fn login_id(token: &str) -> std::sync::Arc<str> {
+    token_hash(token).into()
+}
+
 /// At most this many argon2 computations at once (one per core): each takes
 /// ~19 MiB, and a burst of logins must neither balloon the server's memory
 /// (the allocator keeps what it once held) nor starve everything else.
@@ -266,16 +276,20 @@ pub async fn resolve_user(
         // login query (a 404 page for a missing one shows a logged-out
         // header).
         request.extensions_mut().insert(CurrentUser(None));
+        request.extensions_mut().insert(CurrentLogin(None));
         return next.run(request).await;
     }
-    let user = match session_token(request.headers()) {
-        Some(token) => user_for_token(&db, &token).await.unwrap_or_else(|err| {
+    let token = session_token(request.headers());
+    let user = match &token {
+        Some(token) => user_for_token(&db, token).await.unwrap_or_else(|err| {
             tracing::warn!(error = %err, "could not resolve login cookie");
             None
         }),
         None => None,
     };
+    let login = token.filter(|_| user.is_some()).map(|t| login_id(&t));
     request.extensions_mut().insert(CurrentUser(user));
+    request.extensions_mut().insert(CurrentLogin(login));
     next.run(request).await
 }
 

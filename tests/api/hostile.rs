@@ -14,6 +14,7 @@ crate::on_both_backends!(
     control_characters_in_text_are_refused_naming_the_field,
     malformed_values_get_a_4xx_and_change_nothing,
     a_flood_of_ended_sessions_never_hides_an_open_one,
+    logging_out_closes_that_logins_live_connections,
 );
 
 const EVIL: &str = "http://evil.example";
@@ -713,4 +714,89 @@ async fn one_login_cannot_hold_hundreds_of_live_connections() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(freed, "a closed connection gives its slot back");
+}
+
+/// A socket opened with a login kept receiving events after that login
+/// logged out. Now its sockets close with 4401 and its event streams end;
+/// the same user's other login (another device) stays connected.
+async fn logging_out_closes_that_logins_live_connections(backend: Backend) {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::{protocol::frame::coding::CloseCode, Message};
+    let app = spawn_app(backend).await;
+    let (athlete, _trainer, session) = app.active_session().await;
+    // The same athlete on a second device.
+    let phone = crate::helpers::new_client();
+    let login = app
+        .login_with(&phone, "andy.athlete@example.com", "long enough password")
+        .await;
+    assert_eq!(login.status(), StatusCode::OK);
+    let phone_cookie = login.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let open = |path: String, cookie: String| {
+        let url = format!("{}{path}", app.address.replace("http://", "ws://"));
+        async move {
+            let mut request = url.into_client_request().unwrap();
+            request
+                .headers_mut()
+                .insert(header::COOKIE, cookie.parse().unwrap());
+            connect_async(request).await.expect("connected").0
+        }
+    };
+    let live = format!("/api/sessions/{session}/live?since=0");
+    let mut laptop_session = open(live.clone(), athlete.cookie.clone()).await;
+    let mut laptop_dashboard = open("/api/live".into(), athlete.cookie.clone()).await;
+    let mut phone_session = open(live.clone(), phone_cookie).await;
+    let mut stream = athlete
+        .client
+        .get(format!("{}/api/sessions/{session}/events", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        stream.chunk().await.unwrap().is_some(),
+        "the event stream is open"
+    );
+
+    let logout = app.call(&athlete, "/api/logout", &[]).await;
+    assert!(
+        logout.status().is_success() || logout.status().is_redirection(),
+        "{}",
+        logout.status()
+    );
+
+    for socket in [&mut laptop_session, &mut laptop_dashboard] {
+        let code = loop {
+            match tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
+                .await
+                .expect("closed within 5 s")
+            {
+                Some(Ok(Message::Close(frame))) => break frame.map(|f| f.code),
+                Some(Ok(_)) => continue,
+                other => panic!("dropped without a close frame: {other:?}"),
+            }
+        };
+        assert_eq!(code, Some(CloseCode::from(4401)), "logged out");
+    }
+    tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await
+    .expect("the event stream ends");
+    // The phone's login is another login: it stays (heartbeats keep coming).
+    let still = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        loop {
+            match phone_session.next().await {
+                Some(Ok(Message::Text(text))) if text.contains("heartbeat") => return true,
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return false,
+                Some(Ok(_)) => continue,
+            }
+        }
+    })
+    .await;
+    assert_eq!(still, Ok(true), "the other login's socket is still live");
 }

@@ -490,3 +490,37 @@ async fn sigterm_closes_live_connections_with_1001_and_the_process_exits_0() {
     })
     .await
 }
+
+#[tokio::test]
+async fn a_logout_on_one_instance_closes_that_logins_sockets_on_another() {
+    use tokio_tungstenite::tungstenite::{protocol::frame::coding::CloseCode, Message};
+    within_time(async {
+        let (url, _cleanup, pool) = database().await;
+        let a = Instance::start(&url, "a", &pool).await;
+        let b = Instance::start(&url, "b", &pool).await;
+        a.wait_ready(StatusCode::OK).await;
+        b.wait_ready(StatusCode::OK).await;
+        let (athlete, _trainer, session) = a.app.active_session().await;
+        // The athlete's socket is on b; the logout goes to a.
+        let mut socket = listen(&b.app, &athlete, session, 0).await;
+        hello(&mut socket).await;
+        let logout = a.app.call(&athlete, "/api/logout", &[]).await;
+        assert!(logout.status().is_success(), "{}", logout.status());
+        let close = loop {
+            match tokio::time::timeout(Duration::from_secs(5), socket.next())
+                .await
+                .expect("closed within 5 s")
+            {
+                Some(Ok(Message::Close(frame))) => break frame.map(|f| f.code),
+                Some(Ok(_)) => continue,
+                other => panic!("dropped without a close frame: {other:?}"),
+            }
+        };
+        assert_eq!(
+            close,
+            Some(CloseCode::from(4401)),
+            "logged out on the other instance"
+        );
+    })
+    .await
+}

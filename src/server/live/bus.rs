@@ -15,8 +15,8 @@ use crate::{
     model::live::LiveEvent,
     server::{db::Database, shutdown::Shutdown},
 };
-use std::time::Duration;
-use tokio::task::JoinHandle;
+use std::{sync::Arc, time::Duration};
+use tokio::{sync::broadcast, task::JoinHandle};
 
 /// Cheap to clone; clones share the hub, presence and listener.
 #[derive(Clone, Debug)]
@@ -25,6 +25,8 @@ pub struct Bus {
     presences: Presences,
     /// PostgreSQL only: the listener feeding the hub.
     listener: Option<ListenerStatus>,
+    /// Logins that just ended (their ids): their live connections close.
+    logouts: broadcast::Sender<Arc<str>>,
 }
 
 impl Bus {
@@ -35,6 +37,7 @@ impl Bus {
             presences: Presences::new(hub.clone()),
             hub,
             listener: None,
+            logouts: broadcast::channel(64).0,
         }
     }
 
@@ -49,8 +52,15 @@ impl Bus {
         shutdown: Shutdown,
     ) -> Result<(Bus, Vec<JoinHandle<()>>), sqlx::Error> {
         let mut bus = Bus::local();
-        let (status, tasks) =
-            listener::spawn(db.clone(), &bus.hub, &bus.presences, url, retry, shutdown)?;
+        let (status, tasks) = listener::spawn(
+            db.clone(),
+            &bus.hub,
+            &bus.presences,
+            bus.logouts.clone(),
+            url,
+            retry,
+            shutdown,
+        )?;
         let started = tokio::time::Instant::now();
         while !status.connected() && started.elapsed() < Duration::from_secs(10) {
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -74,6 +84,29 @@ impl Bus {
         if self.listener.is_none() {
             self.hub.publish(events, participants);
         }
+    }
+
+    /// A login ended: its live connections here close at once (4401), and
+    /// on PostgreSQL every other instance is told (best effort: a missed
+    /// notice leaves that instance's connections open until they end; the
+    /// login itself no longer works anywhere).
+    pub async fn logged_out(&self, db: &Database, login: Arc<str>) {
+        let _ = self.logouts.send(login.clone());
+        if self.listener.is_some() {
+            if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(listener::LOGOUT_CHANNEL)
+                .bind(&*login)
+                .execute(&db.pool)
+                .await
+            {
+                tracing::warn!(error = %e, "could not tell other instances about a logout");
+            }
+        }
+    }
+
+    /// Logins that end from now on.
+    pub fn logouts(&self) -> broadcast::Receiver<Arc<str>> {
+        self.logouts.subscribe()
     }
 
     /// The local fan-out.

@@ -43,6 +43,9 @@ use std::{
 
 /// The PostgreSQL notification channel (as in the migration's trigger).
 pub const CHANNEL: &str = "spotter_events";
+/// The channel a logout is announced on (payload: the login's id), so
+/// every instance closes that login's live connections.
+pub const LOGOUT_CHANNEL: &str = "spotter_logout";
 /// The channel instances tell each other who is connected on.
 pub const PRESENCE_CHANNEL: &str = "spotter_presence";
 /// How often an instance repeats who is connected to it.
@@ -122,6 +125,7 @@ struct Local {
     db: Database,
     hub: Hub,
     presences: Presences,
+    logouts: tokio::sync::broadcast::Sender<std::sync::Arc<str>>,
 }
 
 /// Starts the listener (feeding `hub`) and the presence exchange (for
@@ -133,6 +137,7 @@ pub fn spawn(
     db: Database,
     hub: &Hub,
     presences: &Presences,
+    logouts: tokio::sync::broadcast::Sender<std::sync::Arc<str>>,
     url: &str,
     retry: Duration,
     shutdown: Shutdown,
@@ -158,6 +163,7 @@ pub fn spawn(
         db,
         hub: hub.clone(),
         presences: presences.clone(),
+        logouts,
     };
     let tasks = vec![
         tokio::spawn(shutdown.clone().or_stop(share_presence(
@@ -247,7 +253,9 @@ async fn listen(
 ) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.eager_reconnect(false);
-    listener.listen_all([CHANNEL, PRESENCE_CHANNEL]).await?;
+    listener
+        .listen_all([CHANNEL, PRESENCE_CHANNEL, LOGOUT_CHANNEL])
+        .await?;
     // Ready only once caught up: LISTEN is active, so anything committed
     // from here on is notified; anything before is read from the log.
     // (Also on the first connection: subscribers may have come while it
@@ -263,6 +271,10 @@ async fn listen(
     status.inner.connected.store(true, Ordering::SeqCst);
     while let Some(notification) = listener.try_recv().await? {
         let payload = notification.payload();
+        if notification.channel() == LOGOUT_CHANNEL {
+            let _ = local.logouts.send(payload.into());
+            continue;
+        }
         if notification.channel() == PRESENCE_CHANNEL {
             match serde_json::from_str::<PresenceNotice>(payload) {
                 Ok(notice) if notice.instance == instance => {}

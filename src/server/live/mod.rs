@@ -73,6 +73,25 @@ pub struct Since {
     since: i64,
 }
 
+/// Resolves when `login` ends (logout); never if there is none.
+async fn logged_out(
+    mut logouts: tokio::sync::broadcast::Receiver<std::sync::Arc<str>>,
+    login: Option<std::sync::Arc<str>>,
+) {
+    let Some(login) = login else {
+        return std::future::pending().await;
+    };
+    loop {
+        match logouts.recv().await {
+            Ok(ended) if ended == login => return,
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                return std::future::pending().await
+            }
+        }
+    }
+}
+
 /// The answer to a user at the connection cap.
 fn too_many_connections() -> Response {
     (

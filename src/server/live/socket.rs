@@ -13,11 +13,16 @@ use super::{
 use crate::{
     model::{
         live::{
-            ClientFrame, Frame, CLOSE_GOING_AWAY, CLOSE_RESUME, CLOSE_TIMEOUT, PROTOCOL_VERSION,
+            ClientFrame, Frame, CLOSE_GOING_AWAY, CLOSE_RESUME, CLOSE_TIMEOUT, CLOSE_UNAUTHORIZED,
+            PROTOCOL_VERSION,
         },
         User,
     },
-    server::{auth::CurrentUser, db::now_ms, shutdown::Shutdown},
+    server::{
+        auth::{CurrentLogin, CurrentUser},
+        db::now_ms,
+        shutdown::Shutdown,
+    },
 };
 use axum::{
     extract::{
@@ -38,12 +43,14 @@ pub async fn session(
     Path(session_id): Path<i64>,
     Query(Since { since }): Query<Since>,
     Extension(user): Extension<CurrentUser>,
+    Extension(CurrentLogin(login)): Extension<CurrentLogin>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let (side, slot) = match authorize(&state, user, session_id).await {
         Ok(allowed) => allowed,
         Err(refusal) => return refusal,
     };
+    let ended = super::logged_out(state.bus.logouts(), login);
     lean(upgrade).on_upgrade(move |socket| async move {
         let _slot = slot;
         let (out, frames) = mpsc::channel::<SharedFrame>(64);
@@ -58,7 +65,15 @@ pub async fn session(
             state.heartbeat,
             out,
         ));
-        pump(socket, frames, follower, state.heartbeat, state.shutdown).await;
+        pump(
+            socket,
+            frames,
+            follower,
+            state.heartbeat,
+            state.shutdown,
+            ended,
+        )
+        .await;
         drop(presence);
     })
 }
@@ -80,8 +95,10 @@ fn lean(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
 pub async fn dashboard(
     State(state): State<LiveContext>,
     Extension(CurrentUser(user)): Extension<CurrentUser>,
+    Extension(CurrentLogin(login)): Extension<CurrentLogin>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let ended = super::logged_out(state.bus.logouts(), login);
     let Some(User { id: user_id, .. }) = user else {
         return (StatusCode::UNAUTHORIZED, "Please log in").into_response();
     };
@@ -120,7 +137,7 @@ pub async fn dashboard(
                 }
             }
         });
-        pump(socket, frames, follower, heartbeat, state.shutdown).await;
+        pump(socket, frames, follower, heartbeat, state.shutdown, ended).await;
     })
 }
 
@@ -129,7 +146,7 @@ pub async fn dashboard(
 /// client leaves, when it has been silent for exactly two heartbeats (close
 /// code 4008), when the follower ends (one that fell behind gets 4000), or
 /// when the server stops (1001, "going away": the client reconnects
-/// elsewhere).
+/// elsewhere), or when the login it was opened with ends (4401: logged out).
 ///
 /// Over 60 lines on purpose: one `select!` holds every reason a connection
 /// ends, so they can be read (and their close codes checked) side by side.
@@ -139,8 +156,10 @@ async fn pump(
     follower: tokio::task::JoinHandle<Ended>,
     heartbeat: Duration,
     shutdown: Shutdown,
+    logged_out: impl std::future::Future<Output = ()>,
 ) {
     let (mut sink, mut incoming) = socket.split();
+    tokio::pin!(logged_out);
     let mut ping = tokio::time::interval(heartbeat);
     ping.tick().await;
     // Anything the client sends (a pong to our ping included) moves this
@@ -162,6 +181,10 @@ async fn pump(
         tokio::select! {
             () = &mut stopping => {
                 let _ = tokio::time::timeout(deadline, sink.send(close(CLOSE_GOING_AWAY, "server stopping"))).await;
+                break;
+            }
+            () = &mut logged_out => {
+                let _ = tokio::time::timeout(deadline, sink.send(close(CLOSE_UNAUTHORIZED, "logged out"))).await;
                 break;
             }
             () = &mut silence => {

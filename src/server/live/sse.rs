@@ -2,7 +2,10 @@
 //! Events, for browsers whose WebSocket keeps failing.
 
 use super::{authorize, follow, hub::SharedFrame, LiveContext, Since};
-use crate::{model::live::Frame, server::auth::CurrentUser};
+use crate::{
+    model::live::Frame,
+    server::auth::{CurrentLogin, CurrentUser},
+};
 use axum::{
     extract::{Path, Query, State},
     http::HeaderMap,
@@ -22,6 +25,7 @@ pub async fn session(
     Path(session_id): Path<i64>,
     Query(Since { since }): Query<Since>,
     Extension(user): Extension<CurrentUser>,
+    Extension(CurrentLogin(login)): Extension<CurrentLogin>,
     headers: HeaderMap,
 ) -> Response {
     let (side, slot) = match authorize(&state, user, session_id).await {
@@ -46,6 +50,7 @@ pub async fn session(
         out,
     ));
     let shutdown = state.shutdown.clone();
+    let ended = super::logged_out(state.bus.logouts(), login);
     let stream = futures::stream::unfold((frames, presence), |(mut frames, presence)| async move {
         let frame = frames.recv().await?;
         let event = SseEvent::default().data(frame.json());
@@ -62,7 +67,13 @@ pub async fn session(
     // The stream ends when the server stops (an open one would otherwise
     // keep the process from exiting); the browser's EventSource reconnects
     // with Last-Event-ID.
-    let stream = stream.take_until(async move { shutdown.requested().await });
+    // It also ends when the login it was opened with ends (logout).
+    let stream = stream.take_until(async move {
+        tokio::select! {
+            () = shutdown.requested() => {}
+            () = ended => {}
+        }
+    });
     // `follow` sends heartbeat frames, so no keep-alive comments are needed.
     Sse::new(stream).into_response()
 }
