@@ -800,3 +800,61 @@ async fn logging_out_closes_that_logins_live_connections(backend: Backend) {
     .await;
     assert_eq!(still, Ok(true), "the other login's socket is still live");
 }
+
+/// Slow-header clients (one header line every 200 ms) and idle keep-alive
+/// connections used to stay open for minutes; both are closed after the
+/// header timeout (here 500 ms).
+#[tokio::test]
+async fn slow_and_idle_connections_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(Backend::Sqlite, |config| {
+        config.header_timeout = std::time::Duration::from_millis(500);
+    })
+    .await;
+    let host = app.address.trim_start_matches("http://").to_string();
+    // Slow headers: never finishes its request.
+    let mut slow = tokio::net::TcpStream::connect(&host).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let closed = loop {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        if slow.write_all(b"X-Slow: 1\r\n").await.is_err() {
+            break started.elapsed();
+        }
+        let mut byte = [0u8; 1];
+        match tokio::time::timeout(std::time::Duration::from_millis(1), slow.read(&mut byte)).await
+        {
+            Ok(Ok(0)) | Ok(Err(_)) => break started.elapsed(),
+            Ok(Ok(_)) => {
+                // A 408 or similar answer is fine too: it is over.
+                break started.elapsed();
+            }
+            Err(_) => {}
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "still open after 5 s"
+        );
+    };
+    assert!(
+        closed >= std::time::Duration::from_millis(400),
+        "not before the timeout: {closed:?}"
+    );
+    // Idle keep-alive: one request answered, then nothing.
+    let mut idle = tokio::net::TcpStream::connect(&host).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = idle.read(&mut answer).await.unwrap();
+    assert!(answer[..n].starts_with(b"HTTP/1.1 200"), "answered");
+    let mut rest = Vec::new();
+    let eof = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        idle.read_to_end(&mut rest),
+    )
+    .await;
+    assert!(eof.is_ok(), "an idle keep-alive connection is closed");
+}
