@@ -11,8 +11,6 @@ pub const LEPTOS_TOML: &str = "Leptos.toml";
 /// Live connections one user may hold on one instance: tabs and devices of
 /// a real person, with room to spare.
 pub const DEFAULT_LIVE_CONNECTIONS_PER_USER: usize = 50;
-/// Time to send a request's headers, and to stay idle between requests.
-pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the PostgreSQL listener waits before its first reconnect.
 pub const DEFAULT_LISTENER_RETRY: Duration = Duration::from_millis(250);
 
@@ -51,10 +49,6 @@ pub struct Config {
     /// on one instance (`SPOTTER_LIVE_CONNECTIONS_PER_USER`, default 50;
     /// 0: no cap).
     pub live_connections_per_user: usize,
-    /// How long a connection may take to send a request's headers, and stay
-    /// idle between requests (`SPOTTER_HEADER_TIMEOUT_MS`, default 10,000):
-    /// slow-header and silent clients are closed after it.
-    pub header_timeout: Duration,
 }
 
 /// A configuration problem, reported before anything starts.
@@ -119,14 +113,7 @@ impl Config {
             0,
             1_000_000,
         )? as usize;
-        let header_timeout = Duration::from_millis(number(
-            "SPOTTER_HEADER_TIMEOUT_MS",
-            DEFAULT_HEADER_TIMEOUT.as_millis() as u64,
-            100,
-            600_000,
-        )?);
         Ok(Config {
-            header_timeout,
             live_connections_per_user,
             rate_limits,
             allowed_origins,
@@ -154,7 +141,6 @@ impl Config {
             allowed_origins: Vec::new(),
             rate_limits: Some(super::limits::Rates::default()),
             live_connections_per_user: DEFAULT_LIVE_CONNECTIONS_PER_USER,
-            header_timeout: DEFAULT_HEADER_TIMEOUT,
         }
     }
 }

@@ -13,15 +13,9 @@ use super::{
     shutdown::Shutdown,
     state::AppState,
 };
-use axum::{extract::ConnectInfo, Extension};
-use hyper::server::conn::http1;
-use hyper_util::{
-    rt::{TokioIo, TokioTimer},
-    service::TowerToHyperService,
-};
+use axum::serve::ListenerExt;
 use std::{future::Future, time::Duration};
 use tokio::{sync::watch, task::JoinHandle};
-use tower::Layer;
 
 /// How long a stopping server waits for requests in flight.
 pub const DRAIN: Duration = Duration::from_secs(10);
@@ -35,7 +29,6 @@ pub struct Application {
     pub is_new: bool,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-    header_timeout: Duration,
 }
 
 /// Why the server could not start.
@@ -102,7 +95,6 @@ pub async fn build(config: &Config) -> Result<Application, StartError> {
         is_new,
         stop,
         tasks,
-        header_timeout: config.header_timeout,
     })
 }
 
@@ -111,87 +103,51 @@ impl Application {
     /// sends close 1001 to every live socket and ends every event stream,
     /// stops the listener and presence tasks, lets requests in flight
     /// finish for up to [`DRAIN`], and returns.
-    ///
-    /// Each connection is HTTP/1.1 with WebSocket upgrades, and gets the
-    /// header timeout: a client that takes longer to send a request's
-    /// headers, or stays idle between requests longer, is closed (axum's
-    /// own `serve` cannot set it, hence this loop).
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let Application {
-            state,
-            stop,
-            tasks,
-            header_timeout,
-            ..
-        } = self;
-        let app = router(state);
-        let mut connections = tokio::task::JoinSet::new();
-        tokio::pin!(signal);
-        loop {
-            let (tcp, peer) = tokio::select! {
-                () = &mut signal => break,
-                accepted = listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    Err(e) => {
-                        // Out of file descriptors, say: wait, do not spin.
-                        tracing::warn!(error = %e, "could not accept a connection");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-            };
-            // Small live frames go out at once instead of waiting for the
-            // previous one's ACK (Nagle + delayed ACK cost up to 40 ms).
+        // Small live frames go out at once instead of waiting for the
+        // previous one's ACK (Nagle + delayed ACK cost up to 40 ms).
+        let listener = listener.tap_io(|tcp| {
             if let Err(e) = tcp.set_nodelay(true) {
                 tracing::debug!(error = %e, "could not set TCP_NODELAY");
             }
-            // The peer address reaches handlers (per-address rate limits).
-            let service = Extension(ConnectInfo(peer)).layer(app.clone());
-            let mut stopping = stop.subscribe();
-            connections.spawn(async move {
-                let mut http = http1::Builder::new();
-                http.timer(TokioTimer::new())
-                    .header_read_timeout(header_timeout);
-                let connection = http
-                    .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(service))
-                    .with_upgrades();
-                tokio::pin!(connection);
-                let mut asked = false;
-                loop {
-                    tokio::select! {
-                        _ = connection.as_mut() => break,
-                        _ = stopping.wait_for(|stop| *stop), if !asked => {
-                            // Finish the request in flight, take no other.
-                            asked = true;
-                            connection.as_mut().graceful_shutdown();
-                        }
-                    }
-                }
-            });
-            // Forget connections that ended.
-            while connections.try_join_next().is_some() {}
-        }
-        drop(listener);
-        tracing::info!("stopping: closing live connections");
-        let _ = stop.send(true);
-        let drained = tokio::time::timeout(DRAIN, async {
-            while connections.join_next().await.is_some() {}
-        })
-        .await;
-        if drained.is_err() {
-            tracing::warn!("stopping: connections still open after {DRAIN:?}, dropping them");
-            connections.shutdown().await;
-        }
+        });
+        let Application {
+            state, stop, tasks, ..
+        } = self;
+        let app = router(state);
+        let (signalled, stopping) = tokio::sync::oneshot::channel::<()>();
+        // The peer address reaches handlers (per-address rate limits).
+        let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let server = axum::serve(listener, service).with_graceful_shutdown(async move {
+            signal.await;
+            tracing::info!("stopping: closing live connections");
+            let _ = stop.send(true);
+            let _ = signalled.send(());
+        });
+        let drain = async {
+            if stopping.await.is_ok() {
+                tokio::time::sleep(DRAIN).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        let served = tokio::select! {
+            served = server => served,
+            () = drain => {
+                tracing::warn!("stopping: connections still open after {DRAIN:?}, dropping them");
+                Ok(())
+            }
+        };
         // The listener and presence tasks saw the same shutdown; wait for
         // them so nothing outlives the server.
         for task in tasks {
             let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
         }
-        Ok(())
+        served
     }
 }
 
