@@ -32,9 +32,10 @@
 //! |---|---|
 //! | `startup.rs` | `build(Config)` and `serve`: the one startup and shutdown path, used by `main.rs` and the tests' `spawn_app()` |
 //! | `router.rs`, `state.rs` | the HTTP surface and its layers; `AppState` |
+//! | `edge.rs`, `limits.rs` | the edge: origin checks, security headers, error statuses; rate limits |
 //! | `health.rs`, `auth.rs` | `/healthz`, `/readyz`; login sessions and the login middleware |
 //! | `training/` | mutations: `work.rs` (unit of work), `sessions.rs`, `rounds.rs`; read models `queries.rs`; storage `codec.rs` |
-//! | `live/` | `bus.rs` (SQLite: straight to the hub; PostgreSQL: LISTEN/NOTIFY through `listener.rs`), `hub.rs` (local fan-out), `presence.rs`, `follow.rs` (replay, then live), `socket.rs` and `sse.rs` (transports) |
+//! | `live/` | `bus.rs` (SQLite: straight to the hub; PostgreSQL: LISTEN/NOTIFY through `listener.rs`), `hub.rs` (local fan-out), `presence.rs`, `follow.rs` (replay, then live), `socket.rs` and `sse.rs` (transports), `cap.rs` (connections per user) |
 //! | `events.rs` | the event log: append inside a mutation's transaction, read back |
 //! | `accounts.rs`, `idempotency.rs`, `demo.rs`, `config.rs`, `shutdown.rs` | users; exactly-once answers; demo accounts; settings; the stop signal |
 //! | `db.rs` | the pool and migrations; depends on nothing else in the server |
