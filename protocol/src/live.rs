@@ -132,6 +132,9 @@ pub const CLOSE_GOING_AWAY: u16 = 1001;
 /// Close code: the client sent nothing (not even a pong) for two heartbeat
 /// intervals.
 pub const CLOSE_TIMEOUT: u16 = 4008;
+/// Close code (WebSocket's "message too big"): the client sent a message
+/// over 64 KiB (clients only ever send small `ping` frames).
+pub const CLOSE_TOO_BIG: u16 = 1009;
 
 #[cfg(test)]
 mod tests {

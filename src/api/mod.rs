@@ -5,3 +5,113 @@
 pub mod auth;
 pub mod rounds;
 pub mod sessions;
+
+/// For `server::edge`: which field of a server function's form could not be
+/// read, and why. Leptos only says "error deserializing server function
+/// arguments" (without the field); this decodes the same body the same way
+/// (`serde_qs`, depth 5, not strict), tracking the path.
+#[cfg(feature = "ssr")]
+pub fn unreadable_field(path: &str, body: &[u8]) -> Option<crate::model::FieldError> {
+    let check = reader(path.strip_prefix("/api/")?)?;
+    check(body)
+}
+
+/// Reads a server function's form; the first field it cannot read.
+#[cfg(feature = "ssr")]
+type FormReader = fn(&[u8]) -> Option<crate::model::FieldError>;
+
+/// The form reader of each server function, by endpoint.
+#[cfg(feature = "ssr")]
+fn reader(endpoint: &str) -> Option<FormReader> {
+    Some(match endpoint {
+        "register" => first_error::<auth::Register>,
+        "login" => first_error::<auth::Login>,
+        "login/failed" => first_error::<auth::LoginFailed>,
+        "logout" => first_error::<auth::Logout>,
+        "me" => first_error::<auth::CurrentUser>,
+        "rounds/save" => first_error::<rounds::SaveRound>,
+        "rounds/release" => first_error::<rounds::ReleaseRound>,
+        "rounds/delete" => first_error::<rounds::DeleteRound>,
+        "rounds/complete" => first_error::<rounds::CompleteRound>,
+        "dashboard" => first_error::<sessions::LoadDashboard>,
+        "sessions/view" => first_error::<sessions::LoadSession>,
+        "sessions/start" => first_error::<sessions::StartSession>,
+        "sessions/join" => first_error::<sessions::JoinSession>,
+        "sessions/cancel" => first_error::<sessions::CancelSession>,
+        _ => return None,
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn first_error<T: serde::de::DeserializeOwned>(body: &[u8]) -> Option<crate::model::FieldError> {
+    use crate::model::FieldError;
+    let config = serde_qs::Config::new(5, false);
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Some(FieldError::new("form", "The form is not valid UTF-8 text"));
+    };
+    let decoder = match serde_qs::Deserializer::with_config(&config, text.as_bytes()) {
+        Ok(decoder) => decoder,
+        Err(error) => return Some(FieldError::new(&key_at(text, &error), readable(&error))),
+    };
+    let error = serde_path_to_error::deserialize::<_, T>(decoder).err()?;
+    let field = match error.path().to_string() {
+        path if path == "." || path.is_empty() => key_at(text, error.inner()),
+        path => path,
+    };
+    Some(FieldError::new(&field, readable(error.inner())))
+}
+
+/// The key a parse error points into (`serde_qs` gives a byte position), or
+/// the first key with an index that is not a small number, or "form".
+#[cfg(feature = "ssr")]
+fn key_at(text: &str, error: &serde_qs::Error) -> String {
+    let serde_qs::Error::Parse(_, position) = error else {
+        return bad_index(text).unwrap_or_else(|| "form".into());
+    };
+    let start = text[..(*position).min(text.len())]
+        .rfind('&')
+        .map_or(0, |amp| amp + 1);
+    let pair = &text[start..];
+    let key = pair.split(['&', '=']).next().unwrap_or_default();
+    let key = percent_decoded(key);
+    if key.is_empty() {
+        "form".into()
+    } else {
+        key
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn bad_index(text: &str) -> Option<String> {
+    form_urlencoded::parse(text.as_bytes()).find_map(|(key, _)| {
+        let (base, rest) = key.split_once('[')?;
+        let index = rest.split(']').next()?;
+        let numeric = !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit());
+        (numeric && index.parse::<u32>().is_err()).then(|| base.to_string())
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn percent_decoded(key: &str) -> String {
+    form_urlencoded::parse(key.as_bytes())
+        .next()
+        .map(|(k, _)| k.into_owned())
+        .unwrap_or_default()
+}
+
+/// A decoding error in words a person can act on.
+#[cfg(feature = "ssr")]
+fn readable(error: &serde_qs::Error) -> String {
+    let text = error.to_string();
+    if text.contains("invalid digit") || text.contains("invalid type") && text.contains("i64") {
+        "Must be a whole number".into()
+    } else if text.contains("number too large") || text.contains("too large") {
+        "This number is too large".into()
+    } else if text.contains("cannot parse integer from empty string") {
+        "Must not be empty".into()
+    } else if text.contains("sequence") || text.contains("multiple values") {
+        "Given more than once".into()
+    } else {
+        format!("Could not be read: {text}")
+    }
+}

@@ -11,6 +11,11 @@ pub const LEPTOS_TOML: &str = "Leptos.toml";
 /// Live connections one user may hold on one instance: tabs and devices of
 /// a real person, with room to spare.
 pub const DEFAULT_LIVE_CONNECTIONS_PER_USER: usize = 50;
+/// Time to get a request's head to the router, from connecting or from the
+/// end of the previous answer (the idle keep-alive timeout too).
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time a write may wait for a client to make room (to read).
+pub const DEFAULT_WRITE_STALL: Duration = Duration::from_secs(30);
 /// How long the PostgreSQL listener waits before its first reconnect.
 pub const DEFAULT_LISTENER_RETRY: Duration = Duration::from_millis(250);
 
@@ -49,6 +54,12 @@ pub struct Config {
     /// on one instance (`SPOTTER_LIVE_CONNECTIONS_PER_USER`, default 50;
     /// 0: no cap).
     pub live_connections_per_user: usize,
+    /// Connection deadlines (`SPOTTER_HEADER_TIMEOUT_MS`, default 10,000:
+    /// to send a request's headers, and idle keep-alive;
+    /// `SPOTTER_WRITE_STALL_MS`, default 30,000: a client that reads
+    /// nothing for that long is dropped; `SPOTTER_SEND_BUFFER_BYTES`,
+    /// default 0 = the kernel's sizing). See `server::connection`.
+    pub deadlines: super::connection::Deadlines,
 }
 
 /// A configuration problem, reported before anything starts.
@@ -113,7 +124,26 @@ impl Config {
             0,
             1_000_000,
         )? as usize;
+        let deadlines = super::connection::Deadlines {
+            head: Duration::from_millis(number(
+                "SPOTTER_HEADER_TIMEOUT_MS",
+                DEFAULT_HEADER_TIMEOUT.as_millis() as u64,
+                100,
+                600_000,
+            )?),
+            write_stall: Duration::from_millis(number(
+                "SPOTTER_WRITE_STALL_MS",
+                DEFAULT_WRITE_STALL.as_millis() as u64,
+                100,
+                600_000,
+            )?),
+            send_buffer: match number("SPOTTER_SEND_BUFFER_BYTES", 0, 0, 64 * 1024 * 1024)? {
+                0 => None,
+                bytes => Some(bytes as usize),
+            },
+        };
         Ok(Config {
+            deadlines,
             live_connections_per_user,
             rate_limits,
             allowed_origins,
@@ -141,6 +171,11 @@ impl Config {
             allowed_origins: Vec::new(),
             rate_limits: Some(super::limits::Rates::default()),
             live_connections_per_user: DEFAULT_LIVE_CONNECTIONS_PER_USER,
+            deadlines: super::connection::Deadlines {
+                head: DEFAULT_HEADER_TIMEOUT,
+                write_stall: DEFAULT_WRITE_STALL,
+                send_buffer: None,
+            },
         }
     }
 }

@@ -21,18 +21,35 @@
 //! It also gives a server function's error its status when our code never
 //! ran: Leptos answers a body it cannot decode (`session_id=abc`, a repeated
 //! key, a body cut at the size limit) with 500, which is the client's
-//! mistake, not ours. A body in another encoding than the form encoding
-//! every server function reads gets 415 instead of being read as an empty
-//! form.
+//! mistake, not ours; the answer names the field that could not be read
+//! (the router passes in [`Explain`], the server functions' own form
+//! readers). A body in another encoding than the form encoding every server
+//! function reads gets 415 instead of being read as an empty form.
 
-use crate::error::AppError;
+use crate::{error::AppError, model::FieldError};
 use axum::{
+    body::{Body, Bytes},
     extract::{Request, State},
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use std::sync::Arc;
+
+/// Largest request body accepted, on every route.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Names the field a server function (by path) could not read from `body`.
+pub type Explain = fn(&str, &[u8]) -> Option<FieldError>;
+
+/// What [`guard`] needs.
+#[derive(Clone)]
+pub struct Edge {
+    /// Origins allowed besides the site's own.
+    pub origins: Origins,
+    /// The server functions' form readers.
+    pub explain: Explain,
+}
 
 /// Origins allowed besides the site's own (`https://app.example.com`),
 /// compared exactly, without a trailing slash.
@@ -79,13 +96,14 @@ pub fn foreign(method: &Method, headers: &HeaderMap, allowed: &Origins) -> Optio
 
 /// Middleware: refuses foreign state-changing requests and live upgrades
 /// (403, the error as JSON), and adds the security headers to every answer.
-pub async fn guard(State(allowed): State<Origins>, request: Request, next: Next) -> Response {
+pub async fn guard(State(edge): State<Edge>, request: Request, next: Next) -> Response {
+    let allowed = &edge.origins;
     let https = request
         .headers()
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
-    let mut response = match foreign(request.method(), request.headers(), &allowed) {
+    let mut response = match foreign(request.method(), request.headers(), allowed) {
         Some(why) => {
             tracing::info!(
                 method = %request.method(),
@@ -107,7 +125,10 @@ pub async fn guard(State(allowed): State<Origins>, request: Request, next: Next)
                     "spotter's API reads forms (application/x-www-form-urlencoded), not {media}"
                 )),
             ),
-            None => with_error_status(next.run(request).await).await,
+            None if is_server_function_call(&request) => {
+                call_server_function(request, next, edge.explain).await
+            }
+            None => with_error_status(next.run(request).await, None).await,
         },
     };
     let headers = response.headers_mut();
@@ -130,10 +151,47 @@ fn refusal(status: StatusCode, error: AppError) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
+fn is_server_function_call(request: &Request) -> bool {
+    request.method() == Method::POST && request.uri().path().starts_with("/api/")
+}
+
+/// Reads a server function's form (at most [`MAX_BODY_BYTES`], else 413)
+/// before passing it on, so that if the function cannot decode it the
+/// answer can name the field.
+async fn call_server_function(request: Request, next: Next, explain: Explain) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(error) => {
+            let too_large = std::error::Error::source(&error)
+                .is_some_and(|e| e.to_string().contains("length limit exceeded"));
+            return if too_large {
+                refusal(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    AppError::Transport(format!(
+                        "the request is over {} KiB",
+                        MAX_BODY_BYTES / 1024
+                    )),
+                )
+            } else {
+                refusal(
+                    StatusCode::BAD_REQUEST,
+                    AppError::Transport("the request's body could not be read".into()),
+                )
+            };
+        }
+    };
+    let path = parts.uri.path().to_owned();
+    let response = next
+        .run(Request::from_parts(parts, Body::from(body.clone())))
+        .await;
+    with_error_status(response, Some((&path, &body, explain))).await
+}
+
 /// A POST to a server function (`/api/…`) whose body is not a form: the
 /// media type, for the message.
 fn unsupported_body(request: &Request) -> Option<String> {
-    if request.method() != Method::POST || !request.uri().path().starts_with("/api/") {
+    if !is_server_function_call(request) {
         return None;
     }
     let media = request.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
@@ -144,8 +202,9 @@ fn unsupported_body(request: &Request) -> Option<String> {
 
 /// A server function's error answered with Leptos's fixed 500 gets the
 /// status its error kind has (`AppError::status`): a body that could not be
-/// decoded is 400, one cut at the size limit 413.
-async fn with_error_status(response: Response) -> Response {
+/// decoded is 422 naming the field (when `call` can tell which) or 400, one
+/// cut at the size limit 413.
+async fn with_error_status(response: Response, call: Option<(&str, &Bytes, Explain)>) -> Response {
     if response.status() != StatusCode::INTERNAL_SERVER_ERROR
         || !response.headers().contains_key("serverfnerror")
     {
@@ -155,7 +214,14 @@ async fn with_error_status(response: Response) -> Response {
     let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+    if let Ok(mut error) = serde_json::from_slice::<AppError>(&bytes) {
+        if let (AppError::Transport(message), Some((path, body, explain))) = (&error, call) {
+            if message.contains("deserializing server function arguments") {
+                if let Some(field) = explain(path, body) {
+                    error = AppError::Invalid(field);
+                }
+            }
+        }
         let status = match &error {
             AppError::Transport(message) if message.contains("length limit exceeded") => 413,
             other => other.status(),
@@ -164,8 +230,11 @@ async fn with_error_status(response: Response) -> Response {
         if parts.status.is_client_error() {
             tracing::info!(status, %error, "refused a request spotter could not read");
         }
+        let body = serde_json::to_vec(&error).unwrap_or_default();
+        parts.headers.remove(header::CONTENT_LENGTH);
+        return Response::from_parts(parts, Body::from(body));
     }
-    Response::from_parts(parts, axum::body::Body::from(bytes))
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// Sent with every answer (README, "Security"). The policy does not limit

@@ -14,12 +14,7 @@ use governor::{
     clock::{Clock, DefaultClock},
     DefaultKeyedRateLimiter, Quota,
 };
-use std::{
-    net::{IpAddr, SocketAddr},
-    num::NonZeroU32,
-    sync::Arc,
-    time::Duration,
-};
+use std::{net::IpAddr, num::NonZeroU32, sync::Arc, time::Duration};
 
 /// One limit: `burst` at once, then one more every `every`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,8 +170,8 @@ impl Limits {
 pub fn client_address(parts: &Parts) -> IpAddr {
     let peer = parts
         .extensions
-        .get::<axum::extract::ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.ip())
+        .get::<axum::extract::ConnectInfo<super::connection::Peer>>()
+        .map(|info| info.0.address.ip())
         .unwrap_or(IpAddr::from([0, 0, 0, 0]));
     if peer.is_loopback() {
         if let Some(forwarded) = forwarded_for(&parts.headers) {

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod config;
+pub mod connection;
 pub mod db;
 pub mod demo;
 pub mod edge;

@@ -1,7 +1,7 @@
 //! The whole HTTP surface: pages, server functions, live endpoints,
 //! health, static files, and the layers every request passes.
 
-use super::{auth, edge, health, live, state::AppState};
+use super::{auth, connection, edge, health, live, state::AppState};
 use crate::app::{shell, App};
 use axum::{
     extract::DefaultBodyLimit,
@@ -13,8 +13,7 @@ use tower_http::{
     limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer,
 };
 
-/// Largest request body accepted, on every route.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub use super::edge::MAX_BODY_BYTES;
 
 /// The app's routes, generated once per process. Leptos 0.8 suppresses
 /// resource loading process-wide while it generates a route list, so a
@@ -48,7 +47,10 @@ pub fn router(state: AppState) -> Router {
         // Foreign origins are refused before any login lookup; every answer
         // gets the security headers (`edge`).
         .layer(middleware::from_fn_with_state(
-            state.origins.clone(),
+            edge::Edge {
+                origins: state.origins.clone(),
+                explain: crate::api::unreadable_field,
+            },
             edge::guard,
         ))
         .layer(TraceLayer::new_for_http())
@@ -56,5 +58,8 @@ pub fn router(state: AppState) -> Router {
             header::HeaderName::from_static("x-spotter-instance"),
             instance,
         ))
+        // Outermost: tells the connection when it waits for a request
+        // (its header timeout runs) and when it is upgraded.
+        .layer(middleware::from_fn(connection::watch_requests))
         .with_state(state)
 }

@@ -5,6 +5,7 @@
 
 use super::{
     config::Config,
+    connection::{Deadlines, GuardedListener, Peer},
     db::{Backend, Database},
     edge::Origins,
     limits::Limits,
@@ -13,7 +14,6 @@ use super::{
     shutdown::Shutdown,
     state::AppState,
 };
-use axum::serve::ListenerExt;
 use std::{future::Future, time::Duration};
 use tokio::{sync::watch, task::JoinHandle};
 
@@ -29,6 +29,7 @@ pub struct Application {
     pub is_new: bool,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    deadlines: Deadlines,
 }
 
 /// Why the server could not start.
@@ -95,6 +96,7 @@ pub async fn build(config: &Config) -> Result<Application, StartError> {
         is_new,
         stop,
         tasks,
+        deadlines: config.deadlines,
     })
 }
 
@@ -108,20 +110,19 @@ impl Application {
         listener: tokio::net::TcpListener,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        // Small live frames go out at once instead of waiting for the
-        // previous one's ACK (Nagle + delayed ACK cost up to 40 ms).
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY");
-            }
-        });
         let Application {
-            state, stop, tasks, ..
+            state,
+            stop,
+            tasks,
+            deadlines,
+            ..
         } = self;
+        let listener = GuardedListener::new(listener, deadlines);
         let app = router(state);
         let (signalled, stopping) = tokio::sync::oneshot::channel::<()>();
-        // The peer address reaches handlers (per-address rate limits).
-        let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        // The peer address reaches handlers (per-address rate limits), and
+        // the connection's phase reaches `connection::watch_requests`.
+        let service = app.into_make_service_with_connect_info::<Peer>();
         let server = axum::serve(listener, service).with_graceful_shutdown(async move {
             signal.await;
             tracing::info!("stopping: closing live connections");

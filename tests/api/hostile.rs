@@ -407,8 +407,19 @@ async fn malformed_values_get_a_4xx_and_change_nothing(backend: Backend) {
         assert!(status.is_client_error(), "{path} {body}: {status}");
         assert_ne!(status, StatusCode::NOT_FOUND, "{path} {body}");
         let error: serde_json::Value = response.json().await.expect("an error as JSON");
+        // The answer names the field that could not be read.
+        let field = error["Invalid"]["field"].as_str().unwrap_or_default();
+        let expected = body
+            .rsplit('&')
+            .next()
+            .and_then(|pair| pair.split(['=', '[']).next())
+            .unwrap_or_default();
+        assert_eq!(field, expected, "{path} {body}: {error}");
         assert!(
-            error.get("Transport").is_some() || error.get("Invalid").is_some(),
+            !error["Invalid"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .is_empty(),
             "{error}"
         );
     }

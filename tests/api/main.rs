@@ -5,6 +5,7 @@
 mod architecture;
 mod auth;
 mod config;
+mod connections;
 mod docs;
 mod field;
 mod helpers;

@@ -13,8 +13,8 @@ use super::{
 use crate::{
     model::{
         live::{
-            ClientFrame, Frame, CLOSE_GOING_AWAY, CLOSE_RESUME, CLOSE_TIMEOUT, CLOSE_UNAUTHORIZED,
-            PROTOCOL_VERSION,
+            ClientFrame, Frame, CLOSE_GOING_AWAY, CLOSE_RESUME, CLOSE_TIMEOUT, CLOSE_TOO_BIG,
+            CLOSE_UNAUTHORIZED, PROTOCOL_VERSION,
         },
         User,
     },
@@ -144,7 +144,8 @@ pub async fn dashboard(
 /// Moves frames to the socket, pings every `heartbeat`, answers the client's
 /// `ping` frames with `pong` at once, and ends the connection when the
 /// client leaves, when it has been silent for exactly two heartbeats (close
-/// code 4008), when the follower ends (one that fell behind gets 4000), or
+/// code 4008), when it sends a message over 64 KiB (1009), when the
+/// follower ends (one that fell behind gets 4000), or
 /// when the server stops (1001, "going away": the client reconnects
 /// elsewhere), or when the login it was opened with ends (4401: logged out).
 ///
@@ -200,7 +201,14 @@ async fn pump(
                 }
             }
             message = incoming.next() => match message {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(Message::Close(_))) | None => break,
+                Some(Err(error)) => {
+                    // Over `lean`'s 64 KiB: say so before hanging up.
+                    if is_too_big(&error) {
+                        let _ = tokio::time::timeout(deadline, sink.send(close(CLOSE_TOO_BIG, "message too big"))).await;
+                    }
+                    break;
+                }
                 Some(Ok(message)) => {
                     silence.as_mut().reset(tokio::time::Instant::now() + heartbeat * 2);
                     if let Some(pong) = answer(&message) {
@@ -231,6 +239,14 @@ async fn pump(
     if fell_behind {
         let _ = tokio::time::timeout(deadline, sink.send(close(CLOSE_RESUME, "resume"))).await;
     }
+}
+
+/// Whether reading failed because the client's message or frame was over
+/// the size limit (tungstenite's `Capacity` error; axum does not expose the
+/// type, only its text).
+fn is_too_big(error: &axum::Error) -> bool {
+    let text = error.to_string();
+    text.contains("Space limit exceeded") || text.contains("Message too long")
 }
 
 /// The reply to a client's frame, if it asks for one (only `ping` does;
