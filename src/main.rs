@@ -1,7 +1,10 @@
 //! Server entry: configuration → `server::startup::build` → serve until
 //! SIGTERM or Ctrl-C.
 
-use spotter::server::{config::Config, demo, startup};
+use spotter::server::{
+    config::{self, Config},
+    demo, startup,
+};
 use tracing_subscriber::EnvFilter;
 
 fn main() {
@@ -11,11 +14,19 @@ fn main() {
 
 #[tokio::main]
 async fn serve() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
-        )
-        .init();
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    match config::json_logs() {
+        Ok(true) => tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .init(),
+        Ok(false) => tracing_subscriber::fmt().with_env_filter(filter).init(),
+        Err(message) => {
+            eprintln!("spotter could not start: {message}");
+            std::process::exit(1);
+        }
+    }
     if let Err(message) = run().await {
         eprintln!("spotter could not start: {message}");
         std::process::exit(1);

@@ -12,34 +12,45 @@ pub mod sessions;
 /// (`serde_qs`, depth 5, not strict), tracking the path.
 #[cfg(feature = "ssr")]
 pub fn unreadable_field(path: &str, body: &[u8]) -> Option<crate::model::FieldError> {
-    let check = reader(path.strip_prefix("/api/")?)?;
+    let (_, check) = lookup(path)?;
     check(body)
+}
+
+/// For `server::edge`'s metrics: the endpoint a path names, if it is a
+/// server function's (so labels stay a fixed set, whatever paths clients
+/// send).
+#[cfg(feature = "ssr")]
+pub fn endpoint(path: &str) -> Option<&'static str> {
+    lookup(path).map(|(endpoint, _)| endpoint)
 }
 
 /// Reads a server function's form; the first field it cannot read.
 #[cfg(feature = "ssr")]
 type FormReader = fn(&[u8]) -> Option<crate::model::FieldError>;
 
-/// The form reader of each server function, by endpoint.
+/// Every server function's endpoint and form reader.
 #[cfg(feature = "ssr")]
-fn reader(endpoint: &str) -> Option<FormReader> {
-    Some(match endpoint {
-        "register" => first_error::<auth::Register>,
-        "login" => first_error::<auth::Login>,
-        "login/failed" => first_error::<auth::LoginFailed>,
-        "logout" => first_error::<auth::Logout>,
-        "me" => first_error::<auth::CurrentUser>,
-        "rounds/save" => first_error::<rounds::SaveRound>,
-        "rounds/release" => first_error::<rounds::ReleaseRound>,
-        "rounds/delete" => first_error::<rounds::DeleteRound>,
-        "rounds/complete" => first_error::<rounds::CompleteRound>,
-        "dashboard" => first_error::<sessions::LoadDashboard>,
-        "sessions/view" => first_error::<sessions::LoadSession>,
-        "sessions/start" => first_error::<sessions::StartSession>,
-        "sessions/join" => first_error::<sessions::JoinSession>,
-        "sessions/cancel" => first_error::<sessions::CancelSession>,
-        _ => return None,
-    })
+const ENDPOINTS: &[(&str, FormReader)] = &[
+    ("register", first_error::<auth::Register>),
+    ("login", first_error::<auth::Login>),
+    ("login/failed", first_error::<auth::LoginFailed>),
+    ("logout", first_error::<auth::Logout>),
+    ("me", first_error::<auth::CurrentUser>),
+    ("rounds/save", first_error::<rounds::SaveRound>),
+    ("rounds/release", first_error::<rounds::ReleaseRound>),
+    ("rounds/delete", first_error::<rounds::DeleteRound>),
+    ("rounds/complete", first_error::<rounds::CompleteRound>),
+    ("dashboard", first_error::<sessions::LoadDashboard>),
+    ("sessions/view", first_error::<sessions::LoadSession>),
+    ("sessions/start", first_error::<sessions::StartSession>),
+    ("sessions/join", first_error::<sessions::JoinSession>),
+    ("sessions/cancel", first_error::<sessions::CancelSession>),
+];
+
+#[cfg(feature = "ssr")]
+fn lookup(path: &str) -> Option<(&'static str, FormReader)> {
+    let endpoint = path.strip_prefix("/api/")?;
+    ENDPOINTS.iter().copied().find(|(e, _)| *e == endpoint)
 }
 
 #[cfg(feature = "ssr")]
@@ -113,5 +124,21 @@ fn readable(error: &serde_qs::Error) -> String {
         "Given more than once".into()
     } else {
         format!("Could not be read: {text}")
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    /// A new server function without a reader would answer an undecodable
+    /// form without naming the field, and go uncounted in the metrics.
+    #[test]
+    fn every_server_function_has_a_form_reader() {
+        let paths: Vec<&str> = leptos::server_fn::axum::server_fn_paths()
+            .map(|(path, _)| path)
+            .collect();
+        assert!(paths.len() >= super::ENDPOINTS.len(), "{paths:?}");
+        for path in paths {
+            assert!(super::endpoint(path).is_some(), "{path} has no reader");
+        }
     }
 }

@@ -60,6 +60,9 @@ pub struct Config {
     /// nothing for that long is dropped; `SPOTTER_SEND_BUFFER_BYTES`,
     /// default 0 = the kernel's sizing). See `server::connection`.
     pub deadlines: super::connection::Deadlines,
+    /// The bearer token `GET /metrics` asks for (`SPOTTER_METRICS_TOKEN`;
+    /// unset: no metrics page, and nothing is recorded).
+    pub metrics_token: Option<String>,
 }
 
 /// A configuration problem, reported before anything starts.
@@ -77,6 +80,9 @@ pub enum ConfigError {
     /// An entry of SPOTTER_ALLOWED_ORIGINS is not `scheme://host[:port]`.
     #[error("SPOTTER_ALLOWED_ORIGINS entries must look like https://app.example.com (scheme and host, no path), not {0:?}")]
     Origin(String),
+    /// `SPOTTER_LOG_FORMAT` is neither `text` nor `json`.
+    #[error("SPOTTER_LOG_FORMAT must be text or json, not {0:?}")]
+    LogFormat(String),
     /// A SPOTTER_* number is not a number in range.
     #[error("{name} must be a whole number from {min} to {max}, not {value:?}")]
     Number {
@@ -142,7 +148,12 @@ impl Config {
                 bytes => Some(bytes as usize),
             },
         };
+        let metrics_token = std::env::var("SPOTTER_METRICS_TOKEN")
+            .ok()
+            .map(|token| token.trim().to_string())
+            .filter(|token| !token.is_empty());
         Ok(Config {
+            metrics_token,
             deadlines,
             live_connections_per_user,
             rate_limits,
@@ -176,6 +187,7 @@ impl Config {
                 write_stall: DEFAULT_WRITE_STALL,
                 send_buffer: None,
             },
+            metrics_token: None,
         }
     }
 }
@@ -200,6 +212,20 @@ fn flag(name: &'static str, default: bool) -> Result<bool, ConfigError> {
             "1" | "true" | "on" | "yes" => Ok(true),
             "0" | "false" | "off" | "no" => Ok(false),
             _ => Err(ConfigError::Flag { name, value }),
+        },
+    }
+}
+
+/// Whether log lines are JSON objects (`SPOTTER_LOG_FORMAT=json`; `text`,
+/// the default, is for people). Read before anything else, so that even
+/// start-up is logged in the chosen format.
+pub fn json_logs() -> Result<bool, ConfigError> {
+    match std::env::var("SPOTTER_LOG_FORMAT") {
+        Err(_) => Ok(false),
+        Ok(value) => match value.trim().to_ascii_lowercase().as_str() {
+            "" | "text" => Ok(false),
+            "json" => Ok(true),
+            _ => Err(ConfigError::LogFormat(value)),
         },
     }
 }

@@ -21,6 +21,7 @@
 //! `101 Switching Protocols`. A timer exists only while a deadline runs, so
 //! an idle WebSocket carries none.
 
+use super::metrics::{self, Dropped};
 use axum::{
     body::Body,
     extract::{connect_info::Connected, ConnectInfo, Request},
@@ -193,10 +194,13 @@ impl Guarded {
             other => &mut other.insert((wait, Box::pin(tokio::time::sleep(head)))).1,
         };
         match timer.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "no request head within the header timeout",
-            ))),
+            Poll::Ready(()) => {
+                metrics::dropped(Dropped::HeaderTimeout);
+                Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "no request head within the header timeout",
+                )))
+            }
             Poll::Pending => Poll::Pending,
         }
     }
@@ -216,10 +220,13 @@ impl Guarded {
             .write_timer
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(stall)));
         match timer.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the client has not read for the write-stall timeout",
-            ))),
+            Poll::Ready(()) => {
+                metrics::dropped(Dropped::StalledWrite);
+                Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the client has not read for the write-stall timeout",
+                )))
+            }
             Poll::Pending => Poll::Pending,
         }
     }

@@ -139,7 +139,15 @@ impl Database {
     /// fails with "database is locked" without waiting (SQLITE_BUSY_SNAPSHOT).
     pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Sqlite => {
+                // Changes waiting for the one writer (a metric; `db` uses
+                // nothing of the server's, so the name is here).
+                let waiting = metrics::gauge!("spotter_sqlite_writers_waiting");
+                waiting.increment(1.0);
+                let begun = self.writer.begin_with("BEGIN IMMEDIATE").await;
+                waiting.decrement(1.0);
+                begun
+            }
             Backend::Postgres => self.pool.begin().await,
         }
     }

@@ -26,6 +26,7 @@
 //! readers). A body in another encoding than the form encoding every server
 //! function reads gets 415 instead of being read as an empty form.
 
+use super::metrics;
 use crate::{error::AppError, model::FieldError};
 use axum::{
     body::{Body, Bytes},
@@ -42,6 +43,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Names the field a server function (by path) could not read from `body`.
 pub type Explain = fn(&str, &[u8]) -> Option<FieldError>;
 
+/// The server function's endpoint a path names, if any.
+pub type Endpoint = fn(&str) -> Option<&'static str>;
+
 /// What [`guard`] needs.
 #[derive(Clone)]
 pub struct Edge {
@@ -49,6 +53,8 @@ pub struct Edge {
     pub origins: Origins,
     /// The server functions' form readers.
     pub explain: Explain,
+    /// The server functions' endpoints (metrics labels).
+    pub endpoint: Endpoint,
 }
 
 /// Origins allowed besides the site's own (`https://app.example.com`),
@@ -126,11 +132,18 @@ pub async fn guard(State(edge): State<Edge>, request: Request, next: Next) -> Re
                 )),
             ),
             None if is_server_function_call(&request) => {
-                call_server_function(request, next, edge.explain).await
+                let started = std::time::Instant::now();
+                let function = (edge.endpoint)(request.uri().path());
+                let response = call_server_function(request, next, edge.explain).await;
+                if let Some(function) = function {
+                    metrics::action(function, started.elapsed());
+                }
+                response
             }
             None => with_error_status(next.run(request).await, None).await,
         },
     };
+    metrics::response(response.status());
     let headers = response.headers_mut();
     for (name, value) in SECURITY_HEADERS {
         headers
@@ -237,9 +250,8 @@ async fn with_error_status(response: Response, call: Option<(&str, &Bytes, Expla
     Response::from_parts(parts, Body::from(bytes))
 }
 
-/// Sent with every answer (README, "Security"). The policy does not limit
-/// scripts yet: Leptos's inline hydration script needs a per-request nonce
-/// first.
+/// Sent with every answer (README, "Security"). Pages get a stricter
+/// policy of their own ([`page_policy`]), which this one does not replace.
 const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
@@ -253,6 +265,16 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
         "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
     ),
 ];
+
+/// A page's Content-Security-Policy: scripts only from this site or inline
+/// with this response's `nonce` (Leptos puts it on its hydration and
+/// resource scripts), WebAssembly allowed to compile (the app is wasm).
+pub fn page_policy(nonce: &str) -> String {
+    format!(
+        "script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+    )
+}
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,7 @@
 //! proxy on this machine (loopback), the `X-Forwarded-For` it set (see
 //! `docs/nginx-spotter.conf`, which sets rather than appends it).
 
+use super::metrics;
 use crate::error::AppError;
 use axum::http::{request::Parts, HeaderMap};
 use governor::{
@@ -126,6 +127,12 @@ impl Limits {
         let Some(limiters) = &self.0 else {
             return Ok(());
         };
+        let kind = match attempt {
+            Attempt::Login(..) => "login",
+            Attempt::Register(_) => "register",
+            Attempt::Change(_) => "change",
+            Attempt::Start(_) => "start",
+        };
         let results = match attempt {
             Attempt::Login(address, email) => vec![
                 limiters.login_address.check_key(&address),
@@ -147,6 +154,7 @@ impl Limits {
         match wait {
             None => Ok(()),
             Some(wait) => {
+                metrics::rate_limited(kind);
                 let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
                 Err(AppError::TooManyRequests(seconds.max(1)))
             }

@@ -15,6 +15,7 @@ pub mod health;
 pub mod idempotency;
 pub mod limits;
 pub mod live;
+pub mod metrics;
 pub mod router;
 pub mod shutdown;
 pub mod startup;

@@ -1,7 +1,7 @@
 //! The whole HTTP surface: pages, server functions, live endpoints,
 //! health, static files, and the layers every request passes.
 
-use super::{auth, connection, edge, health, live, state::AppState};
+use super::{auth, connection, edge, health, live, metrics, state::AppState};
 use crate::app::{shell, App};
 use axum::{
     extract::DefaultBodyLimit,
@@ -34,6 +34,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(live::routes())
         .merge(health::routes())
+        .route(
+            "/metrics",
+            axum::routing::get(metrics::page).with_state(state.metrics.clone()),
+        )
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(
@@ -50,6 +54,7 @@ pub fn router(state: AppState) -> Router {
             edge::Edge {
                 origins: state.origins.clone(),
                 explain: crate::api::unreadable_field,
+                endpoint: crate::api::endpoint,
             },
             edge::guard,
         ))

@@ -10,6 +10,7 @@ use super::{
     edge::Origins,
     limits::Limits,
     live::{cap::ConnectionCap, Bus},
+    metrics::Exporter,
     router::router,
     shutdown::Shutdown,
     state::AppState,
@@ -80,10 +81,20 @@ pub async fn build(config: &Config) -> Result<Application, StartError> {
         origins: Origins::new(config.allowed_origins.clone()),
         limits: Limits::new(config.rate_limits),
         live_cap: ConnectionCap::new(config.live_connections_per_user),
+        metrics: Exporter::new(config.metrics_token.as_deref()),
     };
     // The limiters forget addresses and users that are back to full.
     let limits = state.limits.clone();
     let mut tasks = tasks;
+    if let Some(exporter) = state.metrics.clone() {
+        tasks.push(tokio::spawn(state.shutdown.clone().or_stop(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                every.tick().await;
+                exporter.upkeep();
+            }
+        })));
+    }
     tasks.push(tokio::spawn(state.shutdown.clone().or_stop(async move {
         let mut every = tokio::time::interval(Duration::from_secs(60));
         loop {

@@ -33,6 +33,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Open live connections per user.
     pub live_cap: ConnectionCap,
+    /// `GET /metrics`, when `SPOTTER_METRICS_TOKEN` is set.
+    pub metrics: Option<super::metrics::Exporter>,
 }
 
 impl AppState {

@@ -209,6 +209,49 @@ async fn every_answer_carries_the_security_headers() {
     assert!(https.headers().contains_key("strict-transport-security"));
 }
 
+/// Pages limit scripts to this site's files and the inline scripts that
+/// carry this response's nonce: an injected `<script>` would not run. The
+/// nonce is new on every response and is the one on Leptos's scripts.
+#[tokio::test]
+async fn pages_allow_only_their_own_scripts() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut nonces = Vec::new();
+    for path in ["/login", "/login", "/no-such-page"] {
+        let response = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        let policy = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let html = response.text().await.unwrap();
+        let nonce = policy
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .unwrap_or_else(|| panic!("{path}: no nonce in {policy}"))
+            .to_string();
+        assert!(policy.contains("script-src 'self' 'nonce-"), "{policy}");
+        assert!(policy.contains("'wasm-unsafe-eval'"), "{policy}");
+        assert!(!policy.contains("unsafe-inline"), "{policy}");
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+        assert!(nonce.len() >= 16, "{nonce}");
+        // Every inline script on the page carries it.
+        let scripts = html.matches("<script").count();
+        assert!(scripts > 0, "{path}: the hydration script");
+        assert_eq!(
+            html.matches(&format!("nonce=\"{nonce}\"")).count(),
+            html.matches("<script").count() + html.matches("<style").count(),
+            "{path}: every script and style carries the nonce"
+        );
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1], "a new nonce per response");
+}
+
 /// `is_final=false` used to make a round final (any value counted as
 /// ticked) and `pain=0` recorded pain.
 async fn checkboxes_take_only_their_documented_values(backend: Backend) {

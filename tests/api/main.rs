@@ -11,6 +11,7 @@ mod field;
 mod helpers;
 mod hostile;
 mod live;
+mod metrics;
 mod pages;
 mod scaleout;
 mod sessions;

@@ -11,6 +11,7 @@ use super::{
     listener::{self, ListenerStatus},
     presence::Presences,
 };
+use crate::server::metrics;
 use crate::{
     model::live::LiveEvent,
     server::{db::Database, shutdown::Shutdown},
@@ -71,6 +72,7 @@ impl Bus {
 
     /// Events a mutation just committed, in order. Never blocks.
     pub fn committed(&self, events: &[LiveEvent], participants: [i64; 2]) {
+        metrics::events_published(events.len());
         for event in events {
             tracing::info!(
                 session_id = event.session_id,

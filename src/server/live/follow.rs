@@ -7,7 +7,7 @@ use crate::{
     model::live::{Frame, PROTOCOL_VERSION},
     server::{
         db::{now_ms, Database},
-        events,
+        events, metrics,
     },
 };
 use std::time::Duration;
@@ -98,6 +98,7 @@ async fn run(
     }
     let mut sent = since.max(0);
     if sent > end {
+        metrics::live_reset();
         if !send(Frame::Reset { last_seq: end }).await {
             return Ended::ClientGone;
         }
@@ -110,6 +111,7 @@ async fn run(
             return Ended::DatabaseError;
         }
     };
+    metrics::events_replayed(replay.len());
     for event in replay {
         sent = event.seq;
         if !send(Frame::Event(event)).await {

@@ -26,6 +26,7 @@ use super::{
     hub::Hub,
     presence::{LocalPresence, Presences},
 };
+use crate::server::metrics;
 use crate::{
     model::{live::LiveEvent, SessionEvent},
     server::{db::Database, events, shutdown::Shutdown},
@@ -232,7 +233,10 @@ async fn run(
         let result = listen(&local, &pool, &status, instance).await;
         let was_connected = status.inner.connected.swap(false, Ordering::SeqCst);
         match result {
-            Ok(()) => tracing::warn!("listener: connection lost; reconnecting"),
+            Ok(()) => {
+                metrics::listener_reconnect();
+                tracing::warn!("listener: connection lost; reconnecting");
+            }
             Err(e) => tracing::warn!(error = %e, "listener: not connected; retrying"),
         }
         if was_connected {
@@ -316,6 +320,8 @@ async fn deliver(local: &Local, notice: Notice) -> Result<(), sqlx::Error> {
         .filter(|_| next)
         .and_then(|event| serde_json::from_value::<NoticeEvent>(event).ok());
     if let Some(event) = carried {
+        let lag = crate::server::db::now_ms().saturating_sub(event.at);
+        metrics::listener_lag(Duration::from_millis(lag.max(0) as u64));
         let event = LiveEvent {
             seq: notice.seq,
             session_id: notice.session_id,

@@ -94,6 +94,7 @@ async fn logged_out(
 
 /// The answer to a user at the connection cap.
 fn too_many_connections() -> Response {
+    super::metrics::rate_limited("live_connections");
     (
         StatusCode::TOO_MANY_REQUESTS,
         "Too many live connections for this login; close some tabs",

@@ -10,6 +10,7 @@ use super::{
     hub::SharedFrame,
     LiveContext, Since,
 };
+use crate::server::metrics::{self, Dropped, Open, Transport};
 use crate::{
     model::{
         live::{
@@ -72,6 +73,7 @@ pub async fn session(
             state.heartbeat,
             state.shutdown,
             ended,
+            Transport::WebSocket,
         )
         .await;
         drop(presence);
@@ -137,7 +139,16 @@ pub async fn dashboard(
                 }
             }
         });
-        pump(socket, frames, follower, heartbeat, state.shutdown, ended).await;
+        pump(
+            socket,
+            frames,
+            follower,
+            heartbeat,
+            state.shutdown,
+            ended,
+            Transport::Dashboard,
+        )
+        .await;
     })
 }
 
@@ -158,7 +169,9 @@ async fn pump(
     heartbeat: Duration,
     shutdown: Shutdown,
     logged_out: impl std::future::Future<Output = ()>,
+    transport: Transport,
 ) {
+    let _open = Open::new(transport);
     let (mut sink, mut incoming) = socket.split();
     tokio::pin!(logged_out);
     let mut ping = tokio::time::interval(heartbeat);
@@ -189,6 +202,7 @@ async fn pump(
                 break;
             }
             () = &mut silence => {
+                metrics::dropped(Dropped::Silent);
                 let _ = tokio::time::timeout(deadline, sink.send(close(CLOSE_TIMEOUT, "no heartbeat"))).await;
                 break;
             }
@@ -196,7 +210,7 @@ async fn pump(
                 let Some(frame) = frame else { break };
                 let text = Message::Text(frame.json().into());
                 match tokio::time::timeout(deadline, sink.send(text)).await {
-                    Ok(Ok(())) => {}
+                    Ok(Ok(())) => metrics::frame_delivered(transport),
                     _ => break,
                 }
             }
@@ -205,6 +219,7 @@ async fn pump(
                 Some(Err(error)) => {
                     // Over `lean`'s 64 KiB: say so before hanging up.
                     if is_too_big(&error) {
+                        metrics::dropped(Dropped::TooBig);
                         let _ = tokio::time::timeout(deadline, sink.send(close(CLOSE_TOO_BIG, "message too big"))).await;
                     }
                     break;
@@ -237,6 +252,7 @@ async fn pump(
         false
     };
     if fell_behind {
+        metrics::dropped(Dropped::FellBehind);
         let _ = tokio::time::timeout(deadline, sink.send(close(CLOSE_RESUME, "resume"))).await;
     }
 }

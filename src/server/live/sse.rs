@@ -2,6 +2,7 @@
 //! Events, for browsers whose WebSocket keeps failing.
 
 use super::{authorize, follow, hub::SharedFrame, LiveContext, Since};
+use crate::server::metrics::{self, Open, Transport};
 use crate::{
     model::live::Frame,
     server::auth::{CurrentLogin, CurrentUser},
@@ -39,7 +40,11 @@ pub async fn session(
         .unwrap_or(since);
     let (out, frames) = mpsc::channel::<SharedFrame>(64);
     // The stream holds its presence and its slot under the cap.
-    let presence = (state.bus.presences().present(session_id, side), slot);
+    let presence = (
+        state.bus.presences().present(session_id, side),
+        slot,
+        Open::new(Transport::EventStream),
+    );
     // The follower ends by itself once the stream (and `frames`) is gone.
     tokio::spawn(follow(
         state.db.clone(),
@@ -53,6 +58,7 @@ pub async fn session(
     let ended = super::logged_out(state.bus.logouts(), login);
     let stream = futures::stream::unfold((frames, presence), |(mut frames, presence)| async move {
         let frame = frames.recv().await?;
+        metrics::frame_delivered(Transport::EventStream);
         let event = SseEvent::default().data(frame.json());
         let event = match frame.frame() {
             Frame::Event(e) => event.id(e.seq.to_string()).event("event"),
