@@ -8,6 +8,7 @@ mod config;
 mod connections;
 mod docs;
 mod field;
+mod fuzz;
 mod helpers;
 mod hostile;
 mod live;
