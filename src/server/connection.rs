@@ -155,7 +155,17 @@ impl Phase {
                     (waits << 2) | phase
                 })
             });
-        self.reader.wake();
+        if phase == WAITING {
+            // A read may be waiting already: poll it, so its deadline starts.
+            self.reader.wake();
+        } else {
+            // No deadline to start, so no poll: an extra read before an
+            // upgrade made hyper grow its read buffer to 16 KiB. And the
+            // waker is dropped: after an upgrade it would keep the finished
+            // HTTP connection's task (kilobytes) alive as long as the
+            // WebSocket lives.
+            drop(self.reader.take());
+        }
     }
 
     fn get(&self) -> (u32, u32) {
