@@ -38,6 +38,8 @@
 //! | `live/` | `bus.rs` (SQLite: straight to the hub; PostgreSQL: LISTEN/NOTIFY through `listener.rs`), `hub.rs` (local fan-out), `presence.rs`, `follow.rs` (replay, then live), `socket.rs` and `sse.rs` (transports), `cap.rs` (connections per user) |
 //! | `events.rs` | the event log: append inside a mutation's transaction, read back |
 //! | `accounts.rs`, `idempotency.rs`, `demo.rs`, `config.rs`, `shutdown.rs` | users; exactly-once answers; demo accounts; settings; the stop signal |
+//! | `connection.rs` | deadlines on the raw connection: request head, idle keep-alive, stalled writes |
+//! | `metrics.rs` | `GET /metrics` and every metric's name (`db.rs` records its one gauge with the `metrics` crate directly) |
 //! | `db.rs` | the pool and migrations; depends on nothing else in the server |
 //!
 //! Data flows one way: page form → server function (`api`) → unit of work
