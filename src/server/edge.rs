@@ -55,6 +55,10 @@ pub struct Edge {
     pub explain: Explain,
     /// The server functions' endpoints (metrics labels).
     pub endpoint: Endpoint,
+    /// How long a server function's body may take to arrive (a client
+    /// that trickles its body is answered 408, like one that trickles its
+    /// headers is cut off by `connection`).
+    pub body_deadline: std::time::Duration,
 }
 
 /// Origins allowed besides the site's own (`https://app.example.com`),
@@ -134,7 +138,7 @@ pub async fn guard(State(edge): State<Edge>, request: Request, next: Next) -> Re
             None if is_server_function_call(&request) => {
                 let started = std::time::Instant::now();
                 let function = (edge.endpoint)(request.uri().path());
-                let response = call_server_function(request, next, edge.explain).await;
+                let response = call_server_function(request, next, &edge).await;
                 if let Some(function) = function {
                     metrics::action(function, started.elapsed());
                 }
@@ -171,11 +175,25 @@ fn is_server_function_call(request: &Request) -> bool {
 /// Reads a server function's form (at most [`MAX_BODY_BYTES`], else 413)
 /// before passing it on, so that if the function cannot decode it the
 /// answer can name the field.
-async fn call_server_function(request: Request, next: Next, explain: Explain) -> Response {
+async fn call_server_function(request: Request, next: Next, edge: &Edge) -> Response {
     let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(body) => body,
-        Err(error) => {
+    let read = axum::body::to_bytes(body, MAX_BODY_BYTES);
+    let body = match tokio::time::timeout(edge.body_deadline, read).await {
+        Ok(Ok(body)) => body,
+        Err(_) => {
+            let mut refused = refusal(
+                StatusCode::REQUEST_TIMEOUT,
+                AppError::Transport(format!(
+                    "the request's body did not arrive within {} s",
+                    edge.body_deadline.as_secs_f32()
+                )),
+            );
+            refused
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return refused;
+        }
+        Ok(Err(error)) => {
             let too_large = std::error::Error::source(&error)
                 .is_some_and(|e| e.to_string().contains("length limit exceeded"));
             return if too_large {
@@ -198,7 +216,7 @@ async fn call_server_function(request: Request, next: Next, explain: Explain) ->
     let response = next
         .run(Request::from_parts(parts, Body::from(body.clone())))
         .await;
-    with_error_status(response, Some((&path, &body, explain))).await
+    with_error_status(response, Some((&path, &body, edge.explain))).await
 }
 
 /// A POST to a server function (`/api/…`) whose body is not a form: the

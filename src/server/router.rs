@@ -55,6 +55,7 @@ pub fn router(state: AppState) -> Router {
                 origins: state.origins.clone(),
                 explain: crate::api::unreadable_field,
                 endpoint: crate::api::endpoint,
+                body_deadline: state.deadlines.head,
             },
             edge::guard,
         ))

@@ -5,7 +5,7 @@
 
 use super::{
     config::Config,
-    connection::{Deadlines, GuardedListener, Peer},
+    connection::{GuardedListener, Peer},
     db::{Backend, Database},
     edge::Origins,
     limits::Limits,
@@ -30,7 +30,6 @@ pub struct Application {
     pub is_new: bool,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-    deadlines: Deadlines,
 }
 
 /// Why the server could not start.
@@ -82,6 +81,7 @@ pub async fn build(config: &Config) -> Result<Application, StartError> {
         limits: Limits::new(config.rate_limits),
         live_cap: ConnectionCap::new(config.live_connections_per_user),
         metrics: Exporter::new(config.metrics_token.as_deref()),
+        deadlines: config.deadlines,
     };
     // The limiters forget addresses and users that are back to full.
     let limits = state.limits.clone();
@@ -107,7 +107,6 @@ pub async fn build(config: &Config) -> Result<Application, StartError> {
         is_new,
         stop,
         tasks,
-        deadlines: config.deadlines,
     })
 }
 
@@ -122,13 +121,9 @@ impl Application {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let Application {
-            state,
-            stop,
-            tasks,
-            deadlines,
-            ..
+            state, stop, tasks, ..
         } = self;
-        let listener = GuardedListener::new(listener, deadlines);
+        let listener = GuardedListener::new(listener, state.deadlines);
         let app = router(state);
         let (signalled, stopping) = tokio::sync::oneshot::channel::<()>();
         // The peer address reaches handlers (per-address rate limits), and

@@ -35,6 +35,9 @@ pub struct AppState {
     pub live_cap: ConnectionCap,
     /// `GET /metrics`, when `SPOTTER_METRICS_TOKEN` is set.
     pub metrics: Option<super::metrics::Exporter>,
+    /// Connection deadlines; the request head's also bounds how long a
+    /// server function's body may take to arrive.
+    pub deadlines: super::connection::Deadlines,
 }
 
 impl AppState {

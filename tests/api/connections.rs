@@ -270,3 +270,51 @@ async fn an_oversized_websocket_message_gets_1009() {
     .expect("closed within 5 s");
     assert_eq!(code, Some(CloseCode::from(1009)));
 }
+
+/// A server-function call whose body trickles in (or never finishes) is
+/// answered 408 after the header timeout, and nothing is changed; it
+/// used to hold the connection (and a stopping server) as long as the
+/// client liked.
+#[tokio::test]
+async fn a_trickled_body_gets_408() {
+    let app = spawn_app_with(Backend::Sqlite, short_deadlines).await;
+    let (athlete, _trainer, session) = app.active_session().await;
+    let before = app.snapshot().await;
+    let mut slow = tokio::net::TcpStream::connect(host(&app)).await.unwrap();
+    let body = format!("session_id={session}&reason=tired");
+    slow.write_all(
+        format!(
+            "POST /api/sessions/cancel HTTP/1.1\r\nHost: x\r\nCookie: {}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{}",
+            athlete.cookie,
+            body.len(),
+            &body[..5]
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let started = tokio::time::Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut chunk = [0u8; 1024];
+        loop {
+            // One more byte every 200 ms: progress, but never done.
+            let _ = slow.write_all(b"x").await;
+            match tokio::time::timeout(Duration::from_millis(200), slow.read(&mut chunk)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => break,
+                Ok(Ok(n)) => answer.extend_from_slice(&chunk[..n]),
+                Err(_) => {}
+            }
+            if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "answered within 5 s");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    assert_eq!(app.snapshot().await, before, "nothing changed");
+}
