@@ -35,6 +35,10 @@ pub enum AppError {
     /// Too many tries in a short time: wait this many seconds.
     #[error("Too many tries in a short time; wait {0} s and try again")]
     TooManyRequests(u64),
+    /// Too many changes waiting for the database: try again in this many
+    /// seconds (nothing was changed).
+    #[error("spotter is very busy right now; nothing was changed, try again in {0} s")]
+    Busy(u64),
     /// The request never reached our code or its answer could not be read.
     #[error("Could not reach spotter: {0}")]
     Transport(String),
@@ -83,6 +87,7 @@ impl AppError {
             AppError::Internal => 500,
             AppError::Transport(_) => 400,
             AppError::TooManyRequests(_) => 429,
+            AppError::Busy(_) => 503,
         }
     }
 }

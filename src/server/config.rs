@@ -63,6 +63,11 @@ pub struct Config {
     /// The bearer token `GET /metrics` asks for (`SPOTTER_METRICS_TOKEN`;
     /// unset: no metrics page, and nothing is recorded).
     pub metrics_token: Option<String>,
+    /// Bounds of the write path (`SPOTTER_WRITE_BATCH`, default 64: most
+    /// actions in one SQLite commit; `SPOTTER_WRITE_QUEUE`, default 1,024:
+    /// most actions waiting for the database, one more gets 503). See
+    /// `server::training::writer`.
+    pub write: super::training::writer::Limits,
 }
 
 /// A configuration problem, reported before anything starts.
@@ -152,7 +157,13 @@ impl Config {
             .ok()
             .map(|token| token.trim().to_string())
             .filter(|token| !token.is_empty());
+        let defaults = super::training::writer::Limits::default();
+        let write = super::training::writer::Limits {
+            batch: number("SPOTTER_WRITE_BATCH", defaults.batch as u64, 1, 1024)? as usize,
+            queue: number("SPOTTER_WRITE_QUEUE", defaults.queue as u64, 1, 1_000_000)? as usize,
+        };
         Ok(Config {
+            write,
             metrics_token,
             deadlines,
             live_connections_per_user,
@@ -188,6 +199,7 @@ impl Config {
                 send_buffer: None,
             },
             metrics_token: None,
+            write: Default::default(),
         }
     }
 }

@@ -59,7 +59,7 @@ pub fn default_connections(backend: Backend) -> u32 {
 pub struct Database {
     /// The pool queries go through.
     pub pool: AnyPool,
-    /// The pool read-write transactions ([`Database::begin`]) go through:
+    /// The pool read-write transactions go through (`server::training::writer`):
     /// on SQLite one connection, so writers queue here, in order, instead
     /// of in SQLite's busy handler (which sleeps 1, 2, 5, 10… ms between
     /// tries and made the slowest commits wait 30-100 ms under load); on
@@ -98,30 +98,24 @@ impl Database {
             create_sqlite_folder(url)?;
         }
         let connections = connections.unwrap_or_else(|| default_connections(backend));
-        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
-        if backend == Backend::Sqlite {
-            options = options.after_connect(|conn, _| {
-                Box::pin(async move {
-                    // Wait for a writer instead of failing at once, and
-                    // enforce the schema's foreign keys on every connection.
-                    conn.execute("PRAGMA busy_timeout = 5000").await?;
-                    conn.execute("PRAGMA foreign_keys = ON").await?;
-                    conn.execute("PRAGMA synchronous = NORMAL").await?;
-                    Ok(())
-                })
-            });
-        }
         let (pool, writer) = if backend == Backend::Sqlite {
-            let pool = options
-                .clone()
+            let pool = sqlite_options(Sync::Normal)
                 .max_connections(connections)
                 .connect(url)
                 .await?;
             // Readers do not block the writer (and vice versa); persistent.
             pool.execute("PRAGMA journal_mode = WAL").await?;
-            (pool, options.max_connections(1).connect(url).await?)
+            let writer = sqlite_options(Sync::Full)
+                .max_connections(1)
+                .connect(url)
+                .await?;
+            (pool, writer)
         } else {
-            let pool = options.max_connections(connections).connect(url).await?;
+            let pool = AnyPoolOptions::new()
+                .acquire_timeout(Duration::from_secs(10))
+                .max_connections(connections)
+                .connect(url)
+                .await?;
             (pool.clone(), pool)
         };
         let database = Database {
@@ -131,25 +125,6 @@ impl Database {
         };
         let is_new = database.migrate().await?;
         Ok((database, is_new))
-    }
-
-    /// Begins a read-write transaction. On SQLite it takes the write lock at
-    /// once (`BEGIN IMMEDIATE`): a deferred transaction that reads first
-    /// cannot upgrade to a writer once another writer has committed, and
-    /// fails with "database is locked" without waiting (SQLITE_BUSY_SNAPSHOT).
-    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => {
-                // Changes waiting for the one writer (a metric; `db` uses
-                // nothing of the server's, so the name is here).
-                let waiting = metrics::gauge!("spotter_sqlite_writers_waiting");
-                waiting.increment(1.0);
-                let begun = self.writer.begin_with("BEGIN IMMEDIATE").await;
-                waiting.decrement(1.0);
-                begun
-            }
-            Backend::Postgres => self.pool.begin().await,
-        }
     }
 
     /// Applies this backend's pending migrations; true if none had run before.
@@ -171,6 +146,37 @@ impl Database {
         migrator.run(&self.pool).await?;
         Ok(table_exists == 0)
     }
+}
+
+/// SQLite's `synchronous` setting for a pool's connections.
+#[derive(Clone, Copy)]
+enum Sync {
+    /// Readers: they write nothing that must survive a power cut.
+    Normal,
+    /// The writer: every commit is on disk (the WAL fsynced) before it
+    /// returns, so an answered change survives a crash of the machine too,
+    /// not only of the process. With group commit that is one fsync per
+    /// batch.
+    Full,
+}
+
+fn sqlite_options(synchronous: Sync) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                // Wait for a writer instead of failing at once, and
+                // enforce the schema's foreign keys on every connection.
+                conn.execute("PRAGMA busy_timeout = 5000").await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                conn.execute(match synchronous {
+                    Sync::Normal => "PRAGMA synchronous = NORMAL",
+                    Sync::Full => "PRAGMA synchronous = FULL",
+                })
+                .await?;
+                Ok(())
+            })
+        })
 }
 
 fn create_sqlite_folder(url: &str) -> Result<(), sqlx::Error> {

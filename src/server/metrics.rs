@@ -233,3 +233,18 @@ pub fn listener_lag(lag: Duration) {
 pub fn listener_reconnect() {
     counter!("spotter_listener_reconnects_total").increment(1);
 }
+
+/// Actions waiting for the SQLite writer (or refused: see [`write_refused`]).
+pub fn write_queue(waiting: usize) {
+    gauge!("spotter_sqlite_writers_waiting").set(waiting as f64);
+}
+
+/// Actions in one SQLite commit.
+pub fn write_batch(actions: usize) {
+    histogram!("spotter_write_batch_actions").record(actions as f64);
+}
+
+/// An action refused because too many were waiting for the database (503).
+pub fn write_refused() {
+    counter!("spotter_write_refused_total").increment(1);
+}

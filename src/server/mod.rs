@@ -97,7 +97,7 @@ pub fn answer<T>(result: Result<T, AppError>) -> Result<T, AppError> {
                     StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 );
             }
-            if let AppError::TooManyRequests(seconds) = err {
+            if let AppError::TooManyRequests(seconds) | AppError::Busy(seconds) = err {
                 response.insert_header(header::RETRY_AFTER, HeaderValue::from(*seconds));
             }
         }

@@ -14,6 +14,7 @@ use super::{
     router::router,
     shutdown::Shutdown,
     state::AppState,
+    training::Writer,
 };
 use std::{future::Future, time::Duration};
 use tokio::{sync::watch, task::JoinHandle};
@@ -70,7 +71,9 @@ pub async fn build(config: &Config) -> Result<Application, StartError> {
         .await
         .map_err(StartError::Bus)?,
     };
+    let writer = Writer::start(&db, &bus, config.write);
     let state = AppState {
+        writer,
         leptos_options: config.leptos.clone(),
         db,
         bus,

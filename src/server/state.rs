@@ -6,7 +6,7 @@ use super::{
     limits::Limits,
     live::{cap::ConnectionCap, Bus, LiveContext},
     shutdown::Shutdown,
-    training::Store,
+    training::{Store, Writer},
 };
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -38,14 +38,17 @@ pub struct AppState {
     /// Connection deadlines; the request head's also bounds how long a
     /// server function's body may take to arrive.
     pub deadlines: super::connection::Deadlines,
+    /// Where mutations' transactions come from.
+    pub writer: Writer,
 }
 
 impl AppState {
-    /// What mutations need: the database and the bus.
+    /// What mutations need: the database, the bus and the writer.
     pub fn store(&self) -> Store<'_> {
         Store {
             db: &self.db,
             bus: &self.bus,
+            writer: &self.writer,
         }
     }
 }

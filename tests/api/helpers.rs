@@ -8,6 +8,7 @@ use spotter::{
         db::Database,
         live::Bus,
         startup,
+        training::Writer,
     },
 };
 use sqlx::{any::install_default_drivers, AnyPool, Executor};
@@ -66,6 +67,8 @@ pub struct TestApp {
     pub db: Database,
     /// Its bus (hub and presence), for asserting who is connected.
     pub bus: Bus,
+    /// Its writer (queue depth, SQLite commits); `None` for another process.
+    pub writer: Option<Writer>,
     /// A client with its own cookie jar that does not follow redirects.
     pub client: Client,
     _cleanup: Option<Cleanup>,
@@ -184,6 +187,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     let app = startup::build(&config).await.expect("start spotter");
     assert!(app.is_new, "a fresh database reports itself as new");
     let (db, bus) = (app.state.db.clone(), app.state.bus.clone());
+    let writer = Some(app.state.writer.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind port 0");
@@ -198,6 +202,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
         client: new_client(),
         db,
         bus,
+        writer,
         _cleanup: Some(cleanup),
     }
 }
@@ -211,6 +216,7 @@ impl TestApp {
             db,
             // Not the other process's: nothing is connected to this one.
             bus: Bus::local(),
+            writer: None,
             client: new_client(),
             _cleanup: None,
         }

@@ -16,3 +16,4 @@ mod metrics;
 mod pages;
 mod scaleout;
 mod sessions;
+mod writes;

@@ -390,13 +390,23 @@ async fn a_listener_that_lost_its_connection_catches_up_exactly_once() {
 async fn an_event_too_large_for_a_notification_is_read_from_the_log() {
     within_time(async {
         let app = crate::helpers::spawn_app(Backend::Postgres).await;
-        let (athlete, _trainer, session) = app.active_session().await;
+        let (athlete, trainer, session) = app.active_session().await;
         let mut socket = listen(&app, &athlete, session, 2).await;
         assert_eq!(hello(&mut socket).await, 2);
-        // Written as a mutation would; the trigger leaves the event out of
-        // the notification (over 6000 bytes), so the listener reads the log.
+        // Written as a mutation would, then announced as the notifier
+        // does: the hint leaves the event out (over 6000 bytes), so the
+        // listener reads the log.
         let notes = "x".repeat(7000);
-        let payload = serde_json::json!({ "by": "trainer", "reason": notes }).to_string();
+        let event = spotter::model::live::LiveEvent {
+            seq: 3,
+            session_id: session,
+            at: 0,
+            event: spotter::model::SessionEvent::SessionCancelled {
+                by: spotter::model::Side::Trainer,
+                reason: Some(notes),
+            },
+        };
+        let payload = serde_json::to_value(&event.event).unwrap()["data"].to_string();
         sqlx::query("INSERT INTO session_events (session_id, seq, kind, payload, actor_id, at) VALUES ($1, 3, 'session-cancelled', $2, NULL, 0)")
             .bind(session)
             .bind(payload)
@@ -405,6 +415,14 @@ async fn an_event_too_large_for_a_notification_is_read_from_the_log() {
             .unwrap();
         sqlx::query("UPDATE training_sessions SET last_seq = 3 WHERE id = $1")
             .bind(session)
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+        let hints = spotter::server::live::notifier::payloads(&[(event, [athlete.id, trainer.id])]);
+        assert_eq!(hints.len(), 1);
+        assert!(!hints[0].contains("xxxx"), "the body stays out of the hint");
+        sqlx::query("SELECT pg_notify('spotter_events', $1)")
+            .bind(&hints[0])
             .execute(&app.db.pool)
             .await
             .unwrap();

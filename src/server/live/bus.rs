@@ -1,14 +1,16 @@
 //! The bus carries committed events to the hubs that fan them out
 //! (centrifuge's broker, Sockudo's horizontal adapter): on SQLite, one
 //! process, it hands them straight to the local hub; on PostgreSQL the
-//! commit's trigger notifies every instance and each instance's
-//! [`super::listener`] feeds its own hub, this instance's events included.
+//! [`super::notifier`] tells every instance after the commit, and each
+//! instance's [`super::listener`] feeds its own hub, this instance's events
+//! included.
 //! Mutations call [`Bus::committed`] after their commit and do not know
 //! which one runs.
 
 use super::{
     hub::Hub,
     listener::{self, ListenerStatus},
+    notifier::Notifier,
     presence::Presences,
 };
 use crate::server::metrics;
@@ -26,6 +28,8 @@ pub struct Bus {
     presences: Presences,
     /// PostgreSQL only: the listener feeding the hub.
     listener: Option<ListenerStatus>,
+    /// PostgreSQL only: sends the hints the listeners wait for.
+    notifier: Option<Notifier>,
     /// Logins that just ended (their ids): their live connections close.
     logouts: broadcast::Sender<Arc<str>>,
 }
@@ -38,6 +42,7 @@ impl Bus {
             presences: Presences::new(hub.clone()),
             hub,
             listener: None,
+            notifier: None,
             logouts: broadcast::channel(64).0,
         }
     }
@@ -53,7 +58,7 @@ impl Bus {
         shutdown: Shutdown,
     ) -> Result<(Bus, Vec<JoinHandle<()>>), sqlx::Error> {
         let mut bus = Bus::local();
-        let (status, tasks) = listener::spawn(
+        let (status, mut tasks) = listener::spawn(
             db.clone(),
             &bus.hub,
             &bus.presences,
@@ -67,6 +72,9 @@ impl Bus {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         bus.listener = Some(status);
+        let (notifier, task) = Notifier::spawn(db.clone());
+        bus.notifier = Some(notifier);
+        tasks.push(task);
         Ok((bus, tasks))
     }
 
@@ -83,8 +91,9 @@ impl Bus {
         }
         // On PostgreSQL the listener publishes every instance's events,
         // this one's included, in the order the log has them.
-        if self.listener.is_none() {
-            self.hub.publish(events, participants);
+        match &self.notifier {
+            Some(notifier) => notifier.committed(events, participants),
+            None => self.hub.publish(events, participants),
         }
     }
 

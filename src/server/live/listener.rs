@@ -1,9 +1,9 @@
 //! Scale-out on PostgreSQL: events committed by any instance reach the
 //! subscribers connected to every other instance.
 //!
-//! A trigger on `session_events` (migration `..._notify.sql`) calls
-//! `pg_notify('spotter_events', …)` in the inserting transaction, so
-//! PostgreSQL delivers the notification only if that transaction commits.
+//! After a mutation commits, the instance that ran it sends a hint on
+//! `spotter_events` ([`super::notifier`]: one `pg_notify` for all the
+//! events committed meanwhile, outside the business transaction).
 //! Each instance runs one [`spawn`]ed task holding a `LISTEN` connection: for
 //! every notification about a session someone here follows, it publishes the
 //! event to the local hub (carried in the notification, or read from the log
@@ -42,7 +42,7 @@ use std::{
     time::Duration,
 };
 
-/// The PostgreSQL notification channel (as in the migration's trigger).
+/// The PostgreSQL notification channel committed events are announced on.
 pub const CHANNEL: &str = "spotter_events";
 /// The channel a logout is announced on (payload: the login's id), so
 /// every instance closes that login's live connections.
@@ -97,21 +97,22 @@ struct PresenceNotice {
     trainers: usize,
 }
 
-/// Payload of a notification, written by the trigger.
-#[derive(Debug, Deserialize)]
-struct Notice {
-    session_id: i64,
-    seq: i64,
-    athlete_id: i64,
-    trainer_id: i64,
+/// One committed event in a notification on [`CHANNEL`] (a JSON array of
+/// them, written by [`super::notifier`]).
+#[derive(Debug, Deserialize, Serialize)]
+pub struct Notice {
+    pub session_id: i64,
+    pub seq: i64,
+    pub athlete_id: i64,
+    pub trainer_id: i64,
     /// The event itself (`kind`, `at`, `data`), unless it was too large
     /// for a notification. Read as a [`NoticeEvent`]; one that does not
     /// read is taken from the log instead.
-    event: Option<serde_json::Value>,
+    pub event: Option<serde_json::Value>,
 }
 
 /// The event in a notification: when it was committed, and the typed event
-/// (`kind` and `data`, as the trigger writes them).
+/// (`kind` and `data`, as [`LiveEvent`] writes them).
 #[derive(Debug, Deserialize)]
 struct NoticeEvent {
     at: i64,
@@ -295,8 +296,12 @@ async fn listen(
             }
             continue;
         }
-        match serde_json::from_str::<Notice>(payload) {
-            Ok(notice) => deliver(local, notice).await?,
+        match serde_json::from_str::<Vec<Notice>>(payload) {
+            Ok(notices) => {
+                for notice in notices {
+                    deliver(local, notice).await?;
+                }
+            }
             Err(e) => tracing::warn!(error = %e, payload, "listener: unreadable notification"),
         }
     }

@@ -3,6 +3,7 @@
 //! | file | owns |
 //! |---|---|
 //! | [`bus`] | where committed events go: straight to the hub (SQLite), or through PostgreSQL's LISTEN/NOTIFY to every instance's hub |
+//! | [`notifier`] | PostgreSQL only: the hints about committed events, one `pg_notify` per wake-up, after the commit |
 //! | [`listener`] | PostgreSQL only: the LISTEN connection and the presence exchange between instances |
 //! | [`hub`] | local fan-out: a broadcast channel per followed session and per open dashboard |
 //! | [`presence`] | who is connected to each session, here and on other instances (reports expire) |
@@ -20,6 +21,7 @@ pub mod cap;
 pub mod follow;
 pub mod hub;
 pub mod listener;
+pub mod notifier;
 pub mod presence;
 pub mod socket;
 pub mod sse;

@@ -3,6 +3,7 @@
 //!
 //! | file | owns |
 //! |---|---|
+//! | [`writer`] | where transactions come from: group commit on SQLite's one write connection, the pool on PostgreSQL; the bound on waiting actions (503) |
 //! | [`work`] | the unit of work: begin, lock the session, replay a repeated request, resolve the side; commit and hand the events to the bus |
 //! | [`sessions`] | start, join, cancel |
 //! | [`rounds`] | save (and release with it), release, delete, complete with feedback |
@@ -18,10 +19,12 @@ pub mod queries;
 pub mod rounds;
 pub mod sessions;
 mod work;
+pub mod writer;
 
 pub use queries::{dashboard, session_view};
 pub use rounds::{complete_round, delete_round, release_round, save_round};
 pub use sessions::{cancel_session, join_session, start_session};
+pub use writer::Writer;
 
 use super::{db::Database, live::Bus};
 use crate::model::live::LiveEvent;
@@ -34,6 +37,8 @@ pub struct Store<'a> {
     pub db: &'a Database,
     /// Where the events go after the commit.
     pub bus: &'a Bus,
+    /// Where the transactions come from (group commit on SQLite).
+    pub writer: &'a Writer,
 }
 
 /// What a committed mutation did: its result and the events it published.

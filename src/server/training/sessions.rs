@@ -35,7 +35,7 @@ pub async fn start_session(
     // session and insert; SQLite's single writer already takes turns.)
     sqlx::query("UPDATE users SET id = id WHERE id = $1")
         .bind(athlete.id)
-        .execute(&mut *unit.tx)
+        .execute(&mut **unit.tx())
         .await
         .map_err(step("lock the athlete"))?;
     if let Some(done) = unit.replayed().await? {
@@ -43,7 +43,7 @@ pub async fn start_session(
     }
     let trainer: Option<(String,)> = sqlx::query_as("SELECT role FROM users WHERE id = $1")
         .bind(trainer_id)
-        .fetch_optional(&mut *unit.tx)
+        .fetch_optional(&mut **unit.tx())
         .await?;
     if !matches!(trainer, Some((ref role,)) if role == Role::Trainer.as_str()) {
         return Err(AppError::invalid(
@@ -58,7 +58,7 @@ pub async fn start_session(
     )
     .bind(athlete.id)
     .bind(trainer_id)
-    .fetch_optional(&mut *unit.tx)
+    .fetch_optional(&mut **unit.tx())
     .await?;
     if let Some(id) = open {
         return unit.commit(store, participants, id).await;
@@ -70,7 +70,7 @@ pub async fn start_session(
     .bind(athlete.id)
     .bind(trainer_id)
     .bind(now_ms())
-    .fetch_one(&mut *unit.tx)
+    .fetch_one(&mut **unit.tx())
     .await
     .map_err(step("insert the session"))?;
     let started = SessionEvent::SessionStarted {

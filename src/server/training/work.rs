@@ -5,7 +5,8 @@
 //! commits and hands the events to the bus. A refused mutation returns
 //! before the commit: the transaction rolls back, nothing is published.
 
-use super::{Outcome, Store};
+pub(super) use super::writer::Tx;
+use super::{writer::Held, Outcome, Store};
 use crate::{
     error::AppError,
     model::{SessionEvent, SessionStatus, Side, User},
@@ -15,10 +16,6 @@ use crate::{
     },
 };
 use serde::{de::DeserializeOwned, Serialize};
-use sqlx::{Any, Transaction};
-
-/// A read-write transaction.
-pub(super) type Tx = Transaction<'static, Any>;
 
 /// A session row as mutations need it.
 #[derive(Clone, Copy, Debug)]
@@ -51,7 +48,7 @@ impl SessionRow {
 
 /// A transaction with its idempotency key and the events appended so far.
 pub(super) struct Unit<'a> {
-    pub tx: Tx,
+    held: Held,
     once: Once<'a>,
     actor_id: i64,
     events: Vec<crate::model::live::LiveEvent>,
@@ -65,7 +62,7 @@ impl<'a> Unit<'a> {
         key: Option<&'a Idempotency>,
     ) -> Result<Unit<'a>, AppError> {
         Ok(Unit {
-            tx: store.db.begin().await.map_err(step("begin"))?,
+            held: store.writer.begin().await?,
             once: Once {
                 user_id: user.id,
                 key,
@@ -75,9 +72,14 @@ impl<'a> Unit<'a> {
         })
     }
 
+    /// The transaction.
+    pub fn tx(&mut self) -> &mut Tx {
+        self.held.tx()
+    }
+
     /// The stored answer if this request (its key) was committed before.
     pub async fn replayed<T: DeserializeOwned>(&mut self) -> Result<Option<Outcome<T>>, AppError> {
-        Ok(idempotency::replay(&mut self.tx, self.once)
+        Ok(idempotency::replay(self.held.tx(), self.once)
             .await?
             .map(|value| Outcome {
                 value,
@@ -88,7 +90,7 @@ impl<'a> Unit<'a> {
     /// Appends `event` to the session's log, in this transaction.
     pub async fn append(&mut self, session_id: i64, event: SessionEvent) -> Result<(), AppError> {
         let kind = event.kind();
-        let event = events::append(&mut self.tx, session_id, event, self.actor_id)
+        let event = events::append(self.held.tx(), session_id, event, self.actor_id)
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, kind, "cannot append to the event log");
@@ -106,22 +108,21 @@ impl<'a> Unit<'a> {
         participants: [i64; 2],
         value: T,
     ) -> Result<Outcome<T>, AppError> {
-        if !idempotency::record(&mut self.tx, self.once, &value).await? {
+        if !idempotency::record(self.held.tx(), self.once, &value).await? {
             // A concurrent repeat of this request committed first: roll
             // back and give its answer.
-            drop(self.tx);
+            drop(self.held);
             let value = idempotency::stored(&store.db.pool, self.once).await?;
             return Ok(Outcome {
                 value,
                 events: Vec::new(),
             });
         }
-        self.tx.commit().await.map_err(step("commit"))?;
-        store.bus.committed(&self.events, participants);
-        Ok(Outcome {
-            value,
-            events: self.events,
-        })
+        let events = self
+            .held
+            .commit(store.bus, self.events, participants)
+            .await?;
+        Ok(Outcome { value, events })
     }
 }
 
@@ -156,7 +157,7 @@ impl<'a> Work<'a> {
              RETURNING id, athlete_id, trainer_id, status",
         )
         .bind(session_id)
-        .fetch_optional(&mut *unit.tx)
+        .fetch_optional(&mut **unit.tx())
         .await
         .map_err(step("lock the session"))?;
         let (id, athlete_id, trainer_id, status) = row.ok_or_else(no_such_session)?;
@@ -179,7 +180,7 @@ impl<'a> Work<'a> {
 
     /// The transaction.
     pub fn tx(&mut self) -> &mut Tx {
-        &mut self.unit.tx
+        self.unit.tx()
     }
 
     /// Appends an event of this session.
