@@ -133,7 +133,7 @@ pub async fn logout() -> Result<(), AppError> {
             let parts = request_parts()?;
             if let Some(token) = auth::session_token(&parts.headers) {
                 let state = state()?;
-                auth::end_session(&state.db, &token).await?;
+                state.logins.end(&token).await?;
                 // Its live connections close now (4401), here and on the
                 // other instances.
                 state

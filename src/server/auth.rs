@@ -24,7 +24,7 @@ use axum::{
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use std::sync::OnceLock;
+use std::{collections::HashMap, sync::OnceLock};
 
 /// Name of the login cookie.
 pub const SESSION_COOKIE: &str = "spotter_session";
@@ -135,7 +135,7 @@ pub async fn start_session(db: &Database, user_id: i64) -> Result<String, AppErr
 }
 
 /// Ends a login: the token no longer works, whatever the browser keeps.
-pub async fn end_session(db: &Database, token: &str) -> Result<(), AppError> {
+async fn end_session(db: &Database, token: &str) -> Result<(), AppError> {
     sqlx::query("DELETE FROM auth_sessions WHERE token_hash = $1")
         .bind(token_hash(token))
         .execute(&db.pool)
@@ -143,32 +143,122 @@ pub async fn end_session(db: &Database, token: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The user a token belongs to, if the login exists and has not expired.
-pub async fn user_for_token(db: &Database, token: &str) -> Result<Option<User>, AppError> {
-    let row: Option<(i64, String, String, String)> = sqlx::query_as(
-        "SELECT u.id, u.display_name, u.email, u.role FROM auth_sessions s \
+/// The user a login (by its id, the token's hash) belongs to, with when
+/// the login expires, if it exists and has not expired.
+async fn user_for_login(db: &Database, login: &str) -> Result<Option<(User, i64)>, AppError> {
+    let row: Option<(i64, String, String, String, i64)> = sqlx::query_as(
+        "SELECT u.id, u.display_name, u.email, u.role, s.expires_at FROM auth_sessions s \
          JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2",
     )
-    .bind(token_hash(token))
+    .bind(login)
     .bind(now_ms())
     .fetch_optional(&db.pool)
     .await?;
-    row.map(|(id, display_name, email, role)| {
-        Ok(User {
+    row.map(|(id, display_name, email, role, expires_at)| {
+        let role = Role::parse(&role).map_err(|_| internal("stored role", role))?;
+        let user = User {
             id,
             display_name,
             email,
-            role: Role::parse(&role).map_err(|_| internal("stored role", role))?,
-        })
+            role,
+        };
+        Ok((user, expires_at))
     })
     .transpose()
 }
 
+/// How long a resolved login is served from memory before the database is
+/// asked again. A logout forgets it at once on this instance, and on the
+/// others when its notice arrives (PostgreSQL); this bounds how long
+/// another instance that missed the notice still accepts it.
+pub const LOGIN_CACHE_MS: i64 = 5_000;
+/// Most logins remembered (one entry is ~150 bytes).
+const LOGIN_CACHE_MAX: usize = 100_000;
+
+/// Resolves login cookies, remembering each found login for
+/// [`LOGIN_CACHE_MS`] so the hot path (every action, every page) does not
+/// query the database. Unknown tokens are never remembered (they would let
+/// anyone fill the memory). Cheap to clone.
+///
+/// A map and a mutex rather than a cache crate: the policy is three rules
+/// (a short time to live, capped by the login's own expiry; forget on
+/// logout; start over when full), and moka or quick_cache would add more
+/// build time than code on a 2-core CI.
+#[derive(Clone, Debug)]
+pub struct Logins {
+    db: Database,
+    cache: std::sync::Arc<std::sync::Mutex<HashMap<std::sync::Arc<str>, (User, i64)>>>,
+}
+
+impl Logins {
+    /// Logins in `db`, none remembered yet.
+    pub fn new(db: Database) -> Logins {
+        Logins {
+            db,
+            cache: Default::default(),
+        }
+    }
+
+    /// The user behind login `login` ([`login_id`]), if it exists and has
+    /// not expired.
+    pub async fn user(&self, login: &std::sync::Arc<str>) -> Result<Option<User>, AppError> {
+        let now = now_ms();
+        if let Some((user, until)) = self.lock().get(login) {
+            if *until > now {
+                return Ok(Some(user.clone()));
+            }
+        }
+        let Some((user, expires_at)) = user_for_login(&self.db, login).await? else {
+            self.forget(login);
+            return Ok(None);
+        };
+        let mut cache = self.lock();
+        if cache.len() >= LOGIN_CACHE_MAX {
+            cache.retain(|_, (_, until)| *until > now);
+            if cache.len() >= LOGIN_CACHE_MAX {
+                cache.clear();
+            }
+        }
+        let until = expires_at.min(now + LOGIN_CACHE_MS);
+        cache.insert(login.clone(), (user.clone(), until));
+        Ok(Some(user))
+    }
+
+    /// Ends the login behind `token`: forgotten here at once, deleted from
+    /// the database.
+    pub async fn end(&self, token: &str) -> Result<(), AppError> {
+        let login = login_id(token);
+        self.forget(&login);
+        end_session(&self.db, token).await?;
+        // A lookup that raced the delete may have put it back.
+        self.forget(&login);
+        Ok(())
+    }
+
+    /// Forgets login `login` (it ended, here or on another instance).
+    pub fn forget(&self, login: &str) {
+        self.lock().remove(login);
+    }
+
+    /// Forgets every login (some logout notices were missed).
+    pub fn forget_all(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<std::sync::Arc<str>, (User, i64)>> {
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
 fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    use std::fmt::Write;
+    let mut hex = String::with_capacity(64);
+    for b in Sha256::digest(token.as_bytes()) {
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
 }
 
 /// The session token from a `Cookie` header, if present.
@@ -267,7 +357,7 @@ fn secure_suffix(headers: &HeaderMap) -> &'static str {
 /// Middleware: resolves the login cookie once per request and stores the
 /// result as [`CurrentUser`] in the request's extensions.
 pub async fn resolve_user(
-    State(db): State<Database>,
+    State(logins): State<Logins>,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -279,15 +369,15 @@ pub async fn resolve_user(
         request.extensions_mut().insert(CurrentLogin(None));
         return next.run(request).await;
     }
-    let token = session_token(request.headers());
-    let user = match &token {
-        Some(token) => user_for_token(&db, token).await.unwrap_or_else(|err| {
+    let login = session_token(request.headers()).map(|token| login_id(&token));
+    let user = match &login {
+        Some(login) => logins.user(login).await.unwrap_or_else(|err| {
             tracing::warn!(error = %err, "could not resolve login cookie");
             None
         }),
         None => None,
     };
-    let login = token.filter(|_| user.is_some()).map(|t| login_id(&t));
+    let login = login.filter(|_| user.is_some());
     request.extensions_mut().insert(CurrentUser(user));
     request.extensions_mut().insert(CurrentLogin(login));
     next.run(request).await

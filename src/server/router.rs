@@ -41,7 +41,7 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(
-            state.db.clone(),
+            state.logins.clone(),
             auth::resolve_user,
         ))
         // Refuse large bodies before any handler reads them (413), whatever

@@ -4,6 +4,7 @@
 //! router; then serve until told to stop, and stop cleanly.
 
 use super::{
+    auth::Logins,
     config::Config,
     connection::{GuardedListener, Peer},
     db::{Backend, Database},
@@ -72,7 +73,9 @@ pub async fn build(config: &Config) -> Result<Application, StartError> {
         .map_err(StartError::Bus)?,
     };
     let writer = Writer::start(&db, &bus, config.write);
+    let logins = Logins::new(db.clone());
     let state = AppState {
+        logins,
         writer,
         leptos_options: config.leptos.clone(),
         db,
@@ -98,6 +101,17 @@ pub async fn build(config: &Config) -> Result<Application, StartError> {
             }
         })));
     }
+    // Logins that end, here or on another instance, are forgotten.
+    let (logins, mut logouts) = (state.logins.clone(), state.bus.logouts());
+    tasks.push(tokio::spawn(state.shutdown.clone().or_stop(async move {
+        loop {
+            match logouts.recv().await {
+                Ok(login) => logins.forget(&login),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => logins.forget_all(),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    })));
     tasks.push(tokio::spawn(state.shutdown.clone().or_stop(async move {
         let mut every = tokio::time::interval(Duration::from_secs(60));
         loop {

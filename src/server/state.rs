@@ -40,6 +40,8 @@ pub struct AppState {
     pub deadlines: super::connection::Deadlines,
     /// Where mutations' transactions come from.
     pub writer: Writer,
+    /// Login cookies to users (remembered briefly).
+    pub logins: super::auth::Logins,
 }
 
 impl AppState {

@@ -539,6 +539,19 @@ async fn a_logout_on_one_instance_closes_that_logins_sockets_on_another() {
             Some(CloseCode::from(4401)),
             "logged out on the other instance"
         );
+        // b remembered the login (it resolved it for the socket) and has
+        // forgotten it with the notice: the old cookie is refused there at
+        // once, not after the cache's 5 s.
+        let me = crate::helpers::new_client()
+            .post(format!("{}/api/me", b.app.address))
+            .header("cookie", &athlete.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            me.json::<Option<spotter::model::User>>().await.unwrap(),
+            None
+        );
     })
     .await
 }
