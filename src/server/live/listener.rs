@@ -320,31 +320,26 @@ async fn deliver(local: &Local, notice: Notice) -> Result<(), sqlx::Error> {
     }
     // The usual case: the next event, carried by the notification itself.
     let next = published == 0 || published == notice.seq - 1;
-    let carried = notice
-        .event
-        .filter(|_| next)
-        .and_then(|event| serde_json::from_value::<NoticeEvent>(event).ok());
-    if let Some(event) = carried {
+    let (session_id, seq) = (notice.session_id, notice.seq);
+    if let Some(event) = carried(notice).filter(|_| next) {
         let lag = crate::server::db::now_ms().saturating_sub(event.at);
         metrics::listener_lag(Duration::from_millis(lag.max(0) as u64));
-        let event = LiveEvent {
-            seq: notice.seq,
-            session_id: notice.session_id,
-            at: event.at,
-            event: event.event,
-        };
         local.hub.publish(&[event], participants);
         return Ok(());
     }
-    publish_from_log(
-        local,
-        notice.session_id,
-        published,
-        notice.seq,
-        participants,
-    )
-    .await?;
+    publish_from_log(local, session_id, published, seq, participants).await?;
     Ok(())
+}
+
+/// The event a notice carries, if it carries one that reads.
+pub fn carried(notice: Notice) -> Option<LiveEvent> {
+    let event = serde_json::from_value::<NoticeEvent>(notice.event?).ok()?;
+    Some(LiveEvent {
+        seq: notice.seq,
+        session_id: notice.session_id,
+        at: event.at,
+        event: event.event,
+    })
 }
 
 /// Publishes the logged events after `published` up to `upto` (only the
