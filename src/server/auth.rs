@@ -175,6 +175,9 @@ pub const LOGIN_CACHE_MS: i64 = 5_000;
 /// Most logins remembered (one entry is ~150 bytes).
 const LOGIN_CACHE_MAX: usize = 100_000;
 
+/// Remembered logins: login id → (user, remembered until, ms).
+type Remembered = HashMap<std::sync::Arc<str>, (User, i64)>;
+
 /// Resolves login cookies, remembering each found login for
 /// [`LOGIN_CACHE_MS`] so the hot path (every action, every page) does not
 /// query the database. Unknown tokens are never remembered (they would let
@@ -187,7 +190,7 @@ const LOGIN_CACHE_MAX: usize = 100_000;
 #[derive(Clone, Debug)]
 pub struct Logins {
     db: Database,
-    cache: std::sync::Arc<std::sync::Mutex<HashMap<std::sync::Arc<str>, (User, i64)>>>,
+    cache: std::sync::Arc<std::sync::Mutex<Remembered>>,
 }
 
 impl Logins {
@@ -245,7 +248,7 @@ impl Logins {
         self.lock().clear();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<std::sync::Arc<str>, (User, i64)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Remembered> {
         self.cache
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
