@@ -130,6 +130,10 @@ async fn run(args: Args) -> Result<bool, String> {
     // Let allocations settle before reading the idle footprint.
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     report.rss_idle_kb = system::rss_kb(&args.server_pids);
+    // CPU of the load phases alone (not registering, starting sessions,
+    // connecting), and the actions they carried.
+    let cpu_load_start = system::cpu_seconds(&args.server_pids);
+    let mut load_actions = 0;
 
     if args.find_max {
         let step = args.step.unwrap_or(args.rate).max(1);
@@ -137,6 +141,7 @@ async fn run(args: Args) -> Result<bool, String> {
         loop {
             let phase = live.phase(&args, &fleet, rate, false).await;
             let held = phase.holds(args.max_p99_ms);
+            load_actions += phase.actions_ok;
             eprintln!("{}", phase.summary_line(held));
             report.steps.push(phase.step(held));
             if !held {
@@ -157,11 +162,19 @@ async fn run(args: Args) -> Result<bool, String> {
             .phase(&args, &fleet, args.rate, args.reconnect_storm)
             .await;
         eprintln!("{}", phase.summary_line(phase.holds(args.max_p99_ms)));
+        load_actions += phase.actions_ok;
         report.adopt(&phase);
     }
+    let cpu_end = system::cpu_seconds(&args.server_pids);
     report.rss_load_kb = report.rss_load_kb.max(system::rss_kb(&args.server_pids));
-    report.cpu_s = match (cpu_before, system::cpu_seconds(&args.server_pids)) {
+    report.cpu_s = match (cpu_before, cpu_end) {
         (Some(before), Some(after)) => Some(after - before),
+        _ => None,
+    };
+    report.cpu_per_action_ms = match (cpu_load_start, cpu_end) {
+        (Some(start), Some(end)) if load_actions > 0 => {
+            Some((end - start) * 1000.0 / load_actions as f64)
+        }
         _ => None,
     };
     let totals = live.finish(&fleet).await;

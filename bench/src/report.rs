@@ -60,6 +60,9 @@ pub struct Report {
     pub rss_load_kb: Option<u64>,
     pub rss_idle_per_conn_kb: Option<f64>,
     pub cpu_s: Option<f64>,
+    /// Server CPU of the load phases divided by the actions they carried
+    /// (ms; includes the fan-out and the page renders running meanwhile).
+    pub cpu_per_action_ms: Option<f64>,
     pub max_rate: Option<u32>,
     pub reconnect_storm_resumed_s: Option<f64>,
     pub wasm_raw_bytes: Option<u64>,
@@ -247,6 +250,10 @@ impl Report {
             opt(self.rss_idle_per_conn_kb, "KiB")
         );
         println!("  server CPU             {}", opt(self.cpu_s, "s"));
+        println!(
+            "  server CPU per action  {}",
+            opt(self.cpu_per_action_ms, "ms")
+        );
         if let Some(rate) = self.max_rate {
             println!("  saturation             {rate} actions/s held (p99 and no loss)");
         }

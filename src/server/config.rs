@@ -64,7 +64,7 @@ pub struct Config {
     /// unset: no metrics page, and nothing is recorded).
     pub metrics_token: Option<String>,
     /// Bounds of the write path (`SPOTTER_WRITE_BATCH`, default 64: most
-    /// actions in one SQLite commit; `SPOTTER_WRITE_QUEUE`, default 1,024:
+    /// actions in one SQLite commit; `SPOTTER_WRITE_QUEUE`, default 10,000:
     /// most actions waiting for the database, one more gets 503). See
     /// `server::training::writer`.
     pub write: super::training::writer::Limits,
