@@ -24,8 +24,8 @@ section "cargo fmt --check"
 cargo fmt --all -- --check
 
 section "clippy (server, protocol crate, load generator)"
-cargo clippy --features ssr --all-targets -- -D warnings
-cargo clippy -p spotter-protocol -p spotter-bench --all-targets -- -D warnings
+# One run for the whole workspace: the server's dependencies are checked once.
+cargo clippy --workspace --all-targets --features spotter/ssr -- -D warnings
 section "clippy (browser, wasm32)"
 cargo clippy --no-default-features --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
 

@@ -5,7 +5,8 @@
 //! [`Limits::batch`]), runs them one after another inside one `BEGIN
 //! IMMEDIATE` transaction, each but the first inside its own `SAVEPOINT`
 //! (a refused action rolls back to it and disturbs nobody else; a refused
-//! first action rolls the transaction back), commits once, publishes the
+//! first action rolls the transaction back; savepoints are not released,
+//! the commit ends them all), commits once, publishes the
 //! batch's events in commit order, and only then answers each action. No
 //! timer: an action that finds the queue empty is a batch of one, so light
 //! load waits for nothing. The action's own code runs in its request's task
@@ -294,7 +295,6 @@ struct Batch {
 }
 
 const SAVEPOINT: &str = "SAVEPOINT action";
-const RELEASE: &str = "RELEASE action";
 const ROLLBACK_TO: &str = "ROLLBACK TO action";
 
 impl Batch {
@@ -322,12 +322,10 @@ impl Batch {
             back: Some(back),
         };
         if let Err(mut lent) = turn.lend.send(lent) {
-            // The request went away before its turn: nothing to undo.
+            // The request went away before its turn: nothing to undo (its
+            // empty savepoint ends with the commit).
             lent.back = None;
             self.tx = lent.tx.take();
-            if nested {
-                let _ = self.execute(RELEASE).await;
-            }
             return;
         }
         match returned.await {
@@ -337,22 +335,22 @@ impl Batch {
                 participants,
                 answer,
             }) => {
+                // Its savepoint stays open until the commit (no RELEASE:
+                // one statement less per action); the next action's
+                // savepoint nests inside it.
                 self.tx = Some(tx);
                 self.kept.push(Kept {
                     events,
                     participants,
                     answer,
                 });
-                if nested {
-                    let _ = self.execute(RELEASE).await;
-                }
             }
             Ok(Back::Undone(tx)) => {
                 self.tx = Some(tx);
                 if nested {
-                    if self.execute(ROLLBACK_TO).await.is_ok() {
-                        let _ = self.execute(RELEASE).await;
-                    }
+                    // Rolls back to the newest savepoint of that name: this
+                    // action's.
+                    let _ = self.execute(ROLLBACK_TO).await;
                 } else if let Some(tx) = self.tx.take() {
                     // The first action: nothing else to keep.
                     let _ = tx.rollback().await;
