@@ -311,6 +311,85 @@ impl TestApp {
     }
 }
 
+/// Starts the server binary (a separate process, so a test can kill it)
+/// against `url` on a port of its choosing, with `env` set; returns it and
+/// its address once it listens. Its log lines go to the test's output,
+/// prefixed with `name`.
+pub async fn start_binary(
+    url: &str,
+    name: &'static str,
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, String) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_spotter"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("DATABASE_URL", url)
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("SPOTTER_DEMO", "0")
+        .env("SPOTTER_INSTANCE", name)
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the spotter binary");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let address = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.expect("read stdout") {
+            if let Some(rest) = line.strip_prefix("spotter is listening on ") {
+                return rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+            }
+        }
+        panic!("instance {name} exited before listening");
+    })
+    .await
+    .expect("the instance listens within 30 s");
+    // Keep reading, so its log output never fills the pipe.
+    tokio::spawn(async move {
+        while let Ok(Some(l)) = lines.next_line().await {
+            eprintln!("[{name}] {l}");
+        }
+    });
+    (child, address)
+}
+
+/// The round builder's fields of one exercise, in the order of a row.
+pub const EXERCISE_FIELDS: [&str; 8] = [
+    "name",
+    "sets",
+    "reps",
+    "load",
+    "load_unit",
+    "duration_s",
+    "rest_s",
+    "notes",
+];
+
+/// The round builder's form for `rows` (`round_id` "" for a new round),
+/// without `is_final` (an unticked checkbox sends nothing).
+pub fn round_form(
+    session: i64,
+    round_id: &str,
+    rows: &[[&str; 8]],
+    row_action: &str,
+) -> Vec<(String, String)> {
+    let mut form: Vec<(String, String)> = vec![
+        ("session_id".into(), session.to_string()),
+        ("round_id".into(), round_id.into()),
+        ("row_action".into(), row_action.into()),
+    ];
+    for (i, row) in rows.iter().enumerate() {
+        for (field, value) in EXERCISE_FIELDS.iter().zip(row) {
+            form.push((format!("exercises[{i}][{field}]"), value.to_string()));
+        }
+    }
+    form
+}
+
 /// The JSON error body a refused server function answered with.
 pub async fn error_of(response: Response) -> spotter::error::AppError {
     response.json().await.expect("error body is an AppError")
@@ -353,15 +432,20 @@ impl TestApp {
         let athlete = self.person("Andy Athlete", "athlete").await;
         let trainer = self.person("Tina Trainer", "trainer").await;
         let session = self.start(&athlete, trainer.id).await;
+        self.join(&trainer, session).await;
+        (athlete, trainer, session)
+    }
+
+    /// The trainer joins `session`, asserting success.
+    pub async fn join(&self, trainer: &Person, session: i64) {
         let response = self
             .call(
-                &trainer,
+                trainer,
                 "/api/sessions/join",
                 &[("session_id", &session.to_string())],
             )
             .await;
         assert_eq!(response.status(), StatusCode::OK, "join");
-        (athlete, trainer, session)
     }
 
     /// Calls a server function as `who`.
@@ -407,29 +491,7 @@ impl TestApp {
         is_final: bool,
         row_action: &str,
     ) -> Response {
-        let session = session.to_string();
-        let mut form: Vec<(String, String)> = vec![
-            ("session_id".into(), session),
-            ("round_id".into(), round_id.into()),
-            ("row_action".into(), row_action.into()),
-        ];
-        for (i, row) in rows.iter().enumerate() {
-            for (field, value) in [
-                "name",
-                "sets",
-                "reps",
-                "load",
-                "load_unit",
-                "duration_s",
-                "rest_s",
-                "notes",
-            ]
-            .iter()
-            .zip(row)
-            {
-                form.push((format!("exercises[{i}][{field}]"), value.to_string()));
-            }
-        }
+        let mut form = round_form(session, round_id, rows, row_action);
         if is_final {
             form.push(("is_final".into(), "on".into()));
         }

@@ -261,25 +261,7 @@ async fn checkboxes_take_only_their_documented_values(backend: Backend) {
         let app = &app;
         let trainer = &trainer;
         async move {
-            let mut form = vec![
-                ("session_id".to_string(), session.to_string()),
-                ("round_id".to_string(), String::new()),
-            ];
-            for (field, value) in [
-                "name",
-                "sets",
-                "reps",
-                "load",
-                "load_unit",
-                "duration_s",
-                "rest_s",
-                "notes",
-            ]
-            .iter()
-            .zip(SQUAT)
-            {
-                form.push((format!("exercises[0][{field}]"), value.to_string()));
-            }
+            let mut form = crate::helpers::round_form(session, "", &[SQUAT], "");
             form.push(("is_final".into(), is_final.into()));
             let pairs: Vec<(&str, &str)> =
                 form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();

@@ -6,18 +6,15 @@
 //! instance can be killed with SIGKILL.
 
 use crate::{
-    helpers::{fresh_database, within_time, Backend, Cleanup, Person, TestApp},
+    helpers::{fresh_database, start_binary, within_time, Backend, Cleanup, Person, TestApp},
     live::{hello, listen, next_frame, Socket, SQUAT},
 };
 use futures::StreamExt;
 use reqwest::StatusCode;
 use spotter::{model::live::Frame, server::db::Database};
 use sqlx::{any::AnyPoolOptions, AnyPool};
-use std::{process::Stdio, time::Duration};
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    process::{Child, Command},
-};
+use std::time::Duration;
+use tokio::process::Child;
 
 /// A spotter server process.
 struct Instance {
@@ -29,41 +26,16 @@ impl Instance {
     /// Starts the server binary on a port of its choosing against `url`,
     /// and waits until it listens.
     async fn start(url: &str, name: &'static str, pool: &AnyPool) -> Instance {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_spotter"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("DATABASE_URL", url)
-            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-            .env("SPOTTER_DEMO", "0")
-            .env("SPOTTER_INSTANCE", name)
-            // Long enough that the test can commit while it is down.
-            .env("SPOTTER_LISTENER_RETRY_MS", "1500")
-            .env("RUST_LOG", "warn,tower_http=off")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start the spotter binary");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let address = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(line) = lines.next_line().await.expect("read stdout") {
-                if let Some(rest) = line.strip_prefix("spotter is listening on ") {
-                    return rest
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_string();
-                }
-            }
-            panic!("instance {name} exited before listening");
-        })
-        .await
-        .expect("the instance listens within 30 s");
-        // Keep reading, so its log output never fills the pipe.
-        tokio::spawn(async move {
-            while let Ok(Some(l)) = lines.next_line().await {
-                eprintln!("[{name}] {l}");
-            }
-        });
+        let (child, address) = start_binary(
+            url,
+            name,
+            &[
+                // Long enough that the test can commit while it is down.
+                ("SPOTTER_LISTENER_RETRY_MS", "1500"),
+                ("RUST_LOG", "warn,tower_http=off"),
+            ],
+        )
+        .await;
         let db = Database {
             pool: pool.clone(),
             writer: pool.clone(),

@@ -5,12 +5,11 @@
 //! when the process is killed (-9) under load.
 
 use crate::helpers::{
-    fresh_database, spawn_app, spawn_app_with, within_time, Backend, Person, TestApp,
+    fresh_database, round_form, spawn_app, spawn_app_with, within_time, Backend, Person, TestApp,
 };
 use reqwest::StatusCode;
 use spotter::{error::AppError, server::db::Database};
 use std::{
-    process::Stdio,
     sync::{
         atomic::{AtomicBool, AtomicUsize, Ordering},
         Arc,
@@ -42,14 +41,7 @@ async fn sessions(
     for athlete in &a {
         for trainer in &t {
             let session = app.start(athlete, trainer.id).await;
-            let joined = app
-                .call(
-                    trainer,
-                    "/api/sessions/join",
-                    &[("session_id", &session.to_string())],
-                )
-                .await;
-            assert_eq!(joined.status(), StatusCode::OK, "join");
+            app.join(trainer, session).await;
             out.push((athlete.clone(), trainer.clone(), session));
         }
     }
@@ -258,21 +250,28 @@ async fn a_full_queue_answers_503_and_loses_nothing_answered(backend: Backend) {
             (session, status, retry_after, body)
         }));
     }
-    // SQLite: the writer's own action and 4 queued; PostgreSQL: 4
-    // admitted. The other 7 or 8 are answered at once, while writes are
-    // still held.
-    let admitted = if matches!(backend, Backend::Sqlite) {
-        5
-    } else {
-        4
-    };
+    // PostgreSQL admits 4. SQLite queues 4, plus the one the writer took
+    // (waiting for the lock) if it took it before the fifth arrived. The
+    // other 7 or 8 are answered at once, while writes are still held.
+    let fewest = sessions.len()
+        - if matches!(backend, Backend::Sqlite) {
+            5
+        } else {
+            4
+        };
     for _ in 0..400 {
-        if answered.load(Ordering::SeqCst) >= sessions.len() - admitted {
+        if answered.load(Ordering::SeqCst) >= fewest {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(answered.load(Ordering::SeqCst), sessions.len() - admitted);
+    // Room for a late refusal to land before counting.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let answered_while_held = answered.load(Ordering::SeqCst);
+    assert!(
+        (fewest..=sessions.len() - 4).contains(&answered_while_held),
+        "{answered_while_held} answered while writes were held"
+    );
     hold.rollback().await.unwrap();
     let mut refused = Vec::new();
     for task in tasks {
@@ -290,7 +289,11 @@ async fn a_full_queue_answers_503_and_loses_nothing_answered(backend: Backend) {
             other => panic!("{other}: {body}"),
         }
     }
-    assert_eq!(refused.len(), sessions.len() - admitted);
+    assert_eq!(
+        refused.len(),
+        answered_while_held,
+        "only refusals came back early"
+    );
     // The refused ones go through when tried again.
     for session in refused {
         let (_, trainer, _) = sessions.iter().find(|(_, _, s)| *s == session).unwrap();
@@ -311,55 +314,13 @@ crate::on_both_backends!(
 
 /// A new round with one exercise, as the round builder posts it.
 fn save_form(session: i64) -> Vec<(String, String)> {
-    let mut form = vec![
-        ("session_id".to_string(), session.to_string()),
-        ("round_id".into(), String::new()),
-        ("row_action".into(), String::new()),
-    ];
-    let fields = [
-        "name",
-        "sets",
-        "reps",
-        "load",
-        "load_unit",
-        "duration_s",
-        "rest_s",
-        "notes",
-    ];
-    for (field, value) in fields.iter().zip(ROW) {
-        form.push((format!("exercises[0][{field}]"), value.to_string()));
-    }
-    form
+    round_form(session, "", &[ROW], "")
 }
 
-/// Starts the server binary on `url` and returns it with its address.
+/// The server binary on `url`, without rate limits (a load run).
 async fn start_binary(url: &str) -> (tokio::process::Child, String) {
-    use tokio::io::{AsyncBufReadExt, BufReader};
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_spotter"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("DATABASE_URL", url)
-        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-        .env("SPOTTER_DEMO", "0")
-        .env("SPOTTER_RATE_LIMITS", "off")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the spotter binary");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let address = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(rest) = line.strip_prefix("spotter is listening on ") {
-                return rest.split_whitespace().next().unwrap().to_string();
-            }
-        }
-        panic!("spotter exited before listening");
-    })
-    .await
-    .expect("spotter listens within 30 s");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, address)
+    let env = [("SPOTTER_RATE_LIMITS", "off"), ("RUST_LOG", "error")];
+    crate::helpers::start_binary(url, "crash", &env).await
 }
 
 /// kill -9 in the middle of a load run: every action answered 2xx is in
