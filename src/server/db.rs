@@ -169,11 +169,15 @@ fn sqlite_options(synchronous: Sync) -> AnyPoolOptions {
                 // enforce the schema's foreign keys on every connection.
                 conn.execute("PRAGMA busy_timeout = 5000").await?;
                 conn.execute("PRAGMA foreign_keys = ON").await?;
-                conn.execute(match synchronous {
-                    Sync::Normal => "PRAGMA synchronous = NORMAL",
-                    Sync::Full => "PRAGMA synchronous = FULL",
-                })
-                .await?;
+                match synchronous {
+                    Sync::Normal => conn.execute("PRAGMA synchronous = NORMAL").await?,
+                    // The writer checkpoints when idle; SQLite's own
+                    // checkpoint in a commit is only the backstop.
+                    Sync::Full => {
+                        conn.execute("PRAGMA wal_autocheckpoint = 10000").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?
+                    }
+                };
                 Ok(())
             })
         })

@@ -9,7 +9,9 @@
 //! the commit ends them all), commits once, publishes the
 //! batch's events in commit order, and only then answers each action. No
 //! timer: an action that finds the queue empty is a batch of one, so light
-//! load waits for nothing. The action's own code runs in its request's task
+//! load waits for nothing. When nobody is queued (at most every
+//! [`CHECKPOINT_EVERY`] commits) it checkpoints the write-ahead log, so no
+//! commit pays for that. The action's own code runs in its request's task
 //! on the transaction *lent* to it ([`Lent`]); it hands it back kept
 //! ([`Lent::keep`]) or, by being dropped, undone.
 //!
@@ -261,6 +263,7 @@ async fn run(
     most: usize,
     commits: Arc<AtomicU64>,
 ) {
+    let mut since_checkpoint = 0;
     while let Some(first) = turns.recv().await {
         let mut batch = Batch::default();
         let mut next = Some(first);
@@ -275,9 +278,25 @@ async fn run(
         metrics::write_queue(turns.len());
         if batch.commit(&bus).await {
             commits.fetch_add(1, Ordering::Relaxed);
+            since_checkpoint += 1;
+        }
+        // Copy the write-ahead log back into the database while nobody
+        // waits, rather than in whichever commit crosses SQLite's
+        // automatic threshold (raised on this connection as a backstop).
+        if since_checkpoint >= CHECKPOINT_EVERY && turns.is_empty() {
+            since_checkpoint = 0;
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&pool)
+                .await
+            {
+                tracing::warn!(error = %e, "checkpoint failed");
+            }
         }
     }
 }
+
+/// Commits between two idle-time checkpoints.
+const CHECKPOINT_EVERY: u64 = 200;
 
 /// An action kept in the batch, waiting for the commit.
 struct Kept {
