@@ -306,7 +306,52 @@ async fn a_full_queue_answers_503_and_loses_nothing_answered(backend: Backend) {
     seqs_are_gap_free(&app).await;
 }
 
+/// A phone that lost its answers sends the same keyed save three times;
+/// all three wait together (on SQLite, in one batch, where the first is
+/// not committed yet when the others look for it): one round, one event,
+/// the same round id for all three.
+async fn a_repeated_submit_queued_in_one_batch_commits_once(backend: Backend) {
+    let app = Arc::new(spawn_app(backend).await);
+    let (_, trainer, session) = app.active_session().await;
+    let trainer = Arc::new(trainer);
+    let mut form = round_form(session, "", &[ROW], "");
+    form.push(("idempotency_key".into(), "save-0123456789abcdef".into()));
+    let hold = hold_writes(&app).await;
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        let (app, trainer, form) = (app.clone(), trainer.clone(), form.clone());
+        tasks.push(tokio::spawn(async move {
+            let pairs: Vec<(&str, &str)> =
+                form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let response = app.call(&trainer, "/api/rounds/save", &pairs).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<i64>().await.unwrap()
+        }));
+    }
+    until_waiting(
+        &app,
+        if matches!(backend, Backend::Sqlite) {
+            2
+        } else {
+            3
+        },
+    )
+    .await;
+    hold.rollback().await.unwrap();
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.push(task.await.unwrap());
+    }
+    assert_eq!(ids, vec![ids[0]; 3], "one answer for one submit");
+    assert_eq!(rounds_in(&app, session).await, 1);
+    assert_eq!(app.count("idempotency_keys").await, 1);
+    // start, join, the one round.
+    assert_eq!(app.count("session_events").await, 3);
+    seqs_are_gap_free(&app).await;
+}
+
 crate::on_both_backends!(
+    a_repeated_submit_queued_in_one_batch_commits_once,
     refused_actions_in_a_batch_leave_the_others_committed,
     concurrent_actions_across_sessions_keep_every_seq,
     a_full_queue_answers_503_and_loses_nothing_answered,
