@@ -12,7 +12,10 @@ use sqlx::{
     migrate::Migrator,
     AnyPool, Executor,
 };
-use std::{path::Path, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 /// Migrations for the embedded SQLite database.
 pub static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -59,12 +62,13 @@ pub fn default_connections(backend: Backend) -> u32 {
 pub struct Database {
     /// The pool queries go through.
     pub pool: AnyPool,
-    /// The pool read-write transactions go through (`server::training::writer`):
-    /// on SQLite one connection, so writers queue here, in order, instead
-    /// of in SQLite's busy handler (which sleeps 1, 2, 5, 10… ms between
-    /// tries and made the slowest commits wait 30-100 ms under load); on
-    /// PostgreSQL the same pool as `pool`.
-    pub writer: AnyPool,
+    /// SQLite's file: read-write transactions go through one connection
+    /// to it ([`Database::sqlite_writer`], owned by
+    /// `server::training::writer`), so writers queue there, in order,
+    /// instead of in SQLite's busy handler (which sleeps 1, 2, 5, 10… ms
+    /// between tries and made the slowest commits wait 30-100 ms under
+    /// load). `None` on PostgreSQL, whose pool serves writes too.
+    pub sqlite_file: Option<PathBuf>,
     /// The engine behind it.
     pub backend: Backend,
 }
@@ -98,29 +102,31 @@ impl Database {
             create_sqlite_folder(url)?;
         }
         let connections = connections.unwrap_or_else(|| default_connections(backend));
-        let (pool, writer) = if backend == Backend::Sqlite {
-            let pool = sqlite_options(Sync::Normal)
+        let (pool, sqlite_file) = if backend == Backend::Sqlite {
+            let pool = sqlite_options()
                 .max_connections(connections)
                 .connect(url)
                 .await?;
             // Readers do not block the writer (and vice versa); persistent.
             pool.execute("PRAGMA journal_mode = WAL").await?;
-            let writer = sqlite_options(Sync::Full)
-                .max_connections(1)
-                .connect(url)
-                .await?;
-            (pool, writer)
+            let file = sqlite_file(url).ok_or_else(|| {
+                sqlx::Error::Configuration(
+                    "SQLite needs a file (not :memory:): its writer has a connection of its own"
+                        .into(),
+                )
+            })?;
+            (pool, Some(file))
         } else {
             let pool = AnyPoolOptions::new()
                 .acquire_timeout(Duration::from_secs(10))
                 .max_connections(connections)
                 .connect(url)
                 .await?;
-            (pool.clone(), pool)
+            (pool, None)
         };
         let database = Database {
             pool,
-            writer,
+            sqlite_file,
             backend,
         };
         let is_new = database.migrate().await?;
@@ -148,19 +154,33 @@ impl Database {
     }
 }
 
-/// SQLite's `synchronous` setting for a pool's connections.
-#[derive(Clone, Copy)]
-enum Sync {
-    /// Readers: they write nothing that must survive a power cut.
-    Normal,
-    /// The writer: every commit is on disk (the WAL fsynced) before it
-    /// returns, so an answered change survives a crash of the machine too,
-    /// not only of the process. With group commit that is one fsync per
-    /// batch.
-    Full,
+impl Database {
+    /// A new connection to the SQLite file for the writer: it waits for
+    /// another writer up to 5 s, enforces foreign keys, and runs
+    /// `synchronous = FULL`: every commit is on disk (the WAL fsynced)
+    /// before it returns, so an answered change survives a crash of the
+    /// machine too, not only of the process (with group commit, one fsync
+    /// per batch). The writer checkpoints when idle; SQLite's own
+    /// checkpoint inside a commit is raised to 10,000 pages, a backstop.
+    pub fn sqlite_writer(&self) -> rusqlite::Result<rusqlite::Connection> {
+        let Some(file) = &self.sqlite_file else {
+            return Err(rusqlite::Error::InvalidPath(PathBuf::new()));
+        };
+        let conn = rusqlite::Connection::open(file)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 10000;",
+        )?;
+        // Every statement a mutation runs stays prepared.
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(conn)
+    }
 }
 
-fn sqlite_options(synchronous: Sync) -> AnyPoolOptions {
+/// Options of the query pool's connections (readers: they write nothing
+/// that must survive a power cut, so `synchronous = NORMAL`; logins and
+/// registrations write through them, waiting for the writer's lock).
+fn sqlite_options() -> AnyPoolOptions {
     AnyPoolOptions::new()
         .acquire_timeout(Duration::from_secs(10))
         .after_connect(move |conn, _| {
@@ -169,27 +189,28 @@ fn sqlite_options(synchronous: Sync) -> AnyPoolOptions {
                 // enforce the schema's foreign keys on every connection.
                 conn.execute("PRAGMA busy_timeout = 5000").await?;
                 conn.execute("PRAGMA foreign_keys = ON").await?;
-                match synchronous {
-                    Sync::Normal => conn.execute("PRAGMA synchronous = NORMAL").await?,
-                    // The writer checkpoints when idle; SQLite's own
-                    // checkpoint in a commit is only the backstop.
-                    Sync::Full => {
-                        conn.execute("PRAGMA wal_autocheckpoint = 10000").await?;
-                        conn.execute("PRAGMA synchronous = FULL").await?
-                    }
-                };
+                conn.execute("PRAGMA synchronous = NORMAL").await?;
                 Ok(())
             })
         })
 }
 
-fn create_sqlite_folder(url: &str) -> Result<(), sqlx::Error> {
-    let path = url
-        .trim_start_matches("sqlite://")
+/// The file of a `sqlite:` URL; `None` for an in-memory database.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let path = sqlite_path(url);
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+fn sqlite_path(url: &str) -> &str {
+    url.trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:")
         .split('?')
         .next()
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn create_sqlite_folder(url: &str) -> Result<(), sqlx::Error> {
+    let path = sqlite_path(url);
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }

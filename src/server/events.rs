@@ -3,34 +3,37 @@
 //! so an event exists exactly when its change was committed; followers and
 //! the PostgreSQL listener read them back ([`between`]).
 
-use super::db::{now_ms, Database};
+use super::{
+    db::{now_ms, Database},
+    tx::{sql, DbError, Tx},
+};
 use crate::model::{live::LiveEvent, SessionEvent};
-use sqlx::{Any, Transaction};
 
 /// Appends `event` to the session's log with the next sequence number
 /// (`training_sessions.last_seq`, bumped in the same transaction).
 pub async fn append(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Tx<'_>,
     session_id: i64,
     event: SessionEvent,
     actor_id: i64,
-) -> Result<LiveEvent, sqlx::Error> {
+) -> Result<LiveEvent, DbError> {
     let at = now_ms();
-    let seq: i64 = sqlx::query_scalar(
-        "UPDATE training_sessions SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
-    )
-    .bind(session_id)
-    .fetch_one(&mut **tx)
-    .await?;
-    sqlx::query("INSERT INTO session_events (session_id, seq, kind, payload, actor_id, at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(session_id)
-        .bind(seq)
-        .bind(event.kind())
-        .bind(event.data().to_string())
-        .bind(actor_id)
-        .bind(at)
-        .execute(&mut **tx)
+    let (seq,): (i64,) = tx
+        .fetch_one(
+            sql("UPDATE training_sessions SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq")
+                .bind(session_id),
+        )
         .await?;
+    tx.execute(
+        sql("INSERT INTO session_events (session_id, seq, kind, payload, actor_id, at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(session_id)
+            .bind(seq)
+            .bind(event.kind())
+            .bind(event.data().to_string())
+            .bind(actor_id)
+            .bind(at),
+    )
+    .await?;
     Ok(LiveEvent {
         seq,
         session_id,

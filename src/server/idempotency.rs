@@ -10,10 +10,10 @@
 //!
 //! Only `training` calls this, from inside its unit of work.
 
+use super::tx::{sql, Tx};
 use crate::{error::AppError, model::validate_idempotency_key};
 use serde::{de::DeserializeOwned, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::{Any, AnyPool, Transaction};
 
 /// A mutation request's key and what it asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,26 +79,28 @@ const SELECT: &str =
 /// Inside the unit of work, before it changes anything: the answer of an
 /// earlier commit of this key, if there was one (or 409 if that was a
 /// different request).
+///
+/// Also how a request whose key a concurrent repeat committed first (see
+/// [`record`]) finds that answer: on PostgreSQL each statement of the
+/// transaction sees what was committed before it began.
 pub async fn replay<T: DeserializeOwned>(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Tx<'_>,
     once: Once<'_>,
 ) -> Result<Option<T>, AppError> {
     let Some(key) = once.key else {
         return Ok(None);
     };
-    let stored: Option<(String, String)> = sqlx::query_as(SELECT)
-        .bind(once.user_id)
-        .bind(&key.key)
-        .fetch_optional(&mut **tx)
+    let stored: Option<(String, String)> = tx
+        .fetch_optional(sql(SELECT).bind(once.user_id).bind(&key.key))
         .await?;
     stored.map(|row| decode(key, row)).transpose()
 }
 
 /// Stores the answer with the key, right before the commit. False if the
 /// key was committed meanwhile by a concurrent request (the caller rolls
-/// back and answers with [`stored`]).
+/// back and answers with [`replay`]).
 pub async fn record<T: Serialize>(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Tx<'_>,
     once: Once<'_>,
     value: &T,
 ) -> Result<bool, AppError> {
@@ -109,30 +111,18 @@ pub async fn record<T: Serialize>(
         tracing::error!(error = %e, "cannot encode an answer");
         AppError::Internal
     })?;
-    let inserted = sqlx::query(
-        "INSERT INTO idempotency_keys (user_id, key, request_hash, response, created_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-    )
-    .bind(once.user_id)
-    .bind(&key.key)
-    .bind(&key.fingerprint)
-    .bind(response)
-    .bind(super::db::now_ms())
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    Ok(inserted == 1)
-}
-
-/// The committed answer for a key a concurrent request stored first.
-pub async fn stored<T: DeserializeOwned>(pool: &AnyPool, once: Once<'_>) -> Result<T, AppError> {
-    let Some(key) = once.key else {
-        return Err(AppError::Internal);
-    };
-    let stored: Option<(String, String)> = sqlx::query_as(SELECT)
-        .bind(once.user_id)
-        .bind(&key.key)
-        .fetch_optional(pool)
+    let inserted = tx
+        .execute(
+            sql(
+                "INSERT INTO idempotency_keys (user_id, key, request_hash, response, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            )
+            .bind(once.user_id)
+            .bind(&key.key)
+            .bind(&key.fingerprint)
+            .bind(response)
+            .bind(super::db::now_ms()),
+        )
         .await?;
-    decode(key, stored.ok_or(AppError::Internal)?)
+    Ok(inserted == 1)
 }

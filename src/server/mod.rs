@@ -21,6 +21,7 @@ pub mod shutdown;
 pub mod startup;
 pub mod state;
 pub mod training;
+pub mod tx;
 
 pub use router::{router, MAX_BODY_BYTES};
 pub use shutdown::Shutdown;

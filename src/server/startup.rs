@@ -48,6 +48,9 @@ pub enum StartError {
     /// The PostgreSQL listener could not be set up.
     #[error("cannot start listening for other instances' events: {0}")]
     Bus(sqlx::Error),
+    /// SQLite's write connection could not be opened.
+    #[error(transparent)]
+    Writer(#[from] crate::server::training::writer::StartError),
 }
 
 /// Opens the database, starts the bus and assembles the state.
@@ -72,7 +75,7 @@ pub async fn build(config: &Config) -> Result<Application, StartError> {
         .await
         .map_err(StartError::Bus)?,
     };
-    let writer = Writer::start(&db, &bus, config.write);
+    let writer = Writer::start(&db, &bus, config.write).map_err(StartError::Writer)?;
     let logins = Logins::new(db.clone());
     let state = AppState {
         logins,

@@ -38,7 +38,7 @@ impl Instance {
         .await;
         let db = Database {
             pool: pool.clone(),
-            writer: pool.clone(),
+            sqlite_file: None,
             backend: spotter::server::db::Backend::Postgres,
         };
         Instance {

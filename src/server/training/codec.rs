@@ -3,8 +3,10 @@
 //! duration_s, rest_s, notes`, the same order in `exercises` and in the
 //! prescription copy in `feedback`), and the rows read back.
 
-use crate::model::{Exercise, LoadUnit};
-use sqlx::{any::AnyArguments, query::Query, Any};
+use crate::{
+    model::{Exercise, LoadUnit},
+    server::tx::Sql,
+};
 
 /// Loads are stored in hundredths (see the migration).
 pub(super) fn to_centi(value: Option<f64>) -> Option<i64> {
@@ -30,10 +32,7 @@ pub(super) fn small(value: Option<i64>) -> Option<u32> {
 }
 
 /// Binds an exercise's eight columns, in the order above.
-pub(super) fn bind_exercise<'q>(
-    query: Query<'q, Any, AnyArguments<'q>>,
-    exercise: &'q Exercise,
-) -> Query<'q, Any, AnyArguments<'q>> {
+pub(super) fn bind_exercise(query: Sql, exercise: &Exercise) -> Sql {
     query
         .bind(&exercise.name)
         .bind(exercise.sets.map(i64::from))
@@ -57,6 +56,37 @@ pub(super) struct ExerciseRow {
     pub duration_s: Option<i64>,
     pub rest_s: Option<i64>,
     pub notes: String,
+}
+
+/// An [`ExerciseRow`] as the writer's transaction reads it (same columns).
+pub(super) type ExerciseTuple = (
+    i64,
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    String,
+);
+
+impl From<ExerciseTuple> for ExerciseRow {
+    fn from(
+        (round_id, name, sets, reps, load_centi, load_unit, duration_s, rest_s, notes): ExerciseTuple,
+    ) -> ExerciseRow {
+        ExerciseRow {
+            round_id,
+            name,
+            sets,
+            reps,
+            load_centi,
+            load_unit,
+            duration_s,
+            rest_s,
+            notes,
+        }
+    }
 }
 
 /// The columns of [`ExerciseRow`] from `exercises e`.

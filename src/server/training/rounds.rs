@@ -2,8 +2,8 @@
 //! athlete completes the released one with feedback.
 
 use super::{
-    codec::{bind_exercise, to_centi, to_halves, ExerciseRow, EXERCISE_COLUMNS},
-    work::{corrupt, step, Begun, Tx, Work},
+    codec::{bind_exercise, to_centi, to_halves, ExerciseRow, ExerciseTuple, EXERCISE_COLUMNS},
+    work::{corrupt, step, Begun, Finished, Work},
     Outcome, Store,
 };
 use crate::{
@@ -13,7 +13,11 @@ use crate::{
         validate_feedback, Exercise, Feedback, FeedbackInput, RoundStatus, SessionEvent, Side,
         User,
     },
-    server::{db::now_ms, idempotency::Idempotency},
+    server::{
+        db::now_ms,
+        idempotency::Idempotency,
+        tx::{sql, Tx},
+    },
 };
 
 /// A round as mutations need it.
@@ -63,15 +67,15 @@ fn no_such_round() -> AppError {
     AppError::NotFound("There is no such round in this session".into())
 }
 
-async fn round_in(tx: &mut Tx, session_id: i64, round_id: i64) -> Result<RoundRow, AppError> {
-    let row: Option<(i64, i64, String, i64, i64)> = sqlx::query_as(
-        "SELECT id, number, status, is_final, revision FROM rounds WHERE id = $1 AND session_id = $2",
-    )
-    .bind(round_id)
-    .bind(session_id)
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(step("read the round"))?;
+async fn round_in(tx: &mut Tx<'_>, session_id: i64, round_id: i64) -> Result<RoundRow, AppError> {
+    let row: Option<(i64, i64, String, i64, i64)> = tx
+        .fetch_optional(
+            sql("SELECT id, number, status, is_final, revision FROM rounds WHERE id = $1 AND session_id = $2")
+                .bind(round_id)
+                .bind(session_id),
+        )
+        .await
+        .map_err(step("read the round"))?;
     let (id, number, status, is_final, revision) = row.ok_or_else(no_such_round)?;
     Ok(RoundRow {
         id,
@@ -82,15 +86,20 @@ async fn round_in(tx: &mut Tx, session_id: i64, round_id: i64) -> Result<RoundRo
     })
 }
 
-async fn load_exercises(tx: &mut Tx, round_id: i64) -> Result<Vec<Exercise>, AppError> {
-    let rows: Vec<ExerciseRow> = sqlx::query_as(&format!(
-        "SELECT {EXERCISE_COLUMNS} FROM exercises e WHERE e.round_id = $1 ORDER BY e.position"
-    ))
-    .bind(round_id)
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(step("read the exercises"))?;
-    Ok(rows.into_iter().map(Exercise::from).collect())
+async fn load_exercises(tx: &mut Tx<'_>, round_id: i64) -> Result<Vec<Exercise>, AppError> {
+    let rows: Vec<ExerciseTuple> = tx
+        .fetch_all(
+            sql(format!(
+                "SELECT {EXERCISE_COLUMNS} FROM exercises e WHERE e.round_id = $1 ORDER BY e.position"
+            ))
+            .bind(round_id),
+        )
+        .await
+        .map_err(step("read the exercises"))?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Exercise::from(ExerciseRow::from(row)))
+        .collect())
 }
 
 /// Creates a draft round (`round_id` = None) or replaces an unfinished
@@ -109,59 +118,73 @@ pub async fn save_round(
     release: bool,
     key: Option<&Idempotency>,
 ) -> Result<Outcome<i64>, AppError> {
-    let mut work = match Work::begin(store, user, session_id, key).await? {
-        Begun::Open(work) => work,
-        Begun::Done(done) => return Ok(done),
-    };
-    let round = match round_id {
-        None => new_round(&mut work, is_final, exercises.len()).await?,
-        Some(round_id) => revised_round(&mut work, round_id, is_final, exercises.len()).await?,
-    };
-    for (position, exercise) in exercises.iter().enumerate() {
-        let query = sqlx::query(
-            "INSERT INTO exercises (round_id, position, name, sets, reps, load_centi, load_unit, duration_s, rest_s, notes) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(round.id)
-        .bind(position as i64);
-        bind_exercise(query, exercise)
-            .execute(&mut **work.tx())
-            .await
-            .map_err(step("insert an exercise"))?;
-    }
-    work.append(round.event(false)).await?;
-    if release {
-        release_in(&mut work, &round).await?;
-    }
-    work.commit(store, round.id).await
+    let (user, exercises, key) = (user.clone(), exercises.to_vec(), key.cloned());
+    store
+        .writer
+        .run(move |tx| {
+            Box::pin(async move {
+                let mut work = match Work::begin(tx, &user, session_id, key.as_ref()).await? {
+                    Begun::Open(work) => work,
+                    Begun::Done(done) => return Ok(done),
+                };
+                let round = match round_id {
+                    None => new_round(&mut work, is_final, exercises.len()).await?,
+                    Some(round_id) => {
+                        revised_round(&mut work, round_id, is_final, exercises.len()).await?
+                    }
+                };
+                for (position, exercise) in exercises.iter().enumerate() {
+                    let query = sql(
+                        "INSERT INTO exercises (round_id, position, name, sets, reps, load_centi, load_unit, duration_s, rest_s, notes) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(round.id)
+                    .bind(position as i64);
+                    work.tx()
+                        .execute(bind_exercise(query, exercise))
+                        .await
+                        .map_err(step("insert an exercise"))?;
+                }
+                work.append(round.event(false)).await?;
+                if release {
+                    release_in(&mut work, &round).await?;
+                }
+                work.finish(round.id).await
+            })
+        })
+        .await
 }
 
 /// Inserts the session's next round, a draft, if [`rules::save`] allows a
 /// new round with `exercises`.
 async fn new_round(
-    work: &mut Work<'_>,
+    work: &mut Work<'_, '_>,
     is_final: bool,
     exercises: usize,
 ) -> Result<RoundRow, AppError> {
     let session_id = work.session.id;
-    let (count, last): (i64, Option<i64>) =
-        sqlx::query_as("SELECT COUNT(*), MAX(number) FROM rounds WHERE session_id = $1")
-            .bind(session_id)
-            .fetch_one(&mut **work.tx())
-            .await?;
+    let (count, last): (i64, Option<i64>) = work
+        .tx()
+        .fetch_one(
+            sql("SELECT COUNT(*), MAX(number) FROM rounds WHERE session_id = $1").bind(session_id),
+        )
+        .await?;
     rules::save(work.side, work.session.status, None, count, exercises)?;
     let number = last.unwrap_or(0) + 1;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO rounds (session_id, number, status, is_final, revision, created_at) \
-         VALUES ($1, $2, 'draft', $3, 1, $4) RETURNING id",
-    )
-    .bind(session_id)
-    .bind(number)
-    .bind(i64::from(is_final))
-    .bind(now_ms())
-    .fetch_one(&mut **work.tx())
-    .await
-    .map_err(step("insert the round"))?;
+    let (id,): (i64,) = work
+        .tx()
+        .fetch_one(
+            sql(
+                "INSERT INTO rounds (session_id, number, status, is_final, revision, created_at) \
+                 VALUES ($1, $2, 'draft', $3, 1, $4) RETURNING id",
+            )
+            .bind(session_id)
+            .bind(number)
+            .bind(is_final)
+            .bind(now_ms()),
+        )
+        .await
+        .map_err(step("insert the round"))?;
     Ok(RoundRow {
         id,
         number,
@@ -174,7 +197,7 @@ async fn new_round(
 /// Bumps an existing round's revision and final flag and clears its
 /// exercises (the caller writes the new ones), if [`rules::save`] allows it.
 async fn revised_round(
-    work: &mut Work<'_>,
+    work: &mut Work<'_, '_>,
     round_id: i64,
     is_final: bool,
     exercises: usize,
@@ -192,15 +215,16 @@ async fn revised_round(
         exercises,
     )?;
     let revision = round.revision + 1;
-    sqlx::query("UPDATE rounds SET is_final = $1, revision = $2 WHERE id = $3")
-        .bind(i64::from(is_final))
-        .bind(revision)
-        .bind(round.id)
-        .execute(&mut **work.tx())
+    work.tx()
+        .execute(
+            sql("UPDATE rounds SET is_final = $1, revision = $2 WHERE id = $3")
+                .bind(is_final)
+                .bind(revision)
+                .bind(round.id),
+        )
         .await?;
-    sqlx::query("DELETE FROM exercises WHERE round_id = $1")
-        .bind(round.id)
-        .execute(&mut **work.tx())
+    work.tx()
+        .execute(sql("DELETE FROM exercises WHERE round_id = $1").bind(round.id))
         .await?;
     Ok(RoundRow {
         revision,
@@ -210,44 +234,53 @@ async fn revised_round(
 }
 
 /// Begins a trainer's mutation of one round of an in-progress session;
-/// `None` if this request (its idempotency key) was committed before, whose
-/// answer was ().
-async fn trainer_round<'a>(
-    store: Store<'_>,
+/// `Err(done)` if this request (its idempotency key) was committed before,
+/// whose answer was ().
+async fn trainer_round<'a, 'c>(
+    tx: Tx<'c>,
     user: &User,
     session_id: i64,
     round_id: i64,
     action: &str,
     key: Option<&'a Idempotency>,
-) -> Result<Option<(Work<'a>, RoundRow)>, AppError> {
-    let mut work = match Work::begin::<()>(store, user, session_id, key).await? {
+) -> Result<Result<(Work<'a, 'c>, RoundRow), Finished<()>>, AppError> {
+    let mut work = match Work::begin::<()>(tx, user, session_id, key).await? {
         Begun::Open(work) => work,
-        Begun::Done(_) => return Ok(None),
+        Begun::Done(done) => return Ok(Err(done)),
     };
     rules::require_side(work.side, Side::Trainer, action)?;
     rules::require_in_progress(work.session.status)?;
     let round = round_in(work.tx(), session_id, round_id).await?;
-    Ok(Some((work, round)))
+    Ok(Ok((work, round)))
 }
 
 /// Releases `round` (as it now stands) inside the unit of work, if
 /// [`rules::release`] allows it, and appends the event.
-async fn release_in(work: &mut Work<'_>, round: &RoundRow) -> Result<(), AppError> {
-    let exercises: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM exercises WHERE round_id = $1")
-        .bind(round.id)
-        .fetch_one(&mut **work.tx())
+async fn release_in(work: &mut Work<'_, '_>, round: &RoundRow) -> Result<(), AppError> {
+    let session_id = work.session.id;
+    let (exercises,): (i64,) = work
+        .tx()
+        .fetch_one(sql("SELECT COUNT(*) FROM exercises WHERE round_id = $1").bind(round.id))
         .await?;
-    let open: Option<i64> = sqlx::query_scalar(
-        "SELECT number FROM rounds WHERE session_id = $1 AND status = 'released'",
-    )
-    .bind(work.session.id)
-    .fetch_optional(&mut **work.tx())
-    .await?;
-    rules::release(round.number, round.status, exercises as usize, open)?;
-    sqlx::query("UPDATE rounds SET status = 'released', released_at = $1 WHERE id = $2")
-        .bind(now_ms())
-        .bind(round.id)
-        .execute(&mut **work.tx())
+    let open: Option<(i64,)> = work
+        .tx()
+        .fetch_optional(
+            sql("SELECT number FROM rounds WHERE session_id = $1 AND status = 'released'")
+                .bind(session_id),
+        )
+        .await?;
+    rules::release(
+        round.number,
+        round.status,
+        exercises as usize,
+        open.map(|(number,)| number),
+    )?;
+    work.tx()
+        .execute(
+            sql("UPDATE rounds SET status = 'released', released_at = $1 WHERE id = $2")
+                .bind(now_ms())
+                .bind(round.id),
+        )
         .await?;
     let released = RoundRow {
         status: RoundStatus::Released,
@@ -265,13 +298,24 @@ pub async fn release_round(
     round_id: i64,
     key: Option<&Idempotency>,
 ) -> Result<Outcome<()>, AppError> {
-    let Some((mut work, round)) =
-        trainer_round(store, user, session_id, round_id, "release rounds", key).await?
-    else {
-        return Ok(Outcome::unchanged(()));
-    };
-    release_in(&mut work, &round).await?;
-    work.commit(store, ()).await
+    let (user, key) = (user.clone(), key.cloned());
+    store
+        .writer
+        .run(move |tx| {
+            Box::pin(async move {
+                let action = "release rounds";
+                let (mut work, round) =
+                    match trainer_round(tx, &user, session_id, round_id, action, key.as_ref())
+                        .await?
+                    {
+                        Ok(open) => open,
+                        Err(done) => return Ok(done),
+                    };
+                release_in(&mut work, &round).await?;
+                work.finish(()).await
+            })
+        })
+        .await
 }
 
 /// Deletes a draft or released (not completed) round.
@@ -283,36 +327,46 @@ pub async fn delete_round(
     round_id: i64,
     key: Option<&Idempotency>,
 ) -> Result<Outcome<()>, AppError> {
-    let Some((mut work, round)) =
-        trainer_round(store, user, session_id, round_id, "delete rounds", key).await?
-    else {
-        return Ok(Outcome::unchanged(()));
-    };
-    rules::delete(round.number, round.status)?;
-    sqlx::query("DELETE FROM rounds WHERE id = $1")
-        .bind(round.id)
-        .execute(&mut **work.tx())
-        .await?;
-    let deleted = SessionEvent::RoundDeleted {
-        by: Side::Trainer,
-        round_id: round.id,
-        number: round.number,
-        was: round.status,
-    };
-    work.append(deleted).await?;
-    work.commit(store, ()).await
+    let (user, key) = (user.clone(), key.cloned());
+    store
+        .writer
+        .run(move |tx| {
+            Box::pin(async move {
+                let action = "delete rounds";
+                let (mut work, round) =
+                    match trainer_round(tx, &user, session_id, round_id, action, key.as_ref())
+                        .await?
+                    {
+                        Ok(open) => open,
+                        Err(done) => return Ok(done),
+                    };
+                rules::delete(round.number, round.status)?;
+                work.tx()
+                    .execute(sql("DELETE FROM rounds WHERE id = $1").bind(round.id))
+                    .await?;
+                let deleted = SessionEvent::RoundDeleted {
+                    by: Side::Trainer,
+                    round_id: round.id,
+                    number: round.number,
+                    was: round.status,
+                };
+                work.append(deleted).await?;
+                work.finish(()).await
+            })
+        })
+        .await
 }
 
 /// Stores the checked feedback, one row per exercise, with a copy of the
 /// prescription it answers.
 async fn insert_feedback(
-    work: &mut Work<'_>,
+    work: &mut Work<'_, '_>,
     round_id: i64,
     checked: &[Feedback],
     now: i64,
 ) -> Result<(), AppError> {
     for (position, fb) in checked.iter().enumerate() {
-        let query = sqlx::query(
+        let query = sql(
             "INSERT INTO feedback (round_id, position, exercise_name, presc_sets, presc_reps, presc_load_centi, \
              presc_load_unit, presc_duration_s, presc_rest_s, presc_notes, sets_done, reps_done, load_used_centi, rpe_half, \
              pain, notes, created_at, duration_done_s) \
@@ -320,16 +374,17 @@ async fn insert_feedback(
         )
         .bind(round_id)
         .bind(position as i64);
-        bind_exercise(query, &fb.prescription)
+        let query = bind_exercise(query, &fb.prescription)
             .bind(fb.sets_done.map(i64::from))
             .bind(fb.reps_done.map(i64::from))
             .bind(to_centi(fb.load_used))
             .bind(to_halves(fb.rpe))
-            .bind(i64::from(fb.pain))
+            .bind(fb.pain)
             .bind(&fb.notes)
             .bind(now)
-            .bind(fb.duration_done_s.map(i64::from))
-            .execute(&mut **work.tx())
+            .bind(fb.duration_done_s.map(i64::from));
+        work.tx()
+            .execute(query)
             .await
             .map_err(step("insert feedback"))?;
     }
@@ -351,63 +406,73 @@ pub async fn complete_round(
     feedback: &[FeedbackInput],
     key: Option<&Idempotency>,
 ) -> Result<Outcome<bool>, AppError> {
-    let mut work = match Work::begin(store, user, session_id, key).await? {
-        Begun::Open(work) => work,
-        Begun::Done(done) => return Ok(done),
-    };
-    rules::require_side(work.side, Side::Athlete, "complete rounds")?;
-    let round = match round_in(work.tx(), session_id, round_id).await {
-        Ok(round) if round.status != RoundStatus::Draft => round,
-        // The athlete never learns about drafts.
-        Ok(_) | Err(AppError::NotFound(_)) => return Err(no_such_round()),
-        Err(e) => return Err(e),
-    };
-    let verdict = rules::complete(work.session.status, round.status, revision, round.revision)?;
-    if verdict == Verdict::AlreadyDone {
-        return work.commit(store, round.is_final).await;
-    }
-    let prescriptions = load_exercises(work.tx(), round.id).await?;
-    if feedback.len() != prescriptions.len() {
-        return Err(AppError::invalid(
-            "feedback",
-            format!(
-                "Give feedback for each of the {} exercises",
-                prescriptions.len()
-            ),
-        ));
-    }
-    let mut checked = Vec::with_capacity(feedback.len());
-    for (i, (input, prescription)) in feedback.iter().zip(&prescriptions).enumerate() {
-        checked.push(validate_feedback(i, input, prescription)?);
-    }
-    let now = now_ms();
-    insert_feedback(&mut work, round.id, &checked, now).await?;
-    sqlx::query("UPDATE rounds SET status = 'completed', completed_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(round.id)
-        .execute(&mut **work.tx())
-        .await?;
-    let completed = SessionEvent::RoundCompleted {
-        by: Side::Athlete,
-        round_id: round.id,
-        number: round.number,
-        pain: checked.iter().any(|fb| fb.pain),
-        is_final: round.is_final,
-    };
-    work.append(completed).await?;
-    if round.is_final {
-        sqlx::query(
-            "UPDATE training_sessions SET status = 'completed', completed_at = $1 WHERE id = $2",
-        )
-        .bind(now)
-        .bind(session_id)
-        .execute(&mut **work.tx())
-        .await?;
-        let finished = SessionEvent::SessionCompleted {
-            by: Side::Athlete,
-            final_round: round.number,
-        };
-        work.append(finished).await?;
-    }
-    work.commit(store, round.is_final).await
+    let (user, feedback, key) = (user.clone(), feedback.to_vec(), key.cloned());
+    store
+        .writer
+        .run(move |tx| {
+            Box::pin(async move {
+                let mut work = match Work::begin(tx, &user, session_id, key.as_ref()).await? {
+                    Begun::Open(work) => work,
+                    Begun::Done(done) => return Ok(done),
+                };
+                rules::require_side(work.side, Side::Athlete, "complete rounds")?;
+                let round = match round_in(work.tx(), session_id, round_id).await {
+                    Ok(round) if round.status != RoundStatus::Draft => round,
+                    // The athlete never learns about drafts.
+                    Ok(_) | Err(AppError::NotFound(_)) => return Err(no_such_round()),
+                    Err(e) => return Err(e),
+                };
+                let verdict = rules::complete(work.session.status, round.status, revision, round.revision)?;
+                if verdict == Verdict::AlreadyDone {
+                    return work.finish(round.is_final).await;
+                }
+                let prescriptions = load_exercises(work.tx(), round.id).await?;
+                if feedback.len() != prescriptions.len() {
+                    return Err(AppError::invalid(
+                        "feedback",
+                        format!(
+                            "Give feedback for each of the {} exercises",
+                            prescriptions.len()
+                        ),
+                    ));
+                }
+                let mut checked = Vec::with_capacity(feedback.len());
+                for (i, (input, prescription)) in feedback.iter().zip(&prescriptions).enumerate() {
+                    checked.push(validate_feedback(i, input, prescription)?);
+                }
+                let now = now_ms();
+                insert_feedback(&mut work, round.id, &checked, now).await?;
+                work.tx()
+                    .execute(
+                        sql("UPDATE rounds SET status = 'completed', completed_at = $1 WHERE id = $2")
+                            .bind(now)
+                            .bind(round.id),
+                    )
+                    .await?;
+                let completed = SessionEvent::RoundCompleted {
+                    by: Side::Athlete,
+                    round_id: round.id,
+                    number: round.number,
+                    pain: checked.iter().any(|fb| fb.pain),
+                    is_final: round.is_final,
+                };
+                work.append(completed).await?;
+                if round.is_final {
+                    work.tx()
+                        .execute(
+                            sql("UPDATE training_sessions SET status = 'completed', completed_at = $1 WHERE id = $2")
+                                .bind(now)
+                                .bind(session_id),
+                        )
+                        .await?;
+                    let finished = SessionEvent::SessionCompleted {
+                        by: Side::Athlete,
+                        final_round: round.number,
+                    };
+                    work.append(finished).await?;
+                }
+                work.finish(round.is_final).await
+            })
+        })
+        .await
 }

@@ -1,22 +1,22 @@
-//! The unit of work every mutation runs in: begin a read-write transaction,
-//! lock the session row, answer a repeated request from its stored result,
-//! resolve which side the user is on; then the mutation checks its rule,
-//! writes, appends its events, and [`Work::commit`] stores the answer,
-//! commits and hands the events to the bus. A refused mutation returns
-//! before the commit: the transaction rolls back, nothing is published.
+//! The unit of work every mutation runs in: lock the session row, answer
+//! a repeated request from its stored result, resolve which side the user
+//! is on; then the mutation checks its rule, writes, appends its events,
+//! and [`Work::finish`] stores the answer and hands the writer what to
+//! keep (`writer::Finished`): the writer commits, publishes the events and
+//! answers. A refused mutation returns an error instead: its changes are
+//! undone, nothing is published.
 
-pub(super) use super::writer::Tx;
-use super::{writer::Held, Outcome, Store};
+pub(super) use super::writer::Finished;
 use crate::{
     error::AppError,
     model::{SessionEvent, SessionStatus, Side, User},
     server::{
         events,
         idempotency::{self, Idempotency, Once},
+        tx::{sql, DbError, Tx},
     },
 };
 use serde::{de::DeserializeOwned, Serialize};
-
 /// A session row as mutations need it.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct SessionRow {
@@ -46,51 +46,56 @@ impl SessionRow {
     }
 }
 
+impl<T> Finished<T> {
+    /// The answer of a request committed before (its key): nothing new to
+    /// keep or publish, answered once the batch it is in commits.
+    fn replayed(value: T) -> Finished<T> {
+        Finished::Keep {
+            value,
+            events: Vec::new(),
+            participants: [0, 0],
+        }
+    }
+}
+
 /// A transaction with its idempotency key and the events appended so far.
-pub(super) struct Unit<'a> {
-    held: Held,
+pub(super) struct Unit<'a, 'c> {
+    tx: Tx<'c>,
     once: Once<'a>,
     actor_id: i64,
     events: Vec<crate::model::live::LiveEvent>,
 }
 
-impl<'a> Unit<'a> {
-    /// Begins the transaction for `user`'s request.
-    pub async fn begin(
-        store: Store<'_>,
-        user: &User,
-        key: Option<&'a Idempotency>,
-    ) -> Result<Unit<'a>, AppError> {
-        Ok(Unit {
-            held: store.writer.begin().await?,
+impl<'a, 'c> Unit<'a, 'c> {
+    /// `user`'s request in the transaction `tx`.
+    pub fn new(tx: Tx<'c>, user: &User, key: Option<&'a Idempotency>) -> Unit<'a, 'c> {
+        Unit {
+            tx,
             once: Once {
                 user_id: user.id,
                 key,
             },
             actor_id: user.id,
             events: Vec::new(),
-        })
+        }
     }
 
     /// The transaction.
-    pub fn tx(&mut self) -> &mut Tx {
-        self.held.tx()
+    pub fn tx(&mut self) -> &mut Tx<'c> {
+        &mut self.tx
     }
 
     /// The stored answer if this request (its key) was committed before.
-    pub async fn replayed<T: DeserializeOwned>(&mut self) -> Result<Option<Outcome<T>>, AppError> {
-        Ok(idempotency::replay(self.held.tx(), self.once)
+    pub async fn replayed<T: DeserializeOwned>(&mut self) -> Result<Option<Finished<T>>, AppError> {
+        Ok(idempotency::replay(&mut self.tx, self.once)
             .await?
-            .map(|value| Outcome {
-                value,
-                events: Vec::new(),
-            }))
+            .map(Finished::replayed))
     }
 
     /// Appends `event` to the session's log, in this transaction.
     pub async fn append(&mut self, session_id: i64, event: SessionEvent) -> Result<(), AppError> {
         let kind = event.kind();
-        let event = events::append(self.held.tx(), session_id, event, self.actor_id)
+        let event = events::append(&mut self.tx, session_id, event, self.actor_id)
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, kind, "cannot append to the event log");
@@ -100,66 +105,68 @@ impl<'a> Unit<'a> {
         Ok(())
     }
 
-    /// Stores the answer under the request's key (if any), commits, then
-    /// hands the events to the bus: the one place every mutation ends.
-    pub async fn commit<T: Serialize + DeserializeOwned>(
+    /// Stores the answer under the request's key (if any) and hands the
+    /// writer what to commit and publish: the one place every mutation
+    /// ends.
+    pub async fn finish<T: Serialize + DeserializeOwned>(
         mut self,
-        store: Store<'_>,
         participants: [i64; 2],
         value: T,
-    ) -> Result<Outcome<T>, AppError> {
-        if !idempotency::record(self.held.tx(), self.once, &value).await? {
-            // A concurrent repeat of this request committed first: roll
-            // back and give its answer.
-            drop(self.held);
-            let value = idempotency::stored(&store.db.pool, self.once).await?;
-            return Ok(Outcome {
-                value,
-                events: Vec::new(),
-            });
+    ) -> Result<Finished<T>, AppError> {
+        if !idempotency::record(&mut self.tx, self.once, &value).await? {
+            // A concurrent repeat of this request (PostgreSQL) committed
+            // first: undo, and give its answer (this transaction sees it
+            // now).
+            let value = idempotency::replay(&mut self.tx, self.once)
+                .await?
+                .ok_or(AppError::Internal)?;
+            return Ok(Finished::Undo(value));
         }
-        let events = self
-            .held
-            .commit(store.bus, self.events, participants)
-            .await?;
-        Ok(Outcome { value, events })
+        Ok(Finished::Keep {
+            value,
+            events: self.events,
+            participants,
+        })
     }
 }
 
 /// A unit of work on one locked session, with the user's side resolved.
-pub(super) struct Work<'a> {
-    pub unit: Unit<'a>,
+pub(super) struct Work<'a, 'c> {
+    pub unit: Unit<'a, 'c>,
     pub session: SessionRow,
     pub side: Side,
 }
 
 /// How [`Work::begin`] went: go on, or this request was answered before.
-pub(super) enum Begun<'a, T> {
-    Open(Work<'a>),
-    Done(Outcome<T>),
+pub(super) enum Begun<'a, 'c, T> {
+    Open(Work<'a, 'c>),
+    Done(Finished<T>),
 }
 
-impl<'a> Work<'a> {
-    /// Begins, locks the session row for the rest of the transaction (a
-    /// write, so SQLite takes its write lock up front and PostgreSQL
-    /// serialises mutations of one session), replays a repeated request,
-    /// and resolves the user's side (`Forbidden` for anyone else, unknown
+impl<'a, 'c> Work<'a, 'c> {
+    /// Locks the session row for the rest of the transaction (a write, so
+    /// PostgreSQL serialises mutations of one session; SQLite's writer
+    /// already holds the write lock), replays a repeated request, and
+    /// resolves the user's side (`Forbidden` for anyone else, unknown
     /// sessions `NotFound`).
     pub async fn begin<T: DeserializeOwned>(
-        store: Store<'_>,
+        tx: Tx<'c>,
         user: &User,
         session_id: i64,
         key: Option<&'a Idempotency>,
-    ) -> Result<Begun<'a, T>, AppError> {
-        let mut unit = Unit::begin(store, user, key).await?;
-        let row: Option<(i64, i64, i64, String)> = sqlx::query_as(
-            "UPDATE training_sessions SET last_seq = last_seq WHERE id = $1 \
-             RETURNING id, athlete_id, trainer_id, status",
-        )
-        .bind(session_id)
-        .fetch_optional(&mut **unit.tx())
-        .await
-        .map_err(step("lock the session"))?;
+    ) -> Result<Begun<'a, 'c, T>, AppError> {
+        let mut unit = Unit::new(tx, user, key);
+        let row: Option<(i64, i64, i64, String)> = unit
+            .tx()
+            .fetch_optional(
+                sql(
+                    "UPDATE training_sessions SET last_seq = last_seq WHERE id = $1 \
+                     RETURNING id, athlete_id, trainer_id, status",
+                )
+                .bind(session_id),
+            )
+            .await
+            .map_err(step("lock the session"))?;
         let (id, athlete_id, trainer_id, status) = row.ok_or_else(no_such_session)?;
         let session = SessionRow {
             id,
@@ -179,7 +186,7 @@ impl<'a> Work<'a> {
     }
 
     /// The transaction.
-    pub fn tx(&mut self) -> &mut Tx {
+    pub fn tx(&mut self) -> &mut Tx<'c> {
         self.unit.tx()
     }
 
@@ -188,19 +195,18 @@ impl<'a> Work<'a> {
         self.unit.append(self.session.id, event).await
     }
 
-    /// Commits (see [`Unit::commit`]).
-    pub async fn commit<T: Serialize + DeserializeOwned>(
+    /// Finishes (see [`Unit::finish`]).
+    pub async fn finish<T: Serialize + DeserializeOwned>(
         self,
-        store: Store<'_>,
         value: T,
-    ) -> Result<Outcome<T>, AppError> {
+    ) -> Result<Finished<T>, AppError> {
         let participants = self.session.participants();
-        self.unit.commit(store, participants, value).await
+        self.unit.finish(participants, value).await
     }
 }
 
 /// Logs which step of a unit of work failed, then maps the error.
-pub(super) fn step(what: &'static str) -> impl Fn(sqlx::Error) -> AppError {
+pub(super) fn step(what: &'static str) -> impl Fn(DbError) -> AppError {
     move |e| {
         tracing::error!(error = %e, step = what, "database step failed");
         AppError::from(e)
