@@ -34,13 +34,14 @@
 //! | `router.rs`, `state.rs` | the HTTP surface and its layers; `AppState` |
 //! | `edge.rs`, `limits.rs` | the edge: origin checks, security headers, error statuses; rate limits |
 //! | `health.rs`, `auth.rs` | `/healthz`, `/readyz`; login sessions and the login middleware |
-//! | `training/` | mutations: `work.rs` (unit of work), `sessions.rs`, `rounds.rs`; read models `queries.rs`; storage `codec.rs` |
+//! | `training/` | mutations: `writer.rs` (runs them: group commit on SQLite's writer thread, the pool on PostgreSQL), `work.rs` (unit of work), `sessions.rs`, `rounds.rs`; read models `queries.rs`; storage `codec.rs` |
 //! | `live/` | `bus.rs` (SQLite: straight to the hub; PostgreSQL: LISTEN/NOTIFY through `listener.rs`), `hub.rs` (local fan-out), `presence.rs`, `follow.rs` (replay, then live), `socket.rs` and `sse.rs` (transports), `cap.rs` (connections per user) |
 //! | `events.rs` | the event log: append inside a mutation's transaction, read back |
 //! | `accounts.rs`, `idempotency.rs`, `demo.rs`, `config.rs`, `shutdown.rs` | users; exactly-once answers; demo accounts; settings; the stop signal |
 //! | `connection.rs` | deadlines on the raw connection: request head, idle keep-alive, stalled writes |
 //! | `metrics.rs` | `GET /metrics` and every metric's name (`db.rs` records its one gauge with the `metrics` crate directly) |
-//! | `db.rs` | the pool and migrations; depends on nothing else in the server |
+//! | `tx.rs` | the transaction mutations write through, once for both backends (sqlx on PostgreSQL, rusqlite on SQLite's write connection) |
+//! | `db.rs` | the pool, SQLite's write connection, migrations; depends on nothing else in the server |
 //!
 //! Data flows one way: page form → server function (`api`) → unit of work
 //! (`server::training`, rules from `model::rules`) → rows + event row

@@ -1,5 +1,7 @@
 //! The database: one `AnyPool` for SQLite (embedded default) or PostgreSQL,
-//! chosen by the URL, with each backend's migrations embedded in the binary.
+//! chosen by the URL, with each backend's migrations embedded in the binary;
+//! on SQLite also the writer's own connection ([`Database::sqlite_writer`],
+//! rusqlite: see `server::tx`).
 //!
 //! Queries elsewhere are written once in the SQL both backends accept
 //! (`$1` placeholders, `RETURNING`, integer timestamps in milliseconds).

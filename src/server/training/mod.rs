@@ -3,7 +3,7 @@
 //!
 //! | file | owns |
 //! |---|---|
-//! | [`writer`] | where transactions come from: group commit on SQLite's one write connection, the pool on PostgreSQL; the bound on waiting actions (503) |
+//! | [`writer`] | runs each mutation (a closure over a `server::tx::Tx`) and answers after its commit: group commit on SQLite's write connection, on a thread of its own; the pool on PostgreSQL; the bound on waiting actions (503) |
 //! | [`work`] | the unit of work: begin, lock the session, replay a repeated request, resolve the side; commit and hand the events to the bus |
 //! | [`sessions`] | start, join, cancel |
 //! | [`rounds`] | save (and release with it), release, delete, complete with feedback |
