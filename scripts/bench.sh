@@ -37,7 +37,7 @@ fi
 
 if [[ ! -x target/release/spotter || ! -f target/site/pkg/spotter.wasm ]]; then
     bash scripts/setup.sh
-    cargo leptos build --release
+    cargo leptos build --release --precompress
 fi
 cargo build --release --quiet -p spotter-bench
 

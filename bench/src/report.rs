@@ -67,6 +67,9 @@ pub struct Report {
     pub reconnect_storm_resumed_s: Option<f64>,
     pub wasm_raw_bytes: Option<u64>,
     pub wasm_gzip_bytes: Option<u64>,
+    /// The brotli copy the release build writes next to the wasm
+    /// (`--precompress`), as the server sends it; `None` without one.
+    pub wasm_br_bytes: Option<u64>,
     pub steps: Vec<StepResult>,
     /// Events delivered in each second of the run (for the chart).
     pub delivered_per_second: Vec<u64>,
@@ -189,10 +192,14 @@ impl Report {
         }
     }
 
-    /// Reads the wasm file's size, raw and gzip (level 9).
+    /// Reads the wasm file's size, raw and gzip (level 9), and its brotli
+    /// copy's (`<path>.br`) if the build wrote one.
     pub fn wasm(&mut self, path: &Path) -> Result<(), String> {
         let bytes =
             std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let mut br = path.as_os_str().to_owned();
+        br.push(".br");
+        self.wasm_br_bytes = std::fs::metadata(&br).ok().map(|m| m.len());
         let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         gzip.write_all(&bytes)
             .and_then(|_| gzip.finish())
@@ -267,7 +274,12 @@ impl Report {
             );
         }
         if let (Some(raw), Some(gz)) = (self.wasm_raw_bytes, self.wasm_gzip_bytes) {
-            println!("  wasm                   {raw} bytes raw, {gz} bytes gzip");
+            let br = self
+                .wasm_br_bytes
+                .map_or("no brotli copy".to_string(), |br| {
+                    format!("{br} bytes brotli")
+                });
+            println!("  wasm                   {raw} bytes raw, {gz} bytes gzip, {br}");
         }
     }
 

@@ -10,7 +10,11 @@ use axum::{
 };
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::{
-    limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer,
+    compression::{CompressionLayer, CompressionLevel},
+    limit::RequestBodyLimitLayer,
+    services::ServeDir,
+    set_header::SetResponseHeaderLayer,
+    trace::TraceLayer,
 };
 
 pub use super::edge::MAX_BODY_BYTES;
@@ -31,6 +35,46 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let instance = HeaderValue::from_str(&state.instance)
         .unwrap_or_else(|_| HeaderValue::from_static("spotter"));
+    // Pages and server functions: compressed on the fly for clients that
+    // accept it (brotli or gzip at level 4: a page costs well under a
+    // millisecond), never stored by shared caches, always revalidated.
+    // Live routes stay out of it (a WebSocket upgrade or an event stream
+    // must not be buffered by an encoder).
+    let pages = Router::new()
+        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache"),
+        ))
+        .layer(
+            CompressionLayer::new()
+                .br(true)
+                .gzip(true)
+                .quality(CompressionLevel::Precise(4)),
+        );
+    // Static files (`/pkg/*`, `public/`): the release build writes brotli
+    // and gzip copies next to each file (`cargo leptos build --release
+    // --precompress`), served by content negotiation. The names carry no
+    // content hash yet, so browsers keep them but ask again each visit
+    // (`no-cache`); an unchanged file answers 304 with no body. (Not
+    // `leptos_axum::file_and_error_handler` for the files: it passes only
+    // `Accept-Encoding` on, so `If-Modified-Since` never got a 304.) A path
+    // that is no file gets Leptos's 404 page.
+    let not_found = Router::new()
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state.clone());
+    let files = tower::ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+        .service(
+            ServeDir::new(&*state.leptos_options.site_root)
+                .precompressed_br()
+                .precompressed_gzip()
+                .call_fallback_on_method_not_allowed(true)
+                .fallback(not_found),
+        );
     Router::new()
         .merge(live::routes())
         .merge(health::routes())
@@ -38,8 +82,8 @@ pub fn router(state: AppState) -> Router {
             "/metrics",
             axum::routing::get(metrics::page).with_state(state.metrics.clone()),
         )
-        .leptos_routes(&state, routes, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .merge(pages)
+        .fallback_service(files)
         .layer(middleware::from_fn_with_state(
             state.logins.clone(),
             auth::resolve_user,

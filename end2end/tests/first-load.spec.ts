@@ -1,0 +1,123 @@
+import { test, expect, hydrated, trainerAndAthlete, named, joinedSession, releaseRound, watch } from "./fixtures";
+import type { BrowserContext, Page, CDPSession } from "@playwright/test";
+
+// The athlete's first load on a phone: what the code costs on the wire, that
+// a second visit downloads none of it again, and how long a slow cellular
+// link takes to a page that reacts. Sizes are asserted (they do not depend
+// on the machine's load); times are reported, not asserted.
+
+/// Code (wasm and JS) the budget covers, in bytes as transferred
+/// (compressed, headers included). The target is 150 KB; today's build
+/// sends 440,012 bytes (brotli; docs/BENCHMARKS.md, "Browser bundle"), so
+/// until the code is split this budget only stops growth (about 5 % over
+/// today's). Without the precompressed copies it fails (1.56 MB).
+const CODE_BUDGET = 460 * 1024;
+
+type Loaded = { url: string; status: number; encoding: string; bytes: number; cached: boolean };
+
+/// Records every response `page` receives through Chromium's network
+/// domain: status, content-encoding, bytes on the wire, whether the cache
+/// answered.
+async function record(context: BrowserContext, page: Page) {
+  const cdp: CDPSession = await context.newCDPSession(page);
+  await cdp.send("Network.enable");
+  const seen = new Map<string, Loaded>();
+  const done: Loaded[] = [];
+  cdp.on("Network.responseReceived", (e: any) => {
+    const headers = Object.fromEntries(Object.entries(e.response.headers).map(([k, v]) => [k.toLowerCase(), String(v)]));
+    seen.set(e.requestId, {
+      url: e.response.url,
+      status: e.response.status,
+      encoding: headers["content-encoding"] ?? "",
+      bytes: 0,
+      cached: Boolean(e.response.fromDiskCache || e.response.fromMemoryCache),
+    });
+  });
+  cdp.on("Network.loadingFinished", (e: any) => {
+    const loaded = seen.get(e.requestId);
+    if (loaded) {
+      loaded.bytes = e.encodedDataLength;
+      done.push(loaded);
+    }
+  });
+  return { cdp, done };
+}
+
+const isCode = (url: string) => /\.(wasm|js)(\?|$)/.test(new URL(url).pathname);
+
+function report(testInfo: import("@playwright/test").TestInfo, what: string, value: string) {
+  testInfo.annotations.push({ type: what, description: value });
+  console.log(`[${testInfo.project.name}] ${what}: ${value}`);
+}
+
+/// A session with a released round, and a fresh phone context (empty
+/// cache) logged in as its athlete.
+async function athleteWithEmptyCache(browser: import("@playwright/test").Browser, baseURL: string | undefined, problems: string[], tag: string) {
+  const { trainer, athlete, phone, close } = await trainerAndAthlete(browser, baseURL, problems);
+  const id = await joinedSession(trainer, athlete, named(`Pia Payload ${tag}`), named(`Quin Quick ${tag}`));
+  await releaseRound(trainer, 1, "Goblet squat");
+  const { devices } = await import("@playwright/test");
+  const fresh = await browser.newContext({ ...devices["Pixel 5"], baseURL, storageState: await phone.storageState() });
+  const page = await fresh.newPage();
+  watch(page, "athlete (fresh phone)", problems);
+  return { id, fresh, page, close };
+}
+
+test("the athlete's first load is compressed and within budget, and a second visit downloads no code", async ({ browser, baseURL, problems }, testInfo) => {
+  const { id, fresh, page, close } = await athleteWithEmptyCache(browser, baseURL, problems, "size");
+  const first = await record(fresh, page);
+  await page.goto(`/sessions/${id}`);
+  await hydrated(page);
+  await expect(page.getByTestId("feedback-0")).toBeVisible();
+
+  const code = first.done.filter((r) => isCode(r.url));
+  expect(code.map((r) => new URL(r.url).pathname).sort(), "the page loads its wasm and its JS").toEqual(
+    expect.arrayContaining([expect.stringMatching(/\.wasm$/), expect.stringMatching(/\.js$/)]),
+  );
+  for (const r of code) {
+    expect(r.status, r.url).toBe(200);
+    expect(r.encoding, `${r.url} is sent compressed`).toMatch(/^(br|gzip)$/);
+  }
+  const page_ = first.done.find((r) => new URL(r.url).pathname === `/sessions/${id}`)!;
+  expect(page_.encoding, "the page's HTML is sent compressed").toMatch(/^(br|gzip)$/);
+  const codeBytes = code.reduce((sum, r) => sum + r.bytes, 0);
+  report(testInfo, "athlete first page: wasm + JS transferred", `${codeBytes} bytes (${code.map((r) => `${new URL(r.url).pathname} ${r.encoding} ${r.bytes}`).join(", ")})`);
+  report(testInfo, "athlete first page: HTML transferred", `${page_.bytes} bytes (${page_.encoding})`);
+  expect(codeBytes, "wasm + JS of the athlete's first page, as transferred").toBeLessThan(CODE_BUDGET);
+
+  // A second visit: the browser keeps the files and asks whether they
+  // changed; nothing of the code comes over the wire again.
+  const second = await record(fresh, page);
+  await page.goto(`/sessions/${id}`);
+  await hydrated(page);
+  const again = second.done.filter((r) => isCode(r.url));
+  expect(again.length, "the second visit loads the code too (from the cache)").toBeGreaterThan(0);
+  for (const r of again) {
+    expect(r.bytes, `${r.url} (status ${r.status}, from cache: ${r.cached}): only headers on the wire`).toBeLessThan(1024);
+  }
+  report(testInfo, "athlete second visit: code transferred", again.map((r) => `${new URL(r.url).pathname} ${r.status}${r.cached ? " cached" : ""} ${r.bytes}`).join(", "));
+  await fresh.close();
+  await close();
+});
+
+test("on a slow cellular link the round's feedback form reacts after a measured time", async ({ browser, baseURL, problems }, testInfo) => {
+  test.skip(testInfo.project.name !== "sqlite", "one measurement per run is enough");
+  const { id, fresh, page, close } = await athleteWithEmptyCache(browser, baseURL, problems, "slow");
+  const { cdp } = await record(fresh, page);
+  // 1.6 Mbit/s down, 750 kbit/s up, 150 ms round trip (a weak 3G/4G link).
+  await cdp.send("Network.emulateNetworkConditions", {
+    offline: false,
+    latency: 150,
+    downloadThroughput: (1.6 * 1024 * 1024) / 8,
+    uploadThroughput: (750 * 1024) / 8,
+  });
+  const started = Date.now();
+  await page.goto(`/sessions/${id}`, { waitUntil: "commit" });
+  await page.locator("body[data-hydrated]").waitFor({ timeout: 60_000 });
+  const field = page.getByTestId("feedback-0").getByLabel("RPE (0–10)");
+  await field.fill("7");
+  await expect(field).toHaveValue("7");
+  report(testInfo, "slow link (1.6 Mbit/s, 150 ms): navigation to a hydrated feedback form", `${Date.now() - started} ms`);
+  await fresh.close();
+  await close();
+});
