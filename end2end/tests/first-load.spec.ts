@@ -101,7 +101,6 @@ test("the athlete's first load is compressed and within budget, and a second vis
 });
 
 test("on a slow cellular link the round's feedback form reacts after a measured time", async ({ browser, baseURL, problems }, testInfo) => {
-  test.skip(testInfo.project.name !== "sqlite", "one measurement per run is enough");
   const { id, fresh, page, close } = await athleteWithEmptyCache(browser, baseURL, problems, "slow");
   const { cdp } = await record(fresh, page);
   // 1.6 Mbit/s down, 750 kbit/s up, 150 ms round trip (a weak 3G/4G link).
