@@ -35,7 +35,13 @@ if [[ $instances -gt 1 && $postgres -eq 0 ]]; then
     exit 2
 fi
 
-if [[ ! -x target/release/spotter || ! -f target/site/pkg/spotter.wasm ]]; then
+# The release build names the wasm by its content (hash.txt beside the server).
+wasm_file() {
+    local hash
+    hash=$(sed -n 's/^wasm: *//p' target/release/hash.txt 2>/dev/null)
+    echo "target/site/pkg/spotter${hash:+.$hash}.wasm"
+}
+if [[ ! -x target/release/spotter || ! -f "$(wasm_file)" ]]; then
     bash scripts/setup.sh
     cargo leptos build --release --precompress
 fi
@@ -101,7 +107,7 @@ done
 echo "bench: $name on $instances instance(s), $([[ $postgres -eq 1 ]] && echo PostgreSQL || echo SQLite)"
 status=0
 target/release/spotter-bench "${urls[@]}" "${pid_args[@]}" \
-    --wasm target/site/pkg/spotter.wasm --json "bench-results/$name.json" "$@" || status=$?
+    --wasm "$(wasm_file)" --json "bench-results/$name.json" "$@" || status=$?
 if [[ $status -ne 0 ]]; then
     for i in $(seq 1 "$instances"); do tail -20 "$work/server-$i.log" >&2; done
 fi

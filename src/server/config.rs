@@ -206,14 +206,34 @@ impl Config {
 
 /// Leptos options from `path` when it exists (cargo-leptos's LEPTOS_*
 /// variables still win), otherwise from the LEPTOS_* variables alone.
+///
+/// With `hash-files` on, pages link the content-hashed names listed in
+/// the hash file next to the server binary (written by `cargo leptos
+/// build`). A binary without one (a test binary, a binary copied alone)
+/// would panic rendering a page (Leptos reads the file with `expect`), so
+/// then hashing is turned off with a warning: pages link the plain names.
 pub fn leptos_options(path: &str) -> Result<LeptosOptions, ConfigError> {
     let file = Path::new(path).exists().then_some(path);
-    get_configuration(file)
+    let mut options = get_configuration(file)
         .map(|conf| conf.leptos_options)
         .map_err(|e| ConfigError::Leptos {
             path: file.unwrap_or("LEPTOS_* variables").to_string(),
             reason: e.to_string(),
-        })
+        })?;
+    if options.hash_files {
+        let hashes = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())));
+        if !hashes.as_deref().is_some_and(Path::exists) {
+            tracing::warn!(
+                hash_file = ?hashes,
+                "hash-files is on but there is no hash file beside the server binary: \
+                 pages link the unhashed file names (build with cargo leptos build)"
+            );
+            options.hash_files = false;
+        }
+    }
+    Ok(options)
 }
 
 fn flag(name: &'static str, default: bool) -> Result<bool, ConfigError> {

@@ -5,8 +5,10 @@ use super::{auth, connection, edge, health, live, metrics, state::AppState};
 use crate::app::{shell, App};
 use axum::{
     extract::DefaultBodyLimit,
-    http::{header, HeaderValue},
-    middleware, Router,
+    http::{header, HeaderValue, StatusCode},
+    middleware,
+    response::Response,
+    Router,
 };
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::{
@@ -54,9 +56,9 @@ pub fn router(state: AppState) -> Router {
         );
     // Static files (`/pkg/*`, `public/`): the release build writes brotli
     // and gzip copies next to each file (`cargo leptos build --release
-    // --precompress`), served by content negotiation. The names carry no
-    // content hash yet, so browsers keep them but ask again each visit
-    // (`no-cache`); an unchanged file answers 304 with no body. (Not
+    // --precompress`), served by content negotiation. Names with a content
+    // hash are cached for a year ([`cache_policy`]); others are kept but
+    // asked for again each visit, and an unchanged one answers 304. (Not
     // `leptos_axum::file_and_error_handler` for the files: it passes only
     // `Accept-Encoding` on, so `If-Modified-Since` never got a 304.) A path
     // that is no file gets Leptos's 404 page.
@@ -64,10 +66,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state.clone());
     let files = tower::ServiceBuilder::new()
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-cache"),
-        ))
+        .layer(middleware::from_fn(cache_policy))
+        .map_response(axum::response::IntoResponse::into_response)
         .service(
             ServeDir::new(&*state.leptos_options.site_root)
                 .precompressed_br()
@@ -112,4 +112,56 @@ pub fn router(state: AppState) -> Router {
         // (its header timeout runs) and when it is upgraded.
         .layer(middleware::from_fn(connection::watch_requests))
         .with_state(state)
+}
+
+/// `Cache-Control` for a static file: a year and `immutable` for a
+/// content-hashed name (the release build's `spotter.<hash>.wasm`: a new
+/// build is a new name), otherwise `no-cache` (revalidate each time).
+async fn cache_policy(request: axum::extract::Request, next: middleware::Next) -> Response {
+    let hashed = content_hashed(request.uri().path());
+    let mut response = next.run(request).await;
+    let found = response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED;
+    if !response.headers().contains_key(header::CACHE_CONTROL) {
+        let policy = if hashed && found {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    response
+}
+
+/// Whether `path` names a file the build named by its content: a
+/// `<name>.<hash>.<ext>` file whose hash is cargo-leptos's (22 characters
+/// of URL-safe base64, an MD5).
+fn content_hashed(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or_default();
+    let mut parts = file.rsplit('.');
+    let (Some(_ext), Some(hash), Some(_name)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    hash.len() == 22
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_hashed;
+
+    #[test]
+    fn only_build_hashed_names_count_as_content_hashed() {
+        assert!(content_hashed("/pkg/spotter.Ab3_-defGhijklmnopqrst.wasm"));
+        assert!(content_hashed("/pkg/spotter.Ab3_-defGhijklmnopqrst.css"));
+        assert!(!content_hashed("/pkg/spotter.wasm"));
+        assert!(!content_hashed("/favicon.svg"));
+        assert!(!content_hashed("/pkg/spotter.short.js"));
+        assert!(!content_hashed("/pkg/spotter.Ab3_-defGhijklmnopqrstu.js"));
+        assert!(!content_hashed("/pkg/spotter.Ab3_-defGhijklmnopqr!t.js"));
+        assert!(!content_hashed("/pkg/Ab3_-defGhijklmnopqrst.js"));
+    }
 }

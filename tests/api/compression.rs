@@ -182,4 +182,24 @@ async fn static_files_come_precompressed_and_revalidate_to_304(backend: Backend)
     let again = again.expect("a Last-Modified validator");
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
     assert!(again.bytes().await.unwrap().is_empty(), "304 has no body");
+
+    // A name the build gave by content is kept for a year: a new build is
+    // a new name. A missing one is not.
+    let hashed = format!(
+        "compression-test-{}.Ab3_-defGhijklmnopq{:03}.js",
+        std::process::id(),
+        backend as u8
+    );
+    std::fs::write(dir.join(&hashed), &content).unwrap();
+    let url = format!("{}/{}/{hashed}", app.address, options.site_pkg_dir);
+    let kept = client.get(&url).send().await.unwrap();
+    let _ = std::fs::remove_file(dir.join(&hashed));
+    assert_eq!(kept.status(), StatusCode::OK);
+    assert_eq!(
+        kept.headers()[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    let missing = client.get(&url).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(missing.headers()[header::CACHE_CONTROL], "no-cache");
 }

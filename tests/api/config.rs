@@ -22,6 +22,7 @@ fn leptos_toml_agrees_with_cargo_toml() {
         "site-pkg-dir",
         "site-addr",
         "reload-port",
+        "hash-files",
     ] {
         let (r, b) = (runtime.get(key), build.get(key));
         assert!(r.is_some(), "Leptos.toml sets {key}");
