@@ -47,11 +47,16 @@ for component in rustfmt clippy; do
     fi
 done
 
-# cargo-leptos and wasm-bindgen-cli build from source (about 21 and 4 minutes
+# cargo-leptos and wasm-bindgen-cli build from source (about 6 and 4 minutes
 # cold on 2 cores); when both are missing they build one after the other.
+# cargo-leptos is built unoptimised (--debug): 6 minutes instead of 21-28,
+# and it only drives the build (rustc, wasm-bindgen and wasm-opt do the
+# heavy work); its own steps, mostly the brotli copies, then take about
+# 25 s longer per release build (61 s against 36 s with nothing to
+# compile, measured 2026-11-27).
 if [[ "$(cargo leptos --version 2>/dev/null)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]]; then
-    step "building cargo-leptos $CARGO_LEPTOS_VERSION (about 20 minutes the first time)"
-    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads \
+    step "building cargo-leptos $CARGO_LEPTOS_VERSION (about 6 minutes the first time)"
+    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads --debug \
         || fail "cargo-leptos $CARGO_LEPTOS_VERSION"
 fi
 if [[ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]]; then
