@@ -202,4 +202,38 @@ async fn static_files_come_precompressed_and_revalidate_to_304(backend: Backend)
     let missing = client.get(&url).send().await.unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     assert_eq!(missing.headers()[header::CACHE_CONTROL], "no-cache");
+
+    // A hostile path never leaves the site folder, however it is spelled,
+    // and an Accept-Encoding nobody speaks gets the plain file.
+    for path in [
+        "/pkg/../../Cargo.toml",
+        "/pkg/..%2f..%2fCargo.toml",
+        "/pkg/%2e%2e/%2e%2e/Cargo.toml",
+        "/..%5c..%5cCargo.toml",
+    ] {
+        let response = client
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert!(
+            status.is_client_error() && !body.contains("[package]"),
+            "{path}: {status}"
+        );
+    }
+    std::fs::write(&file, &content).unwrap();
+    std::fs::write(&copy, &gzipped).unwrap();
+    let odd = client
+        .get(format!("{}/{}/{name}", app.address, options.site_pkg_dir))
+        .header(header::ACCEPT_ENCODING, "x-unknown, ;;q=abc")
+        .send()
+        .await
+        .unwrap();
+    let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_file(&copy);
+    assert_eq!(odd.status(), StatusCode::OK);
+    assert!(odd.headers().get(header::CONTENT_ENCODING).is_none());
+    assert_eq!(&odd.bytes().await.unwrap()[..], content.as_bytes());
 }

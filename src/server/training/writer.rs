@@ -151,8 +151,14 @@ fn busy() -> AppError {
 
 /// Why the writer could not start.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot open SQLite's write connection: {0}")]
-pub struct StartError(#[from] rusqlite::Error);
+pub enum StartError {
+    /// SQLite's write connection could not be opened or set up.
+    #[error("cannot open SQLite's write connection: {0}")]
+    Connection(#[from] rusqlite::Error),
+    /// The writer's thread could not be started.
+    #[error("cannot start the SQLite writer's thread: {0}")]
+    Thread(std::io::Error),
+}
 
 impl Writer {
     /// The writer for `db`: on SQLite it opens the write connection and
@@ -169,7 +175,7 @@ impl Writer {
                 std::thread::Builder::new()
                     .name("spotter-writer".into())
                     .spawn(move || run(conn, jobs, bus, runtime, most, counted))
-                    .map_err(|e| StartError(rusqlite::Error::ToSqlConversionFailure(e.into())))?;
+                    .map_err(StartError::Thread)?;
                 Kind::Batching(queue, commits)
             }
             Backend::Postgres => Kind::Pool {
