@@ -43,7 +43,7 @@ wasm_file() {
 }
 if [[ ! -x target/release/spotter || ! -f "$(wasm_file)" ]]; then
     bash scripts/setup.sh
-    cargo leptos build --release --precompress
+    cargo leptos build --release --precompress --split
 fi
 cargo build --release --quiet -p spotter-bench
 
@@ -107,7 +107,7 @@ done
 echo "bench: $name on $instances instance(s), $([[ $postgres -eq 1 ]] && echo PostgreSQL || echo SQLite)"
 status=0
 target/release/spotter-bench "${urls[@]}" "${pid_args[@]}" \
-    --wasm "$(wasm_file)" --json "bench-results/$name.json" "$@" || status=$?
+    --wasm "$(wasm_file)" --hash-file target/release/hash.txt --pkg-dir target/site/pkg --json "bench-results/$name.json" "$@" || status=$?
 if [[ $status -ne 0 ]]; then
     for i in $(seq 1 "$instances"); do tail -20 "$work/server-$i.log" >&2; done
 fi

@@ -33,8 +33,8 @@ section "unit and integration tests (SQLite and PostgreSQL; the protocol crate)"
 cargo test --features ssr
 cargo test -p spotter-protocol
 
-section "release build (cargo leptos build --release --precompress)"
-cargo leptos build --release --precompress
+section "release build (cargo leptos build --release --precompress --split)"
+cargo leptos build --release --precompress --split
 
 section "benchmark smoke runs (spotter-bench: 200 subscribers, 5 s, nothing lost)"
 # Not a latency check (docs/BENCHMARKS.md has those): every event must reach

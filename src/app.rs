@@ -5,17 +5,13 @@ use crate::{
     components::header::Header,
     error::AppError,
     model::User,
-    pages::{
-        dashboard::DashboardPage, history::HistoryPage, home::HomePage, login::LoginPage,
-        not_found::NotFound, register::RegisterPage, session_athlete::AthleteSessionPage,
-        session_trainer::TrainerSessionPage,
-    },
+    pages::not_found::NotFound,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path, SsrMode,
+    path, Lazy, SsrMode,
 };
 
 /// The document around the app, rendered on the server only.
@@ -59,10 +55,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // True while a navigation waits for its page (the first visit to a
+    // page loads that page's code).
+    let (routing, set_routing) = signal(false);
     view! {
         <Title text="spotter"/>
-        <Router>
-            <Layout/>
+        <Router set_is_routing=set_routing>
+            <Layout routing/>
         </Router>
     }
 }
@@ -103,7 +102,7 @@ impl Auth {
 }
 
 #[component]
-fn Layout() -> impl IntoView {
+fn Layout(routing: ReadSignal<bool>) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     let logins = RwSignal::new(0);
     let user = Resource::new(
@@ -117,20 +116,72 @@ fn Layout() -> impl IntoView {
     });
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
+        <Show when=move || routing.get()>
+            <p class="routing" role="status">"Loading…"</p>
+        </Show>
         <Header/>
         <main id="main">
             <Routes fallback=|| view! { <NotFound/> }>
                 // Every page waits for its data (the header's user too), so
                 // the first HTML is whole: without JavaScript nothing is left
                 // in a streamed <template> that only a script would move.
-                <Route path=path!("") view=HomePage ssr=SsrMode::Async/>
-                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
-                <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
-                <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async/>
-                <Route path=path!("/sessions/:id") view=AthleteSessionPage ssr=SsrMode::Async/>
-                <Route path=path!("/sessions/:id/trainer") view=TrainerSessionPage ssr=SsrMode::Async/>
-                <Route path=path!("/sessions/:id/history") view=HistoryPage ssr=SsrMode::Async/>
+                //
+                // Each page's code is its own lazily loaded piece of the
+                // wasm (`routes`): a phone opening its session page loads
+                // that page, not the trainer's builder or the history.
+                <Route path=path!("") view={Lazy::<routes::Home>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/login") view={Lazy::<routes::Login>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/register") view={Lazy::<routes::Register>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/dashboard") view={Lazy::<routes::Dashboard>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/sessions/:id") view={Lazy::<routes::AthleteSession>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/sessions/:id/trainer") view={Lazy::<routes::TrainerSession>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/sessions/:id/history") view={Lazy::<routes::History>::new()} ssr=SsrMode::Async/>
             </Routes>
         </main>
+    }
+}
+
+/// One lazily loaded route per page. `cargo leptos build --split` makes
+/// each page's view (and whatever only it uses) a separate wasm module the
+/// browser fetches when the route is first shown; hydration (`crate::hydrate`)
+/// fetches the current page's first. Every browser build needs `--split`
+/// (`watch` too): without it the JS imports a placeholder module that only
+/// the split step replaces, and nothing hydrates. On the server these are
+/// ordinary routes. The pages load their own data, so there is nothing for
+/// `data()` to start early.
+mod routes {
+    use crate::pages::{
+        dashboard::DashboardPage, history::HistoryPage, home::HomePage, login::LoginPage,
+        register::RegisterPage, session_athlete::AthleteSessionPage,
+        session_trainer::TrainerSessionPage,
+    };
+    use leptos::prelude::*;
+    use leptos_router::{lazy_route, LazyRoute};
+
+    macro_rules! lazy_page {
+        ($($route:ident => $page:ident),* $(,)?) => {$(
+            pub struct $route;
+
+            #[lazy_route]
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    Self
+                }
+
+                fn view(_this: Self) -> AnyView {
+                    view! { <$page/> }.into_any()
+                }
+            }
+        )*};
+    }
+
+    lazy_page! {
+        Home => HomePage,
+        Login => LoginPage,
+        Register => RegisterPage,
+        Dashboard => DashboardPage,
+        AthleteSession => AthleteSessionPage,
+        TrainerSession => TrainerSessionPage,
+        History => HistoryPage,
     }
 }

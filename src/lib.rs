@@ -62,16 +62,25 @@ pub mod pages;
 pub mod server;
 
 /// Browser entry point: hydrates the server-rendered page.
+///
+/// Hydration waits for the current route's code (with `--split` each page
+/// is its own wasm module, fetched first), so it runs as a task; the
+/// `data-hydrated` marker on `<body>` (for tests and debugging) is set
+/// once the page is interactive.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    // A marker for tests and debugging: the page is interactive now.
-    if let Some(body) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.body())
-    {
+    wasm_bindgen_futures::spawn_local(async {
+        let Some(body) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body())
+        else {
+            return;
+        };
+        leptos::mount::hydrate_from_async(body.clone(), app::App)
+            .await
+            .forget();
         let _ = body.set_attribute("data-hydrated", "");
-    }
+    });
 }

@@ -64,6 +64,15 @@ pub struct Args {
     /// Also report this wasm file's size, raw and gzip.
     #[arg(long)]
     pub wasm: Option<PathBuf>,
+    /// The release build's hash file (`target/release/hash.txt`): also
+    /// report the code the athlete's session page loads (main wasm and
+    /// JS, the split loader, and that page's split modules), found in
+    /// `--pkg-dir`.
+    #[arg(long, requires = "pkg_dir")]
+    pub hash_file: Option<PathBuf>,
+    /// The site's `pkg` folder (`target/site/pkg`).
+    #[arg(long)]
+    pub pkg_dir: Option<PathBuf>,
     /// Exit with status 1 if any event was lost, duplicated or reordered.
     #[arg(long)]
     pub check: bool,
@@ -181,6 +190,9 @@ async fn run(args: Args) -> Result<bool, String> {
     report.count(&totals);
     if let Some(path) = &args.wasm {
         report.wasm(path)?;
+    }
+    if let (Some(hashes), Some(pkg)) = (&args.hash_file, &args.pkg_dir) {
+        report.athlete_page(hashes, pkg)?;
     }
     report.print();
     if let Some(path) = &args.json {

@@ -70,11 +70,26 @@ pub struct Report {
     /// The brotli copy the release build writes next to the wasm
     /// (`--precompress`), as the server sends it; `None` without one.
     pub wasm_br_bytes: Option<u64>,
+    /// The code the athlete's session page loads on a first visit (main
+    /// wasm and JS, the split loader, the page's split modules): file
+    /// names, and their sizes summed raw, gzip (level 9) and brotli (the
+    /// build's `.br` copies, as the server sends them).
+    pub athlete_page_files: Vec<String>,
+    pub athlete_page_raw_bytes: Option<u64>,
+    pub athlete_page_gzip_bytes: Option<u64>,
+    pub athlete_page_br_bytes: Option<u64>,
     pub steps: Vec<StepResult>,
     /// Events delivered in each second of the run (for the chart).
     pub delivered_per_second: Vec<u64>,
     /// (latency ms, fraction of deliveries at or below it), for the chart.
     pub latency_cdf: Vec<(f64, f64)>,
+}
+
+/// Length of `bytes` gzipped at level 9.
+fn gzipped_len(bytes: &[u8]) -> std::io::Result<u64> {
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gzip.write_all(bytes)?;
+    Ok(gzip.finish()?.len() as u64)
 }
 
 fn ms(histogram: &Histogram<u64>, quantile: f64) -> f64 {
@@ -200,14 +215,62 @@ impl Report {
         let mut br = path.as_os_str().to_owned();
         br.push(".br");
         self.wasm_br_bytes = std::fs::metadata(&br).ok().map(|m| m.len());
-        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        gzip.write_all(&bytes)
-            .and_then(|_| gzip.finish())
-            .map(|compressed| {
-                self.wasm_raw_bytes = Some(bytes.len() as u64);
-                self.wasm_gzip_bytes = Some(compressed.len() as u64);
+        let compressed =
+            gzipped_len(&bytes).map_err(|e| format!("cannot gzip {}: {e}", path.display()))?;
+        self.wasm_raw_bytes = Some(bytes.len() as u64);
+        self.wasm_gzip_bytes = Some(compressed);
+        Ok(())
+    }
+
+    /// Reads which files the athlete's session page loads from the build's
+    /// hash file (`js:`, `wasm:`, `split:`, `manifest:` lines) and the
+    /// split manifest (the page's modules), and sums their sizes.
+    pub fn athlete_page(&mut self, hash_file: &Path, pkg: &Path) -> Result<(), String> {
+        let hashes = std::fs::read_to_string(hash_file)
+            .map_err(|e| format!("cannot read {}: {e}", hash_file.display()))?;
+        let hash = |kind: &str| {
+            hashes.lines().find_map(|line| {
+                let (key, value) = line.split_once(':')?;
+                (key.trim() == kind).then(|| value.trim().to_string())
             })
-            .map_err(|e| format!("cannot gzip {}: {e}", path.display()))
+        };
+        let (Some(js), Some(wasm)) = (hash("js"), hash("wasm")) else {
+            return Err(format!("{} names no js and wasm", hash_file.display()));
+        };
+        let mut files = vec![format!("spotter.{wasm}.wasm"), format!("spotter.{js}.js")];
+        if let (Some(split), Some(manifest)) = (hash("split"), hash("manifest")) {
+            files.push(format!("__wasm_split.{split}.js"));
+            let path = pkg.join(format!("__wasm_split_manifest.{manifest}.json"));
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let modules: std::collections::BTreeMap<String, Vec<String>> =
+                serde_json::from_str(&text)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let page = modules
+                .iter()
+                .find(|(name, _)| name.starts_with("__athlete_session_view"))
+                .ok_or_else(|| format!("{} has no athlete session page", path.display()))?;
+            files.extend(page.1.iter().map(|module| format!("{module}.wasm")));
+        }
+        let (mut raw, mut gzip, mut br) = (0, 0, Some(0));
+        for file in &files {
+            let path = pkg.join(file);
+            let bytes =
+                std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            raw += bytes.len() as u64;
+            gzip +=
+                gzipped_len(&bytes).map_err(|e| format!("cannot gzip {}: {e}", path.display()))?;
+            let mut copy = path.into_os_string();
+            copy.push(".br");
+            br = br
+                .zip(std::fs::metadata(&copy).ok())
+                .map(|(sum, m)| sum + m.len());
+        }
+        self.athlete_page_files = files;
+        self.athlete_page_raw_bytes = Some(raw);
+        self.athlete_page_gzip_bytes = Some(gzip);
+        self.athlete_page_br_bytes = br;
+        Ok(())
     }
 
     /// The human table.
@@ -280,6 +343,17 @@ impl Report {
                     format!("{br} bytes brotli")
                 });
             println!("  wasm                   {raw} bytes raw, {gz} bytes gzip, {br}");
+        }
+        if let (Some(raw), Some(gz)) = (self.athlete_page_raw_bytes, self.athlete_page_gzip_bytes) {
+            let br = self
+                .athlete_page_br_bytes
+                .map_or("no brotli copies".to_string(), |br| {
+                    format!("{br} bytes brotli")
+                });
+            println!(
+                "  athlete's first page   {raw} bytes raw, {gz} bytes gzip, {br} ({} files)",
+                self.athlete_page_files.len()
+            );
         }
     }
 

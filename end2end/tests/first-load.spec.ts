@@ -1,4 +1,4 @@
-import { test, expect, hydrated, trainerAndAthlete, named, joinedSession, releaseRound, watch } from "./fixtures";
+import { test, expect, hydrated, trainerAndAthlete, named, joinedSession, releaseRound, watch, markWindow, windowWasNotReloaded } from "./fixtures";
 import type { BrowserContext, Page, CDPSession } from "@playwright/test";
 
 // The athlete's first load on a phone: what the code costs on the wire, that
@@ -7,11 +7,14 @@ import type { BrowserContext, Page, CDPSession } from "@playwright/test";
 // on the machine's load); times are reported, not asserted.
 
 /// Code (wasm and JS) the budget covers, in bytes as transferred
-/// (compressed, headers included). The target is 150 KB; today's build
-/// sends 440,012 bytes (brotli; docs/BENCHMARKS.md, "Browser bundle"), so
-/// until the code is split this budget only stops growth (about 5 % over
-/// today's). Without the precompressed copies it fails (1.56 MB).
-const CODE_BUDGET = 460 * 1024;
+/// (compressed, headers included). The target is 150 KB and is not met:
+/// split by page (`--split`, one lazily loaded module per route) the
+/// athlete's first page sends 413,983 bytes (brotli; docs/BENCHMARKS.md,
+/// "First load on a phone"), of which the main module, Leptos's runtime
+/// and router that every page needs, is 205 KB alone. So this budget only
+/// stops growth (about 4 % over today's). Without the precompressed copies
+/// it fails (1.2 MB); without the split it fails too (440 KB).
+const CODE_BUDGET = 430 * 1024;
 
 type Loaded = { url: string; status: number; encoding: string; bytes: number; cached: boolean };
 
@@ -78,6 +81,13 @@ test("the athlete's first load is compressed and within budget, and a second vis
   expect(code.map((r) => new URL(r.url).pathname).sort(), "the page loads its wasm and its JS").toEqual(
     expect.arrayContaining([expect.stringMatching(/\.wasm$/), expect.stringMatching(/\.js$/)]),
   );
+  // Split by page: the athlete's page loads its own module, and none of
+  // the trainer's builder or the other pages.
+  const paths = code.map((r) => new URL(r.url).pathname);
+  expect(paths.some((p) => p.includes("split___athlete_session_view")), `the athlete page's own module (${paths.join(", ")})`).toBe(true);
+  for (const other of ["trainer_session", "dashboard", "history", "login", "register", "home"]) {
+    expect(paths.filter((p) => p.includes(`split___${other}_view`)), `no module of the ${other} page`).toEqual([]);
+  }
   for (const r of code) {
     expect(r.status, r.url).toBe(200);
     expect(r.encoding, `${r.url} is sent compressed`).toMatch(/^(br|gzip)$/);
@@ -100,7 +110,7 @@ test("the athlete's first load is compressed and within budget, and a second vis
   const again = second.done.filter((r) => isCode(r.url));
   expect(again.length, "the second visit loads the code too (from the cache)").toBeGreaterThan(0);
   for (const r of again) {
-    expect(new URL(r.url).pathname, "a content-hashed name").toMatch(/\/pkg\/spotter\.[A-Za-z0-9_-]{22}\.(wasm|js)$/);
+    expect(new URL(r.url).pathname, "a content-hashed name").toMatch(/\/pkg\/[A-Za-z0-9_]+\.[A-Za-z0-9_-]{22}\.(wasm|js)$/);
     expect(r.bytes, `${r.url} (status ${r.status}, cache ${r.cached}): nothing on the wire`).toBeLessThan(1024);
     expect(r.cached, `${r.url} (status ${r.status}, ${r.bytes} bytes) from the browser's cache`).toBe(true);
   }
@@ -126,6 +136,30 @@ test("on a slow cellular link the round's feedback form reacts after a measured 
   await field.fill("7");
   await expect(field).toHaveValue("7");
   report(testInfo, "slow link (1.6 Mbit/s, 150 ms): navigation to a hydrated feedback form", `${Date.now() - started} ms`);
+  await fresh.close();
+  await close();
+});
+
+test("on a slow link, the first visit to a page says it is loading while its code arrives, then shows the page without a reload", async ({ browser, baseURL, problems }) => {
+  const { id, fresh, page, close } = await athleteWithEmptyCache(browser, baseURL, problems, "lazy");
+  await page.goto("/dashboard");
+  await hydrated(page);
+  const { cdp } = await record(fresh, page);
+  await cdp.send("Network.emulateNetworkConditions", {
+    offline: false,
+    latency: 150,
+    downloadThroughput: (1.6 * 1024 * 1024) / 8,
+    uploadThroughput: (750 * 1024) / 8,
+  });
+  await markWindow(page);
+  // The session page's part of the code has not been loaded yet: the
+  // dashboard stays while it comes, with a status saying so.
+  await page.getByTestId("active").getByRole("link").click();
+  await expect(page.getByRole("status").filter({ hasText: "Loading…" })).toBeVisible();
+  await expect(page).toHaveURL(new RegExp(`/sessions/${id}$`));
+  await expect(page.getByTestId("feedback-0")).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByText("Loading…")).toHaveCount(0);
+  await windowWasNotReloaded(page);
   await fresh.close();
   await close();
 });

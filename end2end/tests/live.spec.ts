@@ -190,6 +190,10 @@ test("when WebSockets keep failing, the phone follows the session over Server-Se
   await athlete.getByLabel("Trainer").selectOption({ label: coach });
   await athlete.getByRole("button", { name: "Start session" }).click();
   await expect(athlete).toHaveURL(/\/sessions\/\d+$/);
+  // The URL changes first; the session page replaces the dashboard once its
+  // code is loaded (each page is its own lazily loaded module), and only
+  // then is the indicator below the session's, not the dashboard's.
+  await expect(athlete.getByRole("heading", { name: `Session with ${coach}` })).toBeVisible();
   await expect(athlete.getByTestId("live-status")).toHaveText("Live", { timeout: 20000 });
 
   await trainer.goto("/dashboard");
