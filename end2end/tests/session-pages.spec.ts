@@ -10,6 +10,8 @@ import {
   releaseRound,
   trainerAndAthlete,
   eventKinds,
+  markWindow,
+  windowWasNotReloaded,
   shot,
   uniqueEmail,
   password,
@@ -352,4 +354,20 @@ test("no serious or critical accessibility violations on any page, laptop in lig
     ...(await auditEveryPage(browser, baseURL, problems, { width: 390, height: 844 }, "dark")),
   ];
   expect(found).toEqual([]);
+});
+
+test("the builder suggests the exercise names the trainer used before, updated after each save without a reload", async ({ browser, baseURL, problems }) => {
+  const { trainer, athlete, close } = await trainerAndAthlete(browser, baseURL, problems);
+  await joinedSession(trainer, athlete, named("Dana Datalist"), named("Eli Earlier"));
+  const options = () => trainer.getByTestId("exercise-names").locator("option");
+  await expect(options()).toHaveCount(0);
+  await markWindow(trainer);
+  await releaseRound(trainer, 1, "Turkish get-up");
+  // The next round's name field offers what round 1 used.
+  await expect(options()).toHaveCount(1);
+  await expect(options().first()).toHaveAttribute("value", "Turkish get-up");
+  const name = trainer.getByTestId("exercise-row-0").first().getByLabel("Exercise", { exact: true });
+  await expect(name).toHaveAttribute("list", "exercise-names");
+  await windowWasNotReloaded(trainer);
+  await close();
 });

@@ -21,6 +21,15 @@ pub async fn load_session(#[server(default)] session_id: i64) -> Result<SessionV
     answer(async { training::session_view(&state()?.db, &require_user()?, session_id).await }.await)
 }
 
+/// The exercise names the logged-in trainer used before, most recent
+/// first: the round builder suggests them (an HTML `datalist`). Empty for
+/// athletes.
+#[server(endpoint = "exercises/names")]
+pub async fn exercise_names() -> Result<Vec<String>, AppError> {
+    use crate::server::{answer, require_user, state, training};
+    answer(async { training::exercise_names(&state()?.db, &require_user()?).await }.await)
+}
+
 /// An athlete starts a session with a trainer, then goes to it.
 #[server(endpoint = "sessions/start")]
 pub async fn start_session(

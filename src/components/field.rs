@@ -393,6 +393,9 @@ pub fn Field(
     /// For numbers: smallest, largest, step, as the server checks them.
     #[prop(optional)]
     range: Option<(f64, f64, f64)>,
+    /// The id of a `<datalist>` whose options the browser suggests.
+    #[prop(optional)]
+    list: Option<&'static str>,
     /// The message about this field, if any.
     #[prop(into)]
     error: Signal<Option<String>>,
@@ -478,6 +481,7 @@ pub fn Field(
                 max=max
                 step=step
                 inputmode=inputmode
+                list=list
                 aria-invalid=move || if error.get().is_some() || too_long() { "true" } else { "false" }
                 aria-describedby=described_by
                 on:input=on_input

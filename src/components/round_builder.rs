@@ -15,6 +15,7 @@
 use crate::{
     api::rounds::SaveRound,
     components::field::{scoped_id, Drafts, Field, IdempotencyKey, TextArea},
+    error::AppError,
     model::{
         exercise_field, ExerciseInput, LoadUnit, Round, RoundStatus, DURATION_MAX_S,
         EXERCISE_NAME_MAX_CHARS, LOAD_MAX, NOTES_MAX_CHARS, RELEASE_ACTION, REPS_MAX, REST_MAX_S,
@@ -27,6 +28,30 @@ use leptos::prelude::*;
 /// The drafts scope (and id prefix) of the new-round form; a round's form
 /// uses `"<round id>:"`.
 pub const NEW_ROUND_SCOPE: &str = "new:";
+
+/// The id of the page's list of exercise names the builder suggests
+/// ([`ExerciseNameList`]).
+pub const EXERCISE_NAMES_LIST: &str = "exercise-names";
+
+/// The exercise names the trainer used before, as a `<datalist>` every
+/// builder's name field offers (in the server's HTML too, so it works
+/// without JavaScript). Nothing is shown while they load or if they
+/// cannot be loaded: a suggestion is a convenience, never in the way.
+#[component]
+pub fn ExerciseNameList(names: Resource<Result<Vec<String>, AppError>>) -> impl IntoView {
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                let names = names.await.unwrap_or_default();
+                view! {
+                    <datalist id=EXERCISE_NAMES_LIST data-testid="exercise-names">
+                        {names.into_iter().map(|name| view! { <option value=name/> }).collect_view()}
+                    </datalist>
+                }
+            })}
+        </Suspense>
+    }
+}
 
 /// Builds a new round (`round` = None) or edits `round`.
 #[component]
@@ -131,7 +156,7 @@ pub fn RoundBuilder(
                         view! {
                             <fieldset class="exercise-row" class:spare=spare data-testid=format!("exercise-row-{i}")>
                                 <legend>{legend}</legend>
-                                <Field label="Exercise" name=f("name") value=row.name.clone() maxlength=EXERCISE_NAME_MAX_CHARS error=err(f("name")) drafts=(drafts, scope.clone())/>
+                                <Field label="Exercise" name=f("name") value=row.name.clone() maxlength=EXERCISE_NAME_MAX_CHARS list=EXERCISE_NAMES_LIST error=err(f("name")) drafts=(drafts, scope.clone())/>
                                 <div class="row-grid">
                                     <Field label="Sets" name=f("sets") kind="number" value=row.sets.clone() range=(1.0, f64::from(SETS_MAX), 1.0) error=err(f("sets")) drafts=(drafts, scope.clone())/>
                                     <Field label="Reps" name=f("reps") kind="number" value=row.reps.clone() range=(0.0, f64::from(REPS_MAX), 1.0) error=err(f("reps")) drafts=(drafts, scope.clone())/>

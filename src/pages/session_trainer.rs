@@ -7,13 +7,13 @@ use crate::components::field::IdempotencyKey;
 use crate::{
     api::{
         rounds::{DeleteRound, SaveRound},
-        sessions::{load_session, CancelSession, JoinSession},
+        sessions::{exercise_names, load_session, CancelSession, JoinSession},
     },
     components::{
         field::Drafts,
         live_indicator::LiveIndicator,
         require_user::RequireUser,
-        round_builder::{RoundBuilder, NEW_ROUND_SCOPE},
+        round_builder::{ExerciseNameList, RoundBuilder, NEW_ROUND_SCOPE},
         session::{
             CancelForm, CompletedRound, ExerciseList, SessionError, SessionHeader, WrongSide,
         },
@@ -107,6 +107,12 @@ fn TrainerSession() -> impl IntoView {
             actions.drafts.accepted(&format!("{round_id}:"));
         }
     });
+    // The names this trainer used before, suggested by the builders; asked
+    // again after a save (a new name joins them).
+    let names = Resource::new(
+        move || (changes.1.get(), changes.2.get()),
+        |_| exercise_names(),
+    );
     let athlete_name = RwSignal::new(String::new());
     Effect::new(move |_| {
         if let Some(Ok(view)) = session.get() {
@@ -116,6 +122,7 @@ fn TrainerSession() -> impl IntoView {
     });
     view! {
         <LiveIndicator live viewer=Side::Trainer other_name=athlete_name.into()/>
+        <ExerciseNameList names/>
         <Suspense fallback=|| view! { <p class="loading">"Loading the session…"</p> }>
             {move || Suspend::new(async move {
                 match session.await {

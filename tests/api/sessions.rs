@@ -29,6 +29,7 @@ crate::on_both_backends!(
     release_from_the_builder_saves_what_is_on_screen_in_the_same_transaction,
     feedback_records_the_time_done,
     twenty_concurrent_starts_of_one_pair_give_one_session,
+    the_builder_suggests_the_trainers_own_earlier_exercise_names,
 );
 
 async fn view_of(
@@ -1238,4 +1239,82 @@ async fn twenty_concurrent_starts_of_one_pair_give_one_session(backend: Backend)
     assert_eq!(ids.len(), 1, "every tap got the same session: {ids:?}");
     assert_eq!(app.count("training_sessions").await, 1);
     assert_eq!(app.count("session_events").await, 1, "one session-started");
+}
+
+async fn the_builder_suggests_the_trainers_own_earlier_exercise_names(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (athlete, trainer, session) = app.active_session().await;
+    let names = |who: &crate::helpers::Person| {
+        let app = &app;
+        let who = who.client.clone();
+        async move {
+            let response = app.post_form(&who, "/api/exercises/names", &[]).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Vec<String>>().await.expect("names")
+        }
+    };
+    assert_eq!(names(&trainer).await, Vec::<String>::new(), "no rounds yet");
+
+    let hostile = "Farmer's walk <b>heavy</b>";
+    let first = app
+        .new_round(&trainer, session, &[SQUAT, PLANK], false)
+        .await;
+    app.release(&trainer, session, first).await;
+    let mut rdl = SQUAT;
+    rdl[0] = "RDL";
+    let mut walk = PLANK;
+    walk[0] = hostile;
+    app.new_round(&trainer, session, &[SQUAT, rdl, walk], false)
+        .await;
+    // Another trainer's rounds are theirs.
+    let other_athlete = app.person("Olga Other", "athlete").await;
+    let other_trainer = app.person("Omar Other", "trainer").await;
+    let other = app.start(&other_athlete, other_trainer.id).await;
+    app.join(&other_trainer, other).await;
+    let mut secret = PLANK;
+    secret[0] = "Secret lift";
+    app.new_round(&other_trainer, other, &[secret], false).await;
+
+    // Most recently used first (the draft's names, then the first round's),
+    // each once, exactly as typed.
+    assert_eq!(
+        names(&trainer).await,
+        ["Back squat", hostile, "RDL", "Plank"]
+    );
+    assert_eq!(names(&other_trainer).await, ["Secret lift"]);
+    assert_eq!(
+        names(&athlete).await,
+        Vec::<String>::new(),
+        "athletes build no rounds"
+    );
+    let stranger = crate::helpers::new_client();
+    let response = app.post_form(&stranger, "/api/exercises/names", &[]).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    // In the server's HTML, so it works without JavaScript: one list, and
+    // every exercise field points at it; the hostile name is escaped.
+    let page = app
+        .get_page(&trainer.client, &format!("/sessions/{session}/trainer"))
+        .await
+        .text()
+        .await
+        .expect("page");
+    let list = &page[page.find("<datalist").expect("a datalist")..];
+    let list = &list[..list.find("</datalist>").expect("closed")];
+    assert!(list.contains(r#"id="exercise-names""#), "{list}");
+    for name in ["Back squat", "RDL", "Plank"] {
+        assert!(
+            list.contains(&format!(r#"<option value="{name}">"#)),
+            "{name} in {list}"
+        );
+    }
+    assert!(
+        !page.contains("<b>heavy</b>"),
+        "the hostile name is escaped"
+    );
+    assert!(!list.contains("Secret lift"));
+    assert!(
+        page.matches(r#"list="exercise-names""#).count() >= 2,
+        "the name fields of the draft and the next round's form offer the list"
+    );
 }

@@ -21,7 +21,7 @@ pub mod sessions;
 mod work;
 pub mod writer;
 
-pub use queries::{dashboard, session_view};
+pub use queries::{dashboard, exercise_names, session_view};
 pub use rounds::{complete_round, delete_round, release_round, save_round};
 pub use sessions::{cancel_session, join_session, start_session};
 pub use writer::Writer;

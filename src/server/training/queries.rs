@@ -215,6 +215,29 @@ pub async fn session_view(
     Ok(view)
 }
 
+/// How many names [`exercise_names`] suggests at most.
+pub const EXERCISE_NAMES_MAX: i64 = 300;
+
+/// The exercise names a trainer used in their rounds, most recently used
+/// first, each once as typed (no case folding: "RDL" and "rdl" are both
+/// the trainer's own spelling). Athletes build no rounds: none.
+#[tracing::instrument(name = "exercise_names", skip_all, fields(user_id = user.id))]
+pub async fn exercise_names(db: &Database, user: &User) -> Result<Vec<String>, AppError> {
+    if user.role != Role::Trainer {
+        return Ok(Vec::new());
+    }
+    let names: Vec<(String,)> = sqlx::query_as(
+        "SELECT e.name FROM exercises e JOIN rounds r ON r.id = e.round_id \
+         JOIN training_sessions s ON s.id = r.session_id WHERE s.trainer_id = $1 \
+         GROUP BY e.name ORDER BY MAX(e.round_id) DESC, e.name LIMIT $2",
+    )
+    .bind(user.id)
+    .bind(EXERCISE_NAMES_MAX)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(names.into_iter().map(|(name,)| name).collect())
+}
+
 /// Rows grouped by their round, keeping their order.
 fn group_by_round<R>(rows: Vec<R>, round: impl Fn(&R) -> i64) -> HashMap<i64, Vec<R>> {
     let mut groups: HashMap<i64, Vec<R>> = HashMap::new();
