@@ -5,7 +5,7 @@ use crate::{
     components::header::Header,
     error::AppError,
     model::User,
-    pages::not_found::NotFound,
+    pages::{not_found::NotFound, session_athlete::AthleteSessionPage},
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
@@ -126,14 +126,18 @@ fn Layout(routing: ReadSignal<bool>) -> impl IntoView {
                 // the first HTML is whole: without JavaScript nothing is left
                 // in a streamed <template> that only a script would move.
                 //
-                // Each page's code is its own lazily loaded piece of the
-                // wasm (`routes`): a phone opening its session page loads
-                // that page, not the trainer's builder or the history.
+                // Every page but the athlete's session page is its own
+                // lazily loaded piece of the wasm (`routes`). The athlete's
+                // page is in the main module: split out, its 21 pieces
+                // cost a phone more (416 KB, 2.6-3.1 s on a slow link) than
+                // one file with it inside (336 KB, 2.1 s; docs/BENCHMARKS.md,
+                // "First load on a phone, split by page"), and a phone
+                // opens little else.
                 <Route path=path!("") view={Lazy::<routes::Home>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/login") view={Lazy::<routes::Login>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/register") view={Lazy::<routes::Register>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/dashboard") view={Lazy::<routes::Dashboard>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/sessions/:id") view={Lazy::<routes::AthleteSession>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/sessions/:id") view=AthleteSessionPage ssr=SsrMode::Async/>
                 <Route path=path!("/sessions/:id/trainer") view={Lazy::<routes::TrainerSession>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/sessions/:id/history") view={Lazy::<routes::History>::new()} ssr=SsrMode::Async/>
             </Routes>
@@ -141,7 +145,8 @@ fn Layout(routing: ReadSignal<bool>) -> impl IntoView {
     }
 }
 
-/// One lazily loaded route per page. `cargo leptos build --split` makes
+/// One lazily loaded route per page (but the athlete's session page, see
+/// `Layout`). `cargo leptos build --split` makes
 /// each page's view (and whatever only it uses) a separate wasm module the
 /// browser fetches when the route is first shown; hydration (`crate::hydrate`)
 /// fetches the current page's first. Every browser build needs `--split`
@@ -152,8 +157,7 @@ fn Layout(routing: ReadSignal<bool>) -> impl IntoView {
 mod routes {
     use crate::pages::{
         dashboard::DashboardPage, history::HistoryPage, home::HomePage, login::LoginPage,
-        register::RegisterPage, session_athlete::AthleteSessionPage,
-        session_trainer::TrainerSessionPage,
+        register::RegisterPage, session_trainer::TrainerSessionPage,
     };
     use leptos::prelude::*;
     use leptos_router::{lazy_route, LazyRoute};
@@ -180,7 +184,6 @@ mod routes {
         Login => LoginPage,
         Register => RegisterPage,
         Dashboard => DashboardPage,
-        AthleteSession => AthleteSessionPage,
         TrainerSession => TrainerSessionPage,
         History => HistoryPage,
     }

@@ -71,7 +71,8 @@ pub struct Report {
     /// (`--precompress`), as the server sends it; `None` without one.
     pub wasm_br_bytes: Option<u64>,
     /// The code the athlete's session page loads on a first visit (main
-    /// wasm and JS, the split loader, the page's split modules): file
+    /// wasm and JS, the split loader, the page's split modules if it has
+    /// any): file
     /// names, and their sizes summed raw, gzip (level 9) and brotli (the
     /// build's `.br` copies, as the server sends them).
     pub athlete_page_files: Vec<String>,
@@ -246,11 +247,14 @@ impl Report {
             let modules: std::collections::BTreeMap<String, Vec<String>> =
                 serde_json::from_str(&text)
                     .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let page = modules
+            // The athlete's page is in the main module (no entry of its
+            // own) unless it is made a lazy route again.
+            if let Some((_, page)) = modules
                 .iter()
                 .find(|(name, _)| name.starts_with("__athlete_session_view"))
-                .ok_or_else(|| format!("{} has no athlete session page", path.display()))?;
-            files.extend(page.1.iter().map(|module| format!("{module}.wasm")));
+            {
+                files.extend(page.iter().map(|module| format!("{module}.wasm")));
+            }
         }
         let (mut raw, mut gzip, mut br) = (0, 0, Some(0));
         for file in &files {
