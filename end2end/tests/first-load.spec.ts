@@ -51,6 +51,16 @@ async function record(context: BrowserContext, page: Page) {
   return { cdp, done };
 }
 
+/// 1.6 Mbit/s down, 750 kbit/s up, 150 ms round trip (a weak 3G/4G link).
+async function slowLink(cdp: CDPSession) {
+  await cdp.send("Network.emulateNetworkConditions", {
+    offline: false,
+    latency: 150,
+    downloadThroughput: (1.6 * 1024 * 1024) / 8,
+    uploadThroughput: (750 * 1024) / 8,
+  });
+}
+
 const isCode = (url: string) => /\.(wasm|js)(\?|$)/.test(new URL(url).pathname);
 
 function report(testInfo: import("@playwright/test").TestInfo, what: string, value: string) {
@@ -120,13 +130,7 @@ test("the athlete's first load is compressed and within budget, and a second vis
 test("on a slow cellular link the round's feedback form reacts after a measured time", async ({ browser, baseURL, problems }, testInfo) => {
   const { id, fresh, page, close } = await athleteWithEmptyCache(browser, baseURL, problems, "slow");
   const { cdp } = await record(fresh, page);
-  // 1.6 Mbit/s down, 750 kbit/s up, 150 ms round trip (a weak 3G/4G link).
-  await cdp.send("Network.emulateNetworkConditions", {
-    offline: false,
-    latency: 150,
-    downloadThroughput: (1.6 * 1024 * 1024) / 8,
-    uploadThroughput: (750 * 1024) / 8,
-  });
+  await slowLink(cdp);
   const started = Date.now();
   await page.goto(`/sessions/${id}`, { waitUntil: "commit" });
   await page.locator("body[data-hydrated]").waitFor({ timeout: 60_000 });
@@ -143,12 +147,7 @@ test("on a slow link, the first visit to a page says it is loading while its cod
   await page.goto(`/sessions/${id}`);
   await hydrated(page);
   const { cdp } = await record(fresh, page);
-  await cdp.send("Network.emulateNetworkConditions", {
-    offline: false,
-    latency: 150,
-    downloadThroughput: (1.6 * 1024 * 1024) / 8,
-    uploadThroughput: (750 * 1024) / 8,
-  });
+  await slowLink(cdp);
   await markWindow(page);
   // The dashboard's part of the code has not been loaded yet: the session
   // page stays while it comes, with a status saying so.
