@@ -42,6 +42,7 @@ const ENDPOINTS: &[(&str, FormReader)] = &[
     ("rounds/complete", first_error::<rounds::CompleteRound>),
     ("dashboard", first_error::<sessions::LoadDashboard>),
     ("sessions/view", first_error::<sessions::LoadSession>),
+    ("exercises/names", first_error::<sessions::ExerciseNames>),
     ("sessions/start", first_error::<sessions::StartSession>),
     ("sessions/join", first_error::<sessions::JoinSession>),
     ("sessions/cancel", first_error::<sessions::CancelSession>),
