@@ -159,32 +159,95 @@ mod routes {
         dashboard::DashboardPage, history::HistoryPage, home::HomePage, login::LoginPage,
         register::RegisterPage, session_trainer::TrainerSessionPage,
     };
-    use leptos::prelude::*;
-    use leptos_router::{lazy_route, LazyRoute};
+    use leptos::{prelude::*, wasm_split::SplitLoaderError};
+    use leptos_router::LazyRoute;
 
+    /// What leptos_router's `#[lazy_route]` writes, but with the load
+    /// *fallible*: the `#[lazy]` it expands to panics when a page's part of
+    /// the wasm cannot be fetched (a phone whose wifi just dropped), and a
+    /// panic in wasm kills the app until a reload. Here a failed load shows
+    /// [`PageUnavailable`] instead; the failure is not remembered, so the
+    /// next visit to the page fetches its part again.
+    ///
+    /// `$part` names the page's wasm module: the split manifest lists the
+    /// module's files under it, and the server adds them to the page's
+    /// preloads when it renders that page (`prefetch_lazy_fn_on_server`).
     macro_rules! lazy_page {
-        ($($route:ident => $page:ident),* $(,)?) => {$(
+        ($($route:ident => $page:ident in $part:ident),* $(,)?) => {$(
             pub struct $route;
 
-            #[lazy_route]
+            mod $part {
+                use super::*;
+
+                #[leptos::wasm_split::wasm_split(
+                    $part,
+                    wasm_split_path = ::leptos::wasm_split,
+                    fallible,
+                    preload(load)
+                )]
+                pub fn view(_this: super::$route) -> Result<AnyView, SplitLoaderError> {
+                    Ok(view! { <$page/> }.into_any())
+                }
+            }
+
             impl LazyRoute for $route {
                 fn data() -> Self {
                     Self
                 }
 
-                fn view(_this: Self) -> AnyView {
-                    view! { <$page/> }.into_any()
+                async fn view(this: Self) -> AnyView {
+                    leptos::prefetch_lazy_fn_on_server(stringify!($part));
+                    match $part::view(this).await {
+                        Ok(page) => page,
+                        Err(_) => view! { <PageUnavailable/> }.into_any(),
+                    }
+                }
+
+                async fn preload() {
+                    // A failed preload is retried by the visit itself.
+                    let _ = $part::load().await;
                 }
             }
         )*};
     }
 
     lazy_page! {
-        Home => HomePage,
-        Login => LoginPage,
-        Register => RegisterPage,
-        Dashboard => DashboardPage,
-        TrainerSession => TrainerSessionPage,
-        History => HistoryPage,
+        Home => HomePage in page_home,
+        Login => LoginPage in page_login,
+        Register => RegisterPage in page_register,
+        Dashboard => DashboardPage in page_dashboard,
+        TrainerSession => TrainerSessionPage in page_trainer_session,
+        History => HistoryPage in page_history,
+    }
+
+    /// Shown in place of a page whose code could not be fetched. The rest
+    /// of the app keeps working (the header's links, going back); "Try
+    /// again" loads the address from the server, and so does coming back
+    /// online.
+    #[component]
+    fn PageUnavailable() -> impl IntoView {
+        #[cfg(feature = "hydrate")]
+        {
+            let handle = window_event_listener(leptos::ev::online, |_| reload());
+            on_cleanup(move || handle.remove());
+        }
+        view! {
+            <section class="page-unavailable" role="alert" data-testid="page-unavailable">
+                <h1>"This page could not load"</h1>
+                <p>
+                    "The connection dropped while this page was on its way. "
+                    "It opens by itself when the connection is back, or try again."
+                </p>
+                <button type="button" on:click=|_| reload()>"Try again"</button>
+            </section>
+        }
+    }
+
+    /// A full load of the current address.
+    fn reload() {
+        #[cfg(feature = "hydrate")]
+        {
+            let _ = window().location().reload();
+        }
     }
 }

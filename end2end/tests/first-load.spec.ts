@@ -70,14 +70,20 @@ function report(testInfo: import("@playwright/test").TestInfo, what: string, val
 
 /// A session with a released round, and a fresh phone context (empty
 /// cache) logged in as its athlete.
-async function athleteWithEmptyCache(browser: import("@playwright/test").Browser, baseURL: string | undefined, problems: string[], tag: string) {
+async function athleteWithEmptyCache(
+  browser: import("@playwright/test").Browser,
+  baseURL: string | undefined,
+  problems: string[],
+  tag: string,
+  phoneProblems: string[] = problems,
+) {
   const { trainer, athlete, phone, close } = await trainerAndAthlete(browser, baseURL, problems);
   const id = await joinedSession(trainer, athlete, named(`Pia Payload ${tag}`), named(`Quin Quick ${tag}`));
   await releaseRound(trainer, 1, "Goblet squat");
   const { devices } = await import("@playwright/test");
   const fresh = await browser.newContext({ ...devices["Pixel 5"], baseURL, storageState: await phone.storageState() });
   const page = await fresh.newPage();
-  watch(page, "athlete (fresh phone)", problems);
+  watch(page, "athlete (fresh phone)", phoneProblems);
   return { id, fresh, page, close };
 }
 
@@ -157,6 +163,45 @@ test("on a slow link, the first visit to a page says it is loading while its cod
   await expect(page.getByTestId("active")).toBeVisible({ timeout: 30_000 });
   await expect(page.getByText("Loading…")).toHaveCount(0);
   await windowWasNotReloaded(page);
+  await fresh.close();
+  await close();
+});
+
+test("when a page's code cannot be fetched (the wifi just dropped), the page says so, the app keeps working, and the next visit loads it without a reload", async ({ browser, baseURL, problems }) => {
+  const phoneProblems: string[] = [];
+  const { id, fresh, page, close } = await athleteWithEmptyCache(browser, baseURL, problems, "dropped", phoneProblems);
+  await page.goto(`/sessions/${id}`);
+  await hydrated(page);
+  const session = page.getByRole("heading", { name: /^Session with / });
+  await expect(session).toBeVisible();
+  await markWindow(page);
+  // The dashboard's part of the wasm (a split module and its chunks) fails
+  // the way a dropped link does; the page and its data would still come.
+  const pagesCode = /\/pkg\/(chunk_|split_)/;
+  await page.route(pagesCode, (route) => route.abort("internetdisconnected"));
+  await page.getByRole("link", { name: "Dashboard" }).click();
+  const unavailable = page.getByTestId("page-unavailable");
+  await expect(unavailable).toBeVisible({ timeout: 30_000 });
+  await expect(unavailable.getByRole("heading")).toHaveText("This page could not load");
+  await expect(unavailable.getByRole("button", { name: "Try again" })).toBeVisible();
+  await expect(page.getByText("Loading…")).toHaveCount(0);
+  // The app is alive: back to the session page, which works as before.
+  await page.goBack();
+  await expect(session).toBeVisible();
+  await expect(page.getByTestId("live-status")).toHaveText("Live");
+  // The link is back: the same tap now loads the dashboard in place.
+  await page.unroute(pagesCode);
+  await page.getByRole("link", { name: "Dashboard" }).click();
+  await expect(page.getByTestId("active")).toBeVisible({ timeout: 30_000 });
+  await expect(unavailable).toHaveCount(0);
+  await windowWasNotReloaded(page);
+  // What the browser reported: the refused fetches (and the loader's note of
+  // them), never a panic or an uncaught error.
+  const fatal = phoneProblems.filter((p) => /page error|panicked|unreachable/i.test(p));
+  expect(fatal, "the app crashed").toEqual([]);
+  expect(phoneProblems.some((p) => /request failed: GET .*\/pkg\/.*ERR_INTERNET_DISCONNECTED/.test(p)), phoneProblems.join("\n")).toBe(true);
+  const unexplained = phoneProblems.filter((p) => !/ERR_INTERNET_DISCONNECTED|split module|Failed to fetch|Failed to load/i.test(p));
+  expect(unexplained, "unexpected browser problems").toEqual([]);
   await fresh.close();
   await close();
 });
