@@ -115,14 +115,20 @@ pub struct Phase {
     pub rss_kb: Option<u64>,
 }
 
-/// Per-session driving state: which action comes next.
+/// Per-session driving state: which action comes next. A round goes
+/// save, release, edit, then its three sets logged one by one (the most
+/// frequent action in a real session), then complete.
 #[derive(Clone, Copy, Debug)]
 enum Step {
     NewRound,
     Release { round: i64 },
     Edit { round: i64 },
+    LogSet { round: i64, set: u32 },
     Complete { round: i64 },
 }
+
+/// Sets per round (the exercise the bench prescribes has 3).
+const SETS: u32 = 3;
 
 #[derive(Clone, Copy, Debug)]
 struct Driven {
@@ -518,6 +524,20 @@ async fn act(
             form.push(("round_id", round.to_string()));
             ("/api/rounds/save", &trainer, form)
         }
+        Step::LogSet { round, set } => (
+            "/api/sets/log",
+            &athlete,
+            vec![
+                ("session_id", session.clone()),
+                ("round_id", round.to_string()),
+                ("revision", "2".to_string()),
+                ("exercise", "0".to_string()),
+                ("set", set.to_string()),
+                ("reps", "6".to_string()),
+                ("load", "80".to_string()),
+                ("rpe", "8".to_string()),
+            ],
+        ),
         Step::Complete { round } => (
             "/api/rounds/complete",
             &athlete,
@@ -568,7 +588,12 @@ async fn act(
                     round: body.trim().parse().unwrap_or_default(),
                 },
                 Step::Release { round } => Step::Edit { round },
-                Step::Edit { round } => Step::Complete { round },
+                Step::Edit { round } => Step::LogSet { round, set: 1 },
+                Step::LogSet { round, set } if set < SETS => Step::LogSet {
+                    round,
+                    set: set + 1,
+                },
+                Step::LogSet { round, .. } => Step::Complete { round },
                 Step::Complete { .. } => Step::NewRound,
             };
             ok.fetch_add(1, Ordering::SeqCst);

@@ -12,10 +12,12 @@ import type { BrowserContext, Page, CDPSession } from "@playwright/test";
 /// athlete's page kept in the main module, the athlete's first page sends
 /// 335,785 bytes (brotli; docs/BENCHMARKS.md, "First load on a phone,
 /// split by page"), most of it Leptos's runtime, router and our views'
-/// render code. So this budget only stops growth (about 4 % over today's).
+/// render code. So this budget only stops growth unnoticed. It was 350 KB;
+/// logging sets and reporting pain on the athlete's page (issue 16) took
+/// the page to 372,504 bytes, and the budget to 380 KB (about 4 % over).
 /// Without the precompressed copies it fails (1.1 MB); without the split
-/// it fails too (440 KB).
-const CODE_BUDGET = 350 * 1024;
+/// it fails too.
+const CODE_BUDGET = 380 * 1024;
 
 type Loaded = { url: string; status: number; encoding: string; bytes: number; cached: boolean };
 
@@ -196,8 +198,13 @@ test("when a page's code cannot be fetched (the wifi just dropped), the page say
   await expect(unavailable).toHaveCount(0);
   await windowWasNotReloaded(page);
   // What the browser reported: the refused fetches (and the loader's note of
-  // them), never a panic or an uncaught error.
-  const fatal = phoneProblems.filter((p) => /page error|panicked|unreachable/i.test(p));
+  // them), never a panic. The split loader's JS (written by the build, not
+  // ours) starts a part's fetches together and, once one fails, leaves the
+  // others' rejections unobserved: Chromium reports those as uncaught
+  // "Failed to fetch" page errors. They are harmless (the page above
+  // worked); anything else uncaught is not.
+  const loaderRejection = (p: string) => /page error: Failed to fetch$/.test(p);
+  const fatal = phoneProblems.filter((p) => /page error|panicked|unreachable/i.test(p) && !loaderRejection(p));
   expect(fatal, "the app crashed").toEqual([]);
   expect(phoneProblems.some((p) => /request failed: GET .*\/pkg\/.*ERR_INTERNET_DISCONNECTED/.test(p)), phoneProblems.join("\n")).toBe(true);
   const unexplained = phoneProblems.filter((p) => !/ERR_INTERNET_DISCONNECTED|split module|Failed to fetch|Failed to load/i.test(p));

@@ -73,6 +73,75 @@ pub enum SessionEvent {
         /// What it was: `draft` or `released`.
         was: RoundStatus,
     },
+    /// The athlete logged a set of the released round as done.
+    SetLogged {
+        /// Always the athlete.
+        by: Side,
+        /// The round's id.
+        round_id: i64,
+        /// Its number in the session.
+        number: i64,
+        /// The exercise's position in the round (0 is the first).
+        exercise: i64,
+        /// The set's number (1 is the first).
+        set: i64,
+        /// Reps done, if given.
+        reps: Option<i64>,
+        /// Load used, if given, in `unit`.
+        load: Option<f64>,
+        /// The prescription's load unit (`kg`, `lb`, `bodyweight`,
+        /// `percent_1rm`), if it has one.
+        unit: Option<String>,
+        /// RPE, if given.
+        rpe: Option<f64>,
+    },
+    /// The athlete corrected a set they had logged (before finishing the
+    /// round). Same fields as [`SessionEvent::SetLogged`], with the new values.
+    SetUpdated {
+        /// Always the athlete.
+        by: Side,
+        /// The round's id.
+        round_id: i64,
+        /// Its number in the session.
+        number: i64,
+        /// The exercise's position in the round (0 is the first).
+        exercise: i64,
+        /// The set's number (1 is the first).
+        set: i64,
+        /// Reps done, if given.
+        reps: Option<i64>,
+        /// Load used, if given, in `unit`.
+        load: Option<f64>,
+        /// The prescription's load unit, if it has one.
+        unit: Option<String>,
+        /// RPE, if given.
+        rpe: Option<f64>,
+    },
+    /// The athlete flagged pain on an exercise (or one of its sets) of the
+    /// released round: the trainer's page alerts until acknowledged.
+    PainReported {
+        /// Always the athlete.
+        by: Side,
+        /// The report's id (what the trainer acknowledges).
+        report_id: i64,
+        /// The round's id.
+        round_id: i64,
+        /// Its number in the session.
+        number: i64,
+        /// The exercise's position in the round (0 is the first).
+        exercise: i64,
+        /// The set's number, if the pain came in a set.
+        set: Option<i64>,
+        /// What the athlete said, if anything.
+        note: Option<String>,
+    },
+    /// The trainer acknowledged a pain report: the athlete sees it was seen.
+    PainAcknowledged {
+        /// Always the trainer.
+        by: Side,
+        /// The report's id.
+        report_id: i64,
+    },
     /// The athlete sent feedback for the released round.
     RoundCompleted {
         /// Always the athlete.
@@ -104,12 +173,16 @@ pub enum SessionEvent {
 
 impl SessionEvent {
     /// Every kind, in the order the protocol document lists them.
-    pub const KINDS: [&'static str; 8] = [
+    pub const KINDS: [&'static str; 12] = [
         "session-started",
         "session-joined",
         "round-updated",
         "round-released",
         "round-deleted",
+        "set-logged",
+        "set-updated",
+        "pain-reported",
+        "pain-acknowledged",
         "round-completed",
         "session-completed",
         "session-cancelled",
@@ -123,6 +196,10 @@ impl SessionEvent {
             SessionEvent::RoundUpdated { .. } => "round-updated",
             SessionEvent::RoundReleased { .. } => "round-released",
             SessionEvent::RoundDeleted { .. } => "round-deleted",
+            SessionEvent::SetLogged { .. } => "set-logged",
+            SessionEvent::SetUpdated { .. } => "set-updated",
+            SessionEvent::PainReported { .. } => "pain-reported",
+            SessionEvent::PainAcknowledged { .. } => "pain-acknowledged",
             SessionEvent::RoundCompleted { .. } => "round-completed",
             SessionEvent::SessionCompleted { .. } => "session-completed",
             SessionEvent::SessionCancelled { .. } => "session-cancelled",
@@ -137,6 +214,10 @@ impl SessionEvent {
             | SessionEvent::RoundUpdated { by, .. }
             | SessionEvent::RoundReleased { by, .. }
             | SessionEvent::RoundDeleted { by, .. }
+            | SessionEvent::SetLogged { by, .. }
+            | SessionEvent::SetUpdated { by, .. }
+            | SessionEvent::PainReported { by, .. }
+            | SessionEvent::PainAcknowledged { by, .. }
             | SessionEvent::RoundCompleted { by, .. }
             | SessionEvent::SessionCompleted { by, .. }
             | SessionEvent::SessionCancelled { by, .. } => *by,
@@ -226,6 +307,41 @@ mod tests {
                 round_id,
                 number,
                 was: RoundStatus::Released,
+            },
+            SetLogged {
+                by: Side::Athlete,
+                round_id,
+                number,
+                exercise: 0,
+                set: 1,
+                reps: Some(8),
+                load: Some(62.5),
+                unit: Some("kg".into()),
+                rpe: Some(7.5),
+            },
+            SetUpdated {
+                by: Side::Athlete,
+                round_id,
+                number,
+                exercise: 0,
+                set: 1,
+                reps: Some(6),
+                load: None,
+                unit: None,
+                rpe: None,
+            },
+            PainReported {
+                by: Side::Athlete,
+                report_id: 3,
+                round_id,
+                number,
+                exercise: 0,
+                set: Some(2),
+                note: Some("Left knee".into()),
+            },
+            PainAcknowledged {
+                by: Side::Trainer,
+                report_id: 3,
             },
             RoundCompleted {
                 by: Side::Athlete,

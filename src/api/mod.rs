@@ -3,8 +3,10 @@
 //! over HTTP at a fixed `/api/<endpoint>` path.
 
 pub mod auth;
+pub mod pain;
 pub mod rounds;
 pub mod sessions;
+pub mod sets;
 
 /// For `server::edge`: which field of a server function's form could not be
 /// read, and why. Leptos only says "error deserializing server function
@@ -40,6 +42,9 @@ const ENDPOINTS: &[(&str, FormReader)] = &[
     ("rounds/release", first_error::<rounds::ReleaseRound>),
     ("rounds/delete", first_error::<rounds::DeleteRound>),
     ("rounds/complete", first_error::<rounds::CompleteRound>),
+    ("sets/log", first_error::<sets::LogSet>),
+    ("pain/report", first_error::<pain::ReportPain>),
+    ("pain/acknowledge", first_error::<pain::AcknowledgePain>),
     ("dashboard", first_error::<sessions::LoadDashboard>),
     ("sessions/view", first_error::<sessions::LoadSession>),
     ("exercises/names", first_error::<sessions::ExerciseNames>),

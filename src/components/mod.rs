@@ -6,4 +6,5 @@ pub mod live_indicator;
 pub mod require_user;
 pub mod round_builder;
 pub mod session;
+pub mod sets;
 pub mod when;

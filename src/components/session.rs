@@ -52,22 +52,29 @@ pub fn SessionHeader(summary: SessionSummary, viewer: Side) -> impl IntoView {
     }
 }
 
-/// A round's exercises as prescribed.
+/// What a page shows under each exercise of a list (its index): the
+/// athlete's set rows, the trainer's progress.
+pub type UnderEach = std::sync::Arc<dyn Fn(usize) -> AnyView + Send + Sync>;
+
+/// A round's exercises as prescribed, with `under` each if given.
 #[component]
-pub fn ExerciseList(round: Round) -> impl IntoView {
+pub fn ExerciseList(round: Round, #[prop(optional)] under: Option<UnderEach>) -> impl IntoView {
     view! {
         <ol class="exercises">
             {round
                 .exercises
                 .into_iter()
-                .map(|exercise| {
+                .enumerate()
+                .map(|(index, exercise)| {
                     let summary = exercise.summary();
                     let notes = (!exercise.notes.is_empty()).then(|| exercise.notes.clone());
+                    let below = under.as_ref().map(|under| under(index));
                     view! {
                         <li class="exercise">
                             <strong class="exercise-name">{exercise.name}</strong>
                             <span class="prescription">{summary}</span>
                             {notes.map(|n| view! { <p class="trainer-notes">{n}</p> })}
+                            {below}
                         </li>
                     }
                 })
@@ -133,13 +140,24 @@ pub fn CompletedRound(round: Round) -> impl IntoView {
                         {round
                             .feedback
                             .iter()
-                            .map(|fb| {
+                            .enumerate()
+                            .map(|(index, fb)| {
                                 let rpe = fb.rpe.map(format_number).unwrap_or_else(|| "—".into());
+                                // The sets as they were logged, in order.
+                                let sets: Vec<String> = round
+                                    .sets
+                                    .iter()
+                                    .filter(|s| s.exercise as usize == index)
+                                    .map(|s| format!("{}: {}", s.set, s.actual()))
+                                    .collect();
+                                let sets = (!sets.is_empty()).then(|| view! {
+                                    <span class="sets-done" data-testid="sets-done">{format!("Sets {}", sets.join("; "))}</span>
+                                });
                                 view! {
                                     <tr class:pain=fb.pain role="row">
                                         <th scope="row" role="rowheader">{fb.prescription.name.clone()}</th>
                                         <td data-label="Prescribed" role="cell">{fb.prescription.summary()}</td>
-                                        <td data-label="Done" role="cell">{actual(fb)}</td>
+                                        <td data-label="Done" role="cell">{actual(fb)}{sets}</td>
                                         <td data-label="RPE" role="cell">{rpe}</td>
                                         <td data-label="Pain" role="cell">{if fb.pain { "⚠ yes" } else { "no" }}</td>
                                         <td data-label="Notes" role="cell">{fb.notes.clone()}</td>

@@ -20,6 +20,10 @@ pub struct Pending {
     pub path: String,
     /// The form, `application/x-www-form-urlencoded`.
     pub body: String,
+    /// The form's drafts scope on the page (what to forget once the server
+    /// has it, where to show its refusal).
+    #[serde(default)]
+    pub scope: String,
 }
 
 /// What became of one attempt to send a [`Pending`].

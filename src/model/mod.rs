@@ -7,11 +7,15 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 pub mod idempotency;
+pub mod pain;
 pub mod rules;
+pub mod sets;
 pub mod training;
 // The wire protocol (live frames, the typed event, `Side`, `RoundStatus`)
 // is its own crate, shared with other clients (`protocol/`).
 pub use idempotency::*;
+pub use pain::*;
+pub use sets::*;
 pub use spotter_protocol::{event, live, RoundStatus, SessionEvent, Side};
 pub use training::*;
 

@@ -185,6 +185,57 @@ pub fn complete(
     Ok(Verdict::Proceed)
 }
 
+/// The athlete logs or corrects a set of the released round they saw
+/// (`seen` revision). A completed round's sets are fixed; a round the
+/// trainer changed since is refused, so a set is never logged against a
+/// prescription the athlete did not see.
+pub fn log_set(
+    session: SessionStatus,
+    round: RoundStatus,
+    seen: i64,
+    revision: i64,
+) -> Result<(), Refusal> {
+    match round {
+        RoundStatus::Completed => {
+            return Err(Refusal::Conflict(
+                "This round is finished: its sets can no longer be logged or changed".into(),
+            ))
+        }
+        // The athlete never learns about drafts: the caller answers 404.
+        RoundStatus::Draft => return Err(Refusal::Conflict("This round is not released".into())),
+        RoundStatus::Released => {}
+    }
+    require_in_progress(session)?;
+    if seen != revision {
+        return Err(Refusal::Conflict(
+            "Your trainer changed this round while you were on it; check it and log the set again"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The athlete flags pain on a round they have (released, or completed
+/// while the session goes on); at any moment, but only while the session
+/// is in progress.
+pub fn report_pain(session: SessionStatus, round: RoundStatus) -> Result<(), Refusal> {
+    require_in_progress(session)?;
+    match round {
+        // The athlete never learns about drafts: the caller answers 404.
+        RoundStatus::Draft => Err(Refusal::Conflict("This round is not released".into())),
+        RoundStatus::Released | RoundStatus::Completed => Ok(()),
+    }
+}
+
+/// The trainer acknowledges a pain report; again is a no-op.
+pub fn acknowledge_pain(acknowledged: bool) -> Verdict {
+    if acknowledged {
+        Verdict::AlreadyDone
+    } else {
+        Verdict::Proceed
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,5 +337,33 @@ mod tests {
         ));
         assert_eq!(delete(1, Released), Ok(()));
         assert!(delete(1, RoundStatus::Completed).is_err());
+    }
+
+    #[test]
+    fn sets_are_logged_on_the_released_round_the_athlete_saw() {
+        assert_eq!(log_set(Active, Released, 2, 2), Ok(()));
+        assert!(
+            matches!(log_set(Active, Released, 1, 2), Err(Refusal::Conflict(m)) if m.contains("changed this round"))
+        );
+        assert!(
+            matches!(log_set(Active, RoundStatus::Completed, 2, 2), Err(Refusal::Conflict(m)) if m.contains("finished"))
+        );
+        assert!(matches!(
+            log_set(Active, Draft, 1, 1),
+            Err(Refusal::Conflict(_))
+        ));
+        assert!(log_set(Cancelled, Released, 1, 1).is_err());
+        assert!(log_set(SessionStatus::Completed, Released, 1, 1).is_err());
+    }
+
+    #[test]
+    fn pain_is_reported_while_the_session_goes_on_and_acknowledged_once() {
+        assert_eq!(report_pain(Active, Released), Ok(()));
+        assert_eq!(report_pain(Active, RoundStatus::Completed), Ok(()));
+        assert!(report_pain(Active, Draft).is_err());
+        assert!(report_pain(Cancelled, Released).is_err());
+        assert!(report_pain(Waiting, Released).is_err());
+        assert_eq!(acknowledge_pain(false), Verdict::Proceed);
+        assert_eq!(acknowledge_pain(true), Verdict::AlreadyDone);
     }
 }

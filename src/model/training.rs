@@ -270,7 +270,7 @@ pub fn feedback_field(index: usize, field: &str) -> String {
     format!("feedback[{index}][{field}]")
 }
 
-fn parse_whole(
+pub(super) fn parse_whole(
     value: &str,
     field: String,
     what: &str,
@@ -290,7 +290,7 @@ fn parse_whole(
     }
 }
 
-fn parse_decimal(
+pub(super) fn parse_decimal(
     value: &str,
     field: String,
     what: &str,
@@ -317,7 +317,12 @@ fn parse_decimal(
     Ok(Some(n))
 }
 
-fn check_text(value: &str, field: String, what: &str, max: usize) -> Result<String, FieldError> {
+pub(super) fn check_text(
+    value: &str,
+    field: String,
+    what: &str,
+    max: usize,
+) -> Result<String, FieldError> {
     // A browser posts a textarea's line breaks as CRLF: one break each.
     let value = value.replace("\r\n", "\n");
     let value = value.trim();
@@ -540,6 +545,9 @@ pub struct Round {
     pub exercises: Vec<Exercise>,
     /// One per exercise once completed, in the same order.
     pub feedback: Vec<Feedback>,
+    /// The sets logged so far, by exercise then set.
+    #[serde(default)]
+    pub sets: Vec<super::LoggedSet>,
 }
 
 /// A session's header facts, for lists and for the session pages.
@@ -575,6 +583,20 @@ pub struct SessionView {
     pub viewer: Side,
     /// Rounds in number order (drafts only for the trainer).
     pub rounds: Vec<Round>,
+    /// The server's clock when this was read (ms since the epoch): how old
+    /// a logged set is, without trusting the browser's clock.
+    #[serde(default)]
+    pub now: i64,
+    /// Pain the athlete reported in this session, oldest first.
+    #[serde(default)]
+    pub pain: Vec<super::PainReport>,
+}
+
+impl SessionView {
+    /// Pain reports the trainer has not acknowledged yet.
+    pub fn unacknowledged_pain(&self) -> impl Iterator<Item = &super::PainReport> {
+        self.pain.iter().filter(|p| p.acknowledged_at.is_none())
+    }
 }
 
 impl SessionView {

@@ -12,16 +12,18 @@
 use super::{field_error, general_error, settled_changes};
 use crate::{
     api::{
-        rounds::CompleteRound,
         sessions::{load_session, CancelSession},
+        {rounds::CompleteRound, sets::LogSet},
     },
     components::{
         field::{scoped_id, Drafts, Field, IdempotencyKey, TextArea},
         live_indicator::LiveIndicator,
         require_user::RequireUser,
         session::{
-            CancelForm, CompletedRound, ExerciseList, SessionError, SessionHeader, WrongSide,
+            CancelForm, CompletedRound, ExerciseList, SessionError, SessionHeader, UnderEach,
+            WrongSide,
         },
+        sets::{PainForm, PainStatus, SetRefusal, SetRows, SetSubmit},
     },
     error::AppError,
     live::{
@@ -67,11 +69,17 @@ enum Delivery {
     Queued,
 }
 
-/// Sends the feedback in the outbox, one submission at a time, and keeps
-/// what could not be sent.
-fn feedback_sender() -> Action<Pending, Result<Delivery, AppError>> {
-    let send = Action::new_local(|pending: &Pending| {
+/// The page's submissions (logged sets, the feedback) go through one
+/// sender: the outbox keeps their order.
+type Sender = Action<Pending, Result<Delivery, AppError>>;
+
+/// Sends what waits in the outbox, one submission at a time, and keeps
+/// what could not be sent. `last` is the submission the latest answer is
+/// about (which form shows a refusal, which drafts to forget).
+fn sender(last: RwSignal<Option<Pending>>) -> Sender {
+    let send = Action::new_local(move |pending: &Pending| {
         let pending = pending.clone();
+        last.set(Some(pending.clone()));
         async move {
             match outbox::send(&pending).await {
                 Sent::Accepted => {
@@ -89,19 +97,38 @@ fn feedback_sender() -> Action<Pending, Result<Delivery, AppError>> {
     // Without JavaScript the form posts itself and a refusal comes back in
     // the URL (as for every `ActionForm`): show it the same way.
     let refused = use_context::<leptos::server::ServerActionError>().and_then(|error| {
-        (error.path() == <CompleteRound as ServerFn>::PATH).then(|| {
-            leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(error.err())
-        })
+        let path = error.path();
+        (path == <CompleteRound as ServerFn>::PATH || path == <LogSet as ServerFn>::PATH).then(
+            || {
+                let decoded =
+                    leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(error.err());
+                (path.to_string(), decoded)
+            },
+        )
     });
-    if let Some(error) = refused {
+    if let Some((path, error)) = refused {
+        // Which set it was is not in the URL: the set rows show it above
+        // them (`SetRefusal` with no scope).
+        last.set(Some(Pending {
+            key: String::new(),
+            session_id: 0,
+            path,
+            body: String::new(),
+            scope: String::new(),
+        }));
         send.value().set(Some(Err(error)));
     }
     send
 }
 
+/// Whether `pending` is the round's feedback (rather than a logged set).
+fn is_feedback(pending: &Pending) -> bool {
+    pending.path == <CompleteRound as ServerFn>::PATH
+}
+
 /// Sends the oldest waiting submission of `session_id`, unless one is on
 /// its way.
-fn flush(session_id: i64, send: Action<Pending, Result<Delivery, AppError>>) {
+fn flush(session_id: i64, send: Sender) {
     if send.pending().get_untracked() {
         return;
     }
@@ -113,7 +140,8 @@ fn flush(session_id: i64, send: Action<Pending, Result<Delivery, AppError>>) {
 #[component]
 fn AthleteSession() -> impl IntoView {
     let id = session_id_param();
-    let send = feedback_sender();
+    let last = RwSignal::new(None::<Pending>);
+    let send = sender(last);
     let cancel = ServerAction::<CancelSession>::new();
     let (delivered, set_delivered) = signal(0u32);
     let queued = RwSignal::new(false);
@@ -133,7 +161,10 @@ fn AthleteSession() -> impl IntoView {
         let waiting = !outbox::for_session(id.get_untracked()).is_empty();
         queued.set(waiting);
         if let Some(Ok(Delivery::Sent)) = result {
-            drafts.clear();
+            match last.get_untracked() {
+                Some(set) if !is_feedback(&set) => drafts.accepted(&set.scope),
+                _ => drafts.clear(),
+            }
             set_delivered.update(|n| *n += 1);
             flush(id.get_untracked(), send);
         }
@@ -177,7 +208,7 @@ fn AthleteSession() -> impl IntoView {
                     Ok(view) if view.viewer != Side::Athlete => {
                         view! { <WrongSide viewer=view.viewer session_id=view.summary.id/> }.into_any()
                     }
-                    Ok(view) => view! { <AthleteView view send queued live cancel drafts/> }.into_any(),
+                    Ok(view) => view! { <AthleteView view send last queued live cancel drafts/> }.into_any(),
                 }
             })}
         </Suspense>
@@ -187,7 +218,8 @@ fn AthleteSession() -> impl IntoView {
 #[component]
 fn AthleteView(
     view: SessionView,
-    send: Action<Pending, Result<Delivery, AppError>>,
+    send: Sender,
+    last: RwSignal<Option<Pending>>,
     queued: RwSignal<bool>,
     live: Live,
     cancel: ServerAction<CancelSession>,
@@ -198,6 +230,7 @@ fn AthleteView(
     let trainer = view.summary.trainer_name.clone();
     let released = view.released_round().cloned();
     let completed: Vec<Round> = view.completed_rounds().rev().cloned().collect();
+    let pain = view.pain.clone();
     let announcement = match (status, &released) {
         (SessionStatus::Waiting, _) => format!("Waiting for {trainer} to join"),
         (SessionStatus::Active, Some(round)) => format!("Round {} is ready", round.number),
@@ -216,6 +249,7 @@ fn AthleteView(
     view! {
         <div class="session athlete-session">
             <SessionHeader summary=view.summary.clone() viewer=Side::Athlete/>
+            <PainStatus reports=pain trainer=trainer.clone()/>
             <p class="live-status" role="status" aria-live="polite" data-testid="announcement">{announcement.clone()}</p>
             <p class="outbox-status" role="status" aria-live="polite" data-testid="outbox-status">
                 {move || {
@@ -229,7 +263,7 @@ fn AthleteView(
                 }}
             </p>
             {match (status, released) {
-                (SessionStatus::Active, Some(round)) => view! { <ReleasedRound session_id round send queued live drafts/> }.into_any(),
+                (SessionStatus::Active, Some(round)) => view! { <ReleasedRound session_id round send last queued live drafts/> }.into_any(),
                 (SessionStatus::Active, None) | (SessionStatus::Waiting, _) => view! {
                     <section class="card waiting"><p>{waiting}</p></section>
                 }
@@ -253,7 +287,8 @@ fn AthleteView(
 fn ReleasedRound(
     session_id: i64,
     round: Round,
-    send: Action<Pending, Result<Delivery, AppError>>,
+    send: Sender,
+    last: RwSignal<Option<Pending>>,
     queued: RwSignal<bool>,
     live: Live,
     drafts: Drafts,
@@ -272,7 +307,34 @@ fn ReleasedRound(
         }
     );
     let exercises = round.exercises.clone();
-    let err = move |field: String| field_error(send, field);
+    // The feedback form shows the refusals of the feedback, each set row
+    // those of its own set.
+    let about_feedback = move || last.get().is_none_or(|p| is_feedback(&p));
+    let err = move |field: String| {
+        let error = field_error(send, field);
+        Signal::derive(move || error.get().filter(|_| about_feedback()))
+    };
+    let general = {
+        let error = general_error(send);
+        Signal::derive(move || error.get().filter(|_| about_feedback()))
+    };
+    let refusal: Signal<SetRefusal> = Signal::derive(move || {
+        let set = last.get().filter(|p| !is_feedback(p))?;
+        let error = send.value().get()?.err()?;
+        Some((set.scope, error))
+    });
+    let unplaced = Signal::derive(move || {
+        refusal
+            .get()
+            .filter(|(scope, _)| scope.is_empty())
+            .map(|(_, error)| format!("The set was not logged: {error}"))
+    });
+    // Whether the feedback itself waits in the outbox (logged sets waiting
+    // do not stop the athlete from finishing: they go first).
+    let feedback_waiting = Signal::derive(move || {
+        queued.track();
+        outbox::for_session(session_id).iter().any(is_feedback)
+    });
     // A new key once the server has a submission; the same one for every
     // resend of it.
     let (accepted, set_accepted) = signal(0u32);
@@ -281,13 +343,12 @@ fn ReleasedRound(
             set_accepted.update(|n| *n += 1);
         }
     });
-    let sending = scope.clone();
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        // Without JavaScript the form posts itself; with it, the submission
-        // goes through the outbox.
+    // Without JavaScript a form posts itself; with it, the submission goes
+    // through the outbox.
+    let through_outbox = move |ev: &leptos::ev::SubmitEvent, scope: &str| {
         ev.prevent_default();
-        drafts.sending(&sending);
-        if let Some(pending) = submission(&ev, session_id) {
+        drafts.sending(scope);
+        if let Some(pending) = submission(ev, session_id, scope) {
             outbox::put(pending.clone());
             queued.set(true);
             live.probe();
@@ -296,10 +357,37 @@ fn ReleasedRound(
             }
         }
     };
+    let sending = scope.clone();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| through_outbox(&ev, &sending);
+    let on_set = Callback::new(move |set: SetSubmit| through_outbox(&set.event, &set.scope));
+    let logged_round = round.clone();
+    let under: UnderEach = std::sync::Arc::new(move |index| {
+        view! {
+            <SetRows session_id round=logged_round.clone() index drafts renew=accepted refusal on_submit=on_set/>
+            <PainForm session_id round=logged_round.clone() index drafts renew=accepted refusal on_submit=on_set/>
+        }
+        .into_any()
+    });
+    let logged_count = |i: usize| {
+        round
+            .sets
+            .iter()
+            .filter(|s| s.exercise as usize == i)
+            .count()
+    };
+    let sets_done: Vec<String> = exercises
+        .iter()
+        .enumerate()
+        .map(|(i, e)| match logged_count(i) {
+            0 => e.sets.map(|n| n.to_string()).unwrap_or_default(),
+            n => n.to_string(),
+        })
+        .collect();
     view! {
         <section class="card round released-round" data-testid="released-round">
             <h2>{title}</h2>
-            <ExerciseList round=round.clone()/>
+            <p class="form-error" role="alert" data-testid="set-error">{unplaced}</p>
+            <ExerciseList round=round.clone() under/>
             <form method="post" action=CompleteRound::url() on:submit=on_submit>
                 <IdempotencyKey renew=accepted/>
                 <input type="hidden" name="session_id" value=session_id/>
@@ -318,7 +406,7 @@ fn ReleasedRound(
                             <fieldset class="feedback-row" data-testid=format!("feedback-{i}")>
                                 <legend>{exercise.name.clone()}</legend>
                                 <div class="row-grid">
-                                    <Field label="Sets done" name=f("sets_done") kind="number" value=exercise.sets.map(|n| n.to_string()).unwrap_or_default() range=(0.0, f64::from(SETS_MAX), 1.0) error=err(f("sets_done")) drafts=(drafts, scope.clone())/>
+                                    <Field label="Sets done" name=f("sets_done") kind="number" value=sets_done[i].clone() range=(0.0, f64::from(SETS_MAX), 1.0) error=err(f("sets_done")) drafts=(drafts, scope.clone())/>
                                     <Field label="Reps done" name=f("reps_done") kind="number" value=exercise.reps.map(|n| n.to_string()).unwrap_or_default() range=(0.0, f64::from(REPS_MAX), 1.0) error=err(f("reps_done")) drafts=(drafts, scope.clone())/>
                                     <Field label="Load used" name=f("load_used") kind="number" value=exercise.load.map(crate::model::format_number).unwrap_or_default() range=(0.0, LOAD_MAX, 0.25) error=err(f("load_used")) drafts=(drafts, scope.clone())/>
                                     {exercise.duration_s.map(|seconds| view! {
@@ -343,9 +431,9 @@ fn ReleasedRound(
                         }
                     })
                     .collect_view()}
-                <p class="form-error" role="alert">{move || general_error(send).get()}</p>
+                <p class="form-error" role="alert">{general}</p>
                 <p class="field-error" role="alert">{move || err("feedback".to_string()).get()}</p>
-                <button type="submit" class="wide" disabled=move || send.pending().get() || queued.get()>"Send feedback and finish the round"</button>
+                <button type="submit" class="wide" disabled=move || feedback_waiting.get() || (send.pending().get() && about_feedback())>"Send feedback and finish the round"</button>
             </form>
         </section>
     }
@@ -353,7 +441,7 @@ fn ReleasedRound(
 
 /// The feedback form as the outbox keeps it: its fields, url-encoded as a
 /// browser would post them, under the form's idempotency key.
-fn submission(ev: &leptos::ev::SubmitEvent, session_id: i64) -> Option<Pending> {
+fn submission(ev: &leptos::ev::SubmitEvent, session_id: i64, scope: &str) -> Option<Pending> {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast;
@@ -367,16 +455,19 @@ fn submission(ev: &leptos::ev::SubmitEvent, session_id: i64) -> Option<Pending> 
             .ok()?
             .to_string()
             .into();
+        // The form's own action: `/api/rounds/complete` or `/api/sets/log`.
+        let path = form.get_attribute("action")?;
         Some(Pending {
             key,
             session_id,
-            path: CompleteRound::url().to_string(),
+            path,
             body,
+            scope: scope.to_string(),
         })
     }
     #[cfg(not(feature = "hydrate"))]
     {
-        let _ = (ev, session_id);
+        let _ = (ev, session_id, scope);
         None
     }
 }

@@ -6,6 +6,7 @@ use super::{general_error, session_athlete::session_id_param, settled_changes, s
 use crate::components::field::IdempotencyKey;
 use crate::{
     api::{
+        pain::AcknowledgePain,
         rounds::{DeleteRound, SaveRound},
         sessions::{exercise_names, load_session, CancelSession, JoinSession},
     },
@@ -15,11 +16,13 @@ use crate::{
         require_user::RequireUser,
         round_builder::{ExerciseNameList, RoundBuilder, NEW_ROUND_SCOPE},
         session::{
-            CancelForm, CompletedRound, ExerciseList, SessionError, SessionHeader, WrongSide,
+            CancelForm, CompletedRound, ExerciseList, SessionError, SessionHeader, UnderEach,
+            WrongSide,
         },
+        sets::{CurrentActivity, SetProgress},
     },
     live::use_session_live,
-    model::{Round, SessionStatus, SessionView, Side},
+    model::{PainReport, Round, SessionStatus, SessionView, Side},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -36,6 +39,7 @@ struct TrainerActions {
     edit: ServerAction<SaveRound>,
     delete: ServerAction<DeleteRound>,
     cancel: ServerAction<CancelSession>,
+    acknowledge: ServerAction<AcknowledgePain>,
     /// What the trainer typed into a builder, kept across re-renders.
     drafts: Drafts,
     /// Whether the released round's editor (rather than the next round's
@@ -61,6 +65,7 @@ fn TrainerSession() -> impl IntoView {
         edit: ServerAction::new(),
         delete: ServerAction::new(),
         cancel: ServerAction::new(),
+        acknowledge: ServerAction::new(),
         // Kept on this computer as typed, restored after a reload.
         drafts: Drafts::persisted(format!("spotter.draft.{}.trainer", id.get_untracked())),
         editing: RwSignal::new(false),
@@ -70,6 +75,7 @@ fn TrainerSession() -> impl IntoView {
         successes(actions.save.into()),
         successes(actions.edit.into()),
         successes(actions.delete.into()),
+        successes(actions.acknowledge.into()),
     );
     let live = use_session_live(id.get_untracked(), Side::Trainer);
     let busy = Signal::derive(move || {
@@ -78,6 +84,7 @@ fn TrainerSession() -> impl IntoView {
             || actions.edit.pending().get()
             || actions.delete.pending().get()
             || actions.cancel.pending().get()
+            || actions.acknowledge.pending().get()
     });
     let live_changes = settled_changes(live.changes, busy);
     let session = Resource::new(
@@ -88,6 +95,7 @@ fn TrainerSession() -> impl IntoView {
                 changes.1.get(),
                 changes.2.get(),
                 changes.3.get(),
+                changes.4.get(),
                 live_changes.get(),
             )
         },
@@ -166,9 +174,11 @@ fn TrainerView(view: SessionView, actions: TrainerActions) -> impl IntoView {
         actions.editing.set(false);
     }
     let next_number = view.rounds.iter().map(|r| r.number).max().unwrap_or(0) + 1;
+    let pain: Vec<PainReport> = view.unacknowledged_pain().cloned().collect();
     view! {
         <div class="session trainer-session">
             <SessionHeader summary=view.summary.clone() viewer=Side::Trainer/>
+            <PainAlerts reports=pain session_id now=view.now athlete=athlete.clone() action=actions.acknowledge/>
             <p class="live-status" role="status" aria-live="polite" data-testid="announcement">{announcement}</p>
             {(status == SessionStatus::Waiting).then(|| view! {
                 <section class="card">
@@ -201,7 +211,7 @@ fn TrainerView(view: SessionView, actions: TrainerActions) -> impl IntoView {
                 })}
                 <section class="desk-athlete" aria-labelledby="athlete-side">
                     <h2 id="athlete-side" class="visually-hidden">{format!("{athlete}'s side")}</h2>
-                    {released.clone().map(|round| view! { <ReleasedRoundPanel session_id round actions/> })}
+                    {released.clone().map(|round| view! { <ReleasedRoundPanel session_id round now=view.now actions/> })}
                     {status.has_ended().then(|| view! {
                         <p><A href=format!("/sessions/{session_id}/history")>"See the whole session"</A></p>
                     })}
@@ -224,12 +234,22 @@ fn TrainerView(view: SessionView, actions: TrainerActions) -> impl IntoView {
 /// The round the athlete has now: what they see, and delete it (editing it
 /// is on the builder's side).
 #[component]
-fn ReleasedRoundPanel(session_id: i64, round: Round, actions: TrainerActions) -> impl IntoView {
+fn ReleasedRoundPanel(
+    session_id: i64,
+    round: Round,
+    now: i64,
+    actions: TrainerActions,
+) -> impl IntoView {
     let number = round.number;
+    let progress = round.clone();
+    let under: UnderEach = std::sync::Arc::new(move |index| {
+        view! { <SetProgress round=progress.clone() index/> }.into_any()
+    });
     view! {
         <section class="card round released-round" data-testid="released-round">
             <h2>{format!("Round {number} is with the athlete{}", if round.is_final { " (final)" } else { "" })}</h2>
-            <ExerciseList round=round.clone()/>
+            <CurrentActivity round=round.clone() now/>
+            <ExerciseList round=round.clone() under/>
             <DeleteButton session_id round_id=round.id number actions/>
         </section>
     }
@@ -274,4 +294,46 @@ fn DeleteButton(
         </ActionForm>
         <p class="form-error" role="alert">{move || general_error(actions.delete.into()).get()}</p>
     }
+}
+
+/// Pain the athlete reported that the trainer has not acknowledged: on top
+/// of the page, and in the tab's title (seen from another tab), until
+/// "Seen" is pressed.
+#[component]
+fn PainAlerts(
+    reports: Vec<PainReport>,
+    session_id: i64,
+    now: i64,
+    athlete: String,
+    action: ServerAction<AcknowledgePain>,
+) -> impl IntoView {
+    if reports.is_empty() {
+        return ().into_any();
+    }
+    let title = format!("⚠ Pain reported · {athlete} · spotter");
+    view! {
+        <Title text=title/>
+        {reports
+            .into_iter()
+            .map(|report| {
+                let when = crate::components::sets::ago_text((now - report.reported_at).max(0) / 1000);
+                view! {
+                    <section class="pain-alert" role="alert" data-testid="pain-alert">
+                        <p>
+                            <strong>{format!("⚠ {athlete} reported pain")}</strong>
+                            {format!(" in round {}: {} ({when})", report.round, report.describe())}
+                        </p>
+                        <ActionForm action=action attr:class="inline">
+                            <IdempotencyKey renew=crate::pages::successes(action.into())/>
+                            <input type="hidden" name="session_id" value=session_id/>
+                            <input type="hidden" name="report_id" value=report.id/>
+                            <button type="submit" disabled=move || action.pending().get()>"Seen"</button>
+                        </ActionForm>
+                    </section>
+                }
+            })
+            .collect_view()}
+        <p class="form-error" role="alert">{move || general_error(action.into()).get()}</p>
+    }
+    .into_any()
 }

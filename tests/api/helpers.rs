@@ -589,6 +589,8 @@ impl TestApp {
             ("rounds", "id"),
             ("exercises", "id"),
             ("feedback", "id"),
+            ("set_logs", "round_id, position, set_number"),
+            ("pain_reports", "id"),
             ("session_events", "session_id, seq"),
         ] {
             let rows: Vec<(String,)> = sqlx::query_as(&format!(
@@ -665,6 +667,25 @@ fn row_text(table: &str) -> String {
             "rpe_half",
             "pain",
             "notes",
+        ],
+        "pain_reports" => &[
+            "id",
+            "session_id",
+            "round_id",
+            "position",
+            "set_number",
+            "note",
+            "acknowledged_at",
+        ],
+        "set_logs" => &[
+            "round_id",
+            "position",
+            "set_number",
+            "reps",
+            "load_centi",
+            "rpe_half",
+            "logged_at",
+            "updated_at",
         ],
         _ => &["session_id", "seq", "kind", "payload"],
     };

@@ -15,6 +15,8 @@ mod hostile;
 mod live;
 mod metrics;
 mod pages;
+mod pain;
 mod scaleout;
 mod sessions;
+mod sets;
 mod writes;

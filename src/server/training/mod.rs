@@ -7,6 +7,8 @@
 //! | [`work`] | the unit of work: begin, lock the session, replay a repeated request, resolve the side; commit and hand the events to the bus |
 //! | [`sessions`] | start, join, cancel |
 //! | [`rounds`] | save (and release with it), release, delete, complete with feedback |
+//! | [`sets`] | log a set as it is done, correct it before the round is completed |
+//! | [`pain`] | the athlete reports pain, the trainer acknowledges it |
 //! | [`queries`] | the dashboard and the session view |
 //! | [`codec`] | how loads, RPE and exercises are stored and read back |
 //!
@@ -15,15 +17,19 @@
 //! training → events (the log) → db, and training → bus → hub.
 
 mod codec;
+pub mod pain;
 pub mod queries;
 pub mod rounds;
 pub mod sessions;
+pub mod sets;
 mod work;
 pub mod writer;
 
+pub use pain::{acknowledge_pain, report_pain, PainInput};
 pub use queries::{dashboard, exercise_names, session_view};
 pub use rounds::{complete_round, delete_round, release_round, save_round};
 pub use sessions::{cancel_session, join_session, start_session};
+pub use sets::{log_set, SetRef};
 pub use writer::Writer;
 
 use super::{db::Database, live::Bus};

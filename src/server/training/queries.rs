@@ -3,15 +3,17 @@
 
 use super::{
     codec::{from_centi, from_halves, small, ExerciseRow, EXERCISE_COLUMNS},
+    pain::{PainRow, PAIN_COLUMNS},
+    sets::{SetRow, SET_COLUMNS},
     work::{corrupt, no_such_session, parse_status, SessionRow},
 };
 use crate::{
     error::AppError,
     model::{
-        Dashboard, Feedback, Role, Round, RoundStatus, SessionStatus, SessionSummary, SessionView,
-        Side, TrainerChoice, User,
+        Dashboard, Feedback, PainReport, Role, Round, RoundStatus, SessionStatus, SessionSummary,
+        SessionView, Side, TrainerChoice, User,
     },
-    server::db::Database,
+    server::db::{now_ms, Database},
 };
 use std::collections::HashMap;
 
@@ -187,12 +189,28 @@ pub async fn session_view(
     .bind(session_id)
     .fetch_all(&db.pool)
     .await?;
+    let sets: Vec<SetRow> = sqlx::query_as(&format!(
+        "SELECT {SET_COLUMNS} FROM set_logs l JOIN rounds r ON r.id = l.round_id \
+         WHERE r.session_id = $1 ORDER BY l.round_id, l.position, l.set_number"
+    ))
+    .bind(session_id)
+    .fetch_all(&db.pool)
+    .await?;
+    let pain: Vec<PainRow> = sqlx::query_as(&format!(
+        "SELECT {PAIN_COLUMNS} FROM pain_reports WHERE session_id = $1 ORDER BY id"
+    ))
+    .bind(session_id)
+    .fetch_all(&db.pool)
+    .await?;
     let mut exercises = group_by_round(exercises, |e| e.round_id);
+    let mut sets = group_by_round(sets, |s| s.round_id);
     let mut feedback = group_by_round(feedback, |f| f.prescription.round_id);
     let mut view = SessionView {
         summary,
         viewer,
         rounds: Vec::new(),
+        now: now_ms(),
+        pain: pain.into_iter().map(PainReport::from).collect(),
     };
     for row in rounds {
         let status =
@@ -210,6 +228,7 @@ pub async fn session_view(
             completed_at: row.completed_at,
             exercises: take(&mut exercises, row.id),
             feedback: take(&mut feedback, row.id),
+            sets: take(&mut sets, row.id),
         });
     }
     Ok(view)

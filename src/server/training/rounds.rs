@@ -22,12 +22,12 @@ use crate::{
 
 /// A round as mutations need it.
 #[derive(Clone, Copy, Debug)]
-struct RoundRow {
-    id: i64,
-    number: i64,
-    status: RoundStatus,
-    is_final: bool,
-    revision: i64,
+pub(super) struct RoundRow {
+    pub id: i64,
+    pub number: i64,
+    pub status: RoundStatus,
+    pub is_final: bool,
+    pub revision: i64,
 }
 
 impl RoundRow {
@@ -63,11 +63,15 @@ impl RoundRow {
     }
 }
 
-fn no_such_round() -> AppError {
+pub(super) fn no_such_round() -> AppError {
     AppError::NotFound("There is no such round in this session".into())
 }
 
-async fn round_in(tx: &mut Tx<'_>, session_id: i64, round_id: i64) -> Result<RoundRow, AppError> {
+pub(super) async fn round_in(
+    tx: &mut Tx<'_>,
+    session_id: i64,
+    round_id: i64,
+) -> Result<RoundRow, AppError> {
     let row: Option<(i64, i64, String, i64, i64)> = tx
         .fetch_optional(
             sql("SELECT id, number, status, is_final, revision FROM rounds WHERE id = $1 AND session_id = $2")
@@ -86,7 +90,10 @@ async fn round_in(tx: &mut Tx<'_>, session_id: i64, round_id: i64) -> Result<Rou
     })
 }
 
-async fn load_exercises(tx: &mut Tx<'_>, round_id: i64) -> Result<Vec<Exercise>, AppError> {
+pub(super) async fn load_exercises(
+    tx: &mut Tx<'_>,
+    round_id: i64,
+) -> Result<Vec<Exercise>, AppError> {
     let rows: Vec<ExerciseTuple> = tx
         .fetch_all(
             sql(format!(
@@ -100,6 +107,23 @@ async fn load_exercises(tx: &mut Tx<'_>, round_id: i64) -> Result<Vec<Exercise>,
         .into_iter()
         .map(|row| Exercise::from(ExerciseRow::from(row)))
         .collect())
+}
+
+/// The exercise at `position` (0 is the first) of a round's `exercises`,
+/// or a message naming the `exercise` field.
+pub(super) fn exercise_at(exercises: &[Exercise], position: i64) -> Result<&Exercise, AppError> {
+    usize::try_from(position)
+        .ok()
+        .and_then(|i| exercises.get(i))
+        .ok_or_else(|| {
+            AppError::invalid(
+                "exercise",
+                format!(
+                    "Exercise must be a position from 0 to {} in this round",
+                    exercises.len().saturating_sub(1)
+                ),
+            )
+        })
 }
 
 /// Creates a draft round (`round_id` = None) or replaces an unfinished

@@ -1,0 +1,133 @@
+import { test, expect, trainerAndAthlete, joinedSession, named, fillExercise, markWindow, windowWasNotReloaded, eventKinds } from "./fixtures";
+import type { Page, TestInfo } from "@playwright/test";
+
+function report(testInfo: TestInfo, what: string, ms: number) {
+  testInfo.annotations.push({ type: what, description: `${ms} ms` });
+  console.log(`[${testInfo.project.name}] ${what}: ${ms} ms`);
+}
+
+/// Round 1: a back squat, 3 × 5 at 100 kg, released.
+async function releaseSquat(trainer: Page) {
+  await fillExercise(trainer, 0, { Exercise: "Back squat", Sets: "3", Reps: "5", Load: "100", Unit: "kg" });
+  await trainer.getByRole("button", { name: "Save draft" }).click();
+  await trainer.getByRole("button", { name: "Release round 1" }).click();
+  await expect(trainer.getByTestId("released-round")).toContainText("Back squat");
+}
+
+test("the athlete logs each set as it is done and the trainer sees each one land, without a reload", async ({ browser, baseURL, problems }, testInfo) => {
+  const { trainer, athlete, close } = await trainerAndAthlete(browser, baseURL, problems);
+  const id = await joinedSession(trainer, athlete, named("Sam Sets"), named("Lou Lift"));
+  await releaseSquat(trainer);
+  const sets = athlete.getByTestId("sets-0");
+  await expect(sets.getByTestId("set-count")).toHaveText("0 of 3 sets done");
+  // Pre-filled from the prescription: one tap when it went as planned.
+  await expect(athlete.getByTestId("set-0-1").getByLabel("Reps")).toHaveValue("5");
+  await expect(athlete.getByTestId("set-0-1").getByLabel("Load (kg)")).toHaveValue("100");
+  const progress = trainer.getByTestId("progress-0");
+  await expect(progress.getByTestId("set-count")).toHaveText("0 of 3 sets done");
+  await expect(trainer.getByTestId("activity")).toHaveText("No set logged yet in this round.");
+  await markWindow(trainer);
+  // Typed in the feedback form before the sets: logging sets keeps it.
+  await athlete.getByTestId("feedback-0").getByLabel("Notes for your trainer").fill("Knees felt fine");
+
+  const steps: [number, Record<string, string>, string][] = [
+    [1, {}, "5 × 100 kg"],
+    [2, { Reps: "4", "Load (kg)": "102.5" }, "4 × 102.5 kg"],
+    [3, { RPE: "9" }, "5 × 100 kg · RPE 9"],
+  ];
+  for (const [set, typed, shown] of steps) {
+    const row = athlete.getByTestId(`set-0-${set}`);
+    for (const [label, value] of Object.entries(typed)) await row.getByLabel(label, { exact: true }).fill(value);
+    const tapped = Date.now();
+    await row.getByRole("button", { name: "Set done" }).click();
+    await expect(progress.getByTestId(`logged-0-${set}`)).toContainText(shown, { timeout: 5000 });
+    report(testInfo, `set ${set}: tap to the trainer's page`, Date.now() - tapped);
+    await expect(progress.getByTestId("set-count")).toHaveText(`${set} of 3 sets done`);
+    await expect(trainer.getByTestId("activity")).toContainText(`Set ${set} of 3 of Back squat`);
+    await expect(athlete.getByTestId(`set-0-${set}`).getByTestId("set-done")).toHaveText(`✓ ${shown}`);
+  }
+  await expect(progress.getByTestId("logged-0-2")).toContainText("(target 5 × 100 kg)");
+  await expect(sets.getByTestId("set-count")).toHaveText("3 of 3 sets done");
+
+  // A correction before finishing: set 2 was 3 reps.
+  const second = athlete.getByTestId("set-0-2");
+  await second.getByLabel("Reps").fill("3");
+  await second.getByRole("button", { name: "Update" }).click();
+  await expect(progress.getByTestId("logged-0-2")).toContainText("3 × 102.5 kg");
+  await expect(progress.getByTestId("logged-0-2")).toContainText("corrected");
+  await expect(trainer.getByTestId("activity")).toContainText("Corrected set 2 of 3 of Back squat");
+  await windowWasNotReloaded(trainer);
+
+  // The feedback form kept the note and counts the logged sets.
+  const feedback = athlete.getByTestId("feedback-0");
+  await expect(feedback.getByLabel("Notes for your trainer")).toHaveValue("Knees felt fine");
+  await expect(feedback.getByLabel("Sets done")).toHaveValue("3");
+  await athlete.getByRole("button", { name: "Send feedback and finish the round" }).click();
+  const done = trainer.getByTestId("completed-round-1");
+  await expect(done).toContainText("Knees felt fine");
+  // The completed round keeps each set as logged.
+  await expect(done.getByTestId("sets-done")).toHaveText("Sets 1: 5 × 100 kg; 2: 3 × 102.5 kg; 3: 5 × 100 kg · RPE 9");
+  const kinds = await eventKinds(athlete, id);
+  expect(kinds.filter((k) => k === "set-logged")).toHaveLength(3);
+  expect(kinds.filter((k) => k === "set-updated")).toHaveLength(1);
+  await close();
+});
+
+test("a set logged with no network waits on the phone, goes first when the link is back, and counts once", async ({ browser, baseURL, problems }) => {
+  const { trainer, athlete, phone, close } = await trainerAndAthlete(browser, baseURL, problems);
+  const id = await joinedSession(trainer, athlete, named("Olga Offline"), named("Pete Pocket"));
+  await releaseSquat(trainer);
+  await expect(athlete.getByTestId("sets-0")).toBeVisible();
+
+  await phone.setOffline(true);
+  await expect(athlete.getByTestId("live-status")).toHaveText("Offline");
+  const first = athlete.getByTestId("set-0-1");
+  await first.getByRole("button", { name: "Set done" }).click();
+  // A second tap of the same set while it waits.
+  await first.getByRole("button", { name: "Set done" }).click();
+  await expect(athlete.getByTestId("outbox-status")).toHaveText("Saved on this phone, sends when you are back online");
+  // Finishing the round still works offline: it waits behind the set.
+  await athlete.getByTestId("feedback-0").getByLabel("Notes for your trainer").fill("Done in the basement");
+  await athlete.getByRole("button", { name: "Send feedback and finish the round" }).click();
+  await expect(trainer.getByTestId("progress-0").getByTestId("set-count")).toHaveText("0 of 3 sets done");
+
+  await phone.setOffline(false);
+  await expect(athlete.getByTestId("outbox-status")).toHaveText("Sent", { timeout: 15000 });
+  await expect(trainer.getByTestId("completed-round-1")).toContainText("Done in the basement");
+  const kinds = await eventKinds(athlete, id);
+  expect(kinds.filter((k) => k === "set-logged")).toHaveLength(1);
+  expect(kinds.filter((k) => k === "set-updated")).toHaveLength(0);
+  expect(kinds.indexOf("set-logged")).toBeLessThan(kinds.indexOf("round-completed"));
+  const expected = (p: string) =>
+    (/sets\/log|rounds\/complete/.test(p) || /console error: Failed to load resource/.test(p)) && /ERR_INTERNET_DISCONNECTED/.test(p);
+  problems.splice(0, problems.length, ...problems.filter((p) => !expected(p)));
+  await close();
+});
+
+test("pain flagged in a set alerts the trainer at once, in the page and the tab title, until seen; the athlete sees it was seen", async ({ browser, baseURL, problems }) => {
+  const { trainer, athlete, close } = await trainerAndAthlete(browser, baseURL, problems);
+  const coach = named("Pam Pain");
+  await joinedSession(trainer, athlete, coach, named("Kai Knee"));
+  await releaseSquat(trainer);
+  await markWindow(trainer);
+  await expect(trainer).not.toHaveTitle(/Pain/);
+
+  const pain = athlete.getByTestId("pain-0");
+  await pain.getByText("Report pain").click();
+  await pain.getByLabel("When").selectOption({ label: "In set 2" });
+  await pain.getByLabel("What hurts? (optional)").fill("Left knee");
+  await pain.getByRole("button", { name: "Tell my trainer" }).click();
+
+  const alert = trainer.getByTestId("pain-alert");
+  await expect(alert).toContainText("reported pain in round 1: Back squat, set 2: “Left knee”", { timeout: 5000 });
+  await expect(trainer).toHaveTitle(/^⚠ Pain reported/);
+  const status = athlete.getByTestId("pain-status");
+  await expect(status).toContainText("You reported pain: Back squat, set 2: “Left knee” — waiting for");
+
+  await alert.getByRole("button", { name: "Seen" }).click();
+  await expect(alert).toHaveCount(0);
+  await expect(trainer).not.toHaveTitle(/Pain/);
+  await expect(status).toContainText(`${coach} saw it ✓`);
+  await windowWasNotReloaded(trainer);
+  await close();
+});

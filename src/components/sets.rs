@@ -1,0 +1,382 @@
+//! Sets as they are done: the athlete's "Set done" rows under each
+//! exercise, and the trainer's view of them (sets done of sets prescribed,
+//! each logged set next to the target, and what the athlete did last).
+
+use crate::{
+    api::sets::LogSet,
+    components::field::{Drafts, Field, IdempotencyKey},
+    error::AppError,
+    model::{format_number, sets_to_log, Exercise, LoggedSet, Round, LOAD_MAX, REPS_MAX, RPE_MAX},
+};
+use leptos::{prelude::*, server_fn::ServerFn};
+
+/// The drafts scope of one set's form (unique on the page).
+pub fn set_scope(round_id: i64, exercise: usize, set: u32) -> String {
+    format!("{round_id}:set:{exercise}:{set}:")
+}
+
+/// A set form's submission, as the athlete's page sends it through its
+/// outbox: the event, the form's drafts scope, and how to name the set.
+#[derive(Clone, Debug)]
+pub struct SetSubmit {
+    /// The form's submit event.
+    pub event: leptos::ev::SubmitEvent,
+    /// The form's drafts scope ([`set_scope`]).
+    pub scope: String,
+    /// "Back squat, set 2".
+    pub label: String,
+}
+
+/// The last refusal of a set form: its scope and the server's error.
+pub type SetRefusal = Option<(String, AppError)>;
+
+fn logged_in(round: &Round, exercise: usize) -> Vec<LoggedSet> {
+    round
+        .sets
+        .iter()
+        .filter(|s| s.exercise as usize == exercise)
+        .cloned()
+        .collect()
+}
+
+/// "2 of 4 sets done".
+fn count_text(done: usize, of: u32) -> String {
+    format!("{done} of {of} set{} done", if of == 1 { "" } else { "s" })
+}
+
+/// Exercise `index`'s sets on the athlete's page: one small form per set,
+/// pre-filled with the logged values or the prescription (one tap when it
+/// went as planned), "Set done" or "Update". Each posts to
+/// `/api/sets/log` by itself without JavaScript; with it, `on_submit`
+/// sends it through the page's outbox.
+#[component]
+pub fn SetRows(
+    session_id: i64,
+    round: Round,
+    index: usize,
+    drafts: Drafts,
+    #[prop(into)] renew: Signal<u32>,
+    #[prop(into)] refusal: Signal<SetRefusal>,
+    on_submit: Callback<SetSubmit>,
+) -> impl IntoView {
+    let Some(exercise) = round.exercises.get(index).cloned() else {
+        return ().into_any();
+    };
+    let count = sets_to_log(&exercise);
+    let logged = logged_in(&round, index);
+    let done = logged.len();
+    let rows = (1..=count)
+        .map(|set| {
+            let this = logged.iter().find(|l| l.set == set).cloned();
+            view! {
+                <SetRow session_id round_id=round.id revision=round.revision index set exercise=exercise.clone() logged=this drafts renew refusal on_submit/>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="set-log" data-testid=format!("sets-{index}")>
+            <p class="set-count" data-testid="set-count">{count_text(done, count)}</p>
+            {rows}
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn SetRow(
+    session_id: i64,
+    round_id: i64,
+    revision: i64,
+    index: usize,
+    set: u32,
+    exercise: Exercise,
+    logged: Option<LoggedSet>,
+    drafts: Drafts,
+    renew: Signal<u32>,
+    refusal: Signal<SetRefusal>,
+    on_submit: Callback<SetSubmit>,
+) -> impl IntoView {
+    let scope = set_scope(round_id, index, set);
+    let label = format!("{}, set {set}", exercise.name);
+    let number = |n: Option<u32>| n.map(|n| n.to_string()).unwrap_or_default();
+    let decimal = |n: Option<f64>| n.map(format_number).unwrap_or_default();
+    let (reps, load, rpe) = match &logged {
+        Some(l) => (number(l.reps), decimal(l.load), decimal(l.rpe)),
+        None => (number(exercise.reps), decimal(exercise.load), String::new()),
+    };
+    let load_label = match exercise.load_unit {
+        Some(unit) if unit != crate::model::LoadUnit::Bodyweight => {
+            format!("Load ({})", unit.label())
+        }
+        Some(_) => "Added load".to_string(),
+        None => "Load".to_string(),
+    };
+    let mine = scope.clone();
+    let error_of = move |field: &'static str| {
+        let mine = mine.clone();
+        Signal::derive(move || {
+            refusal
+                .get()
+                .filter(|(scope, _)| *scope == mine)
+                .and_then(|(_, error)| error.for_field(field))
+        })
+    };
+    let general = {
+        let mine = scope.clone();
+        Signal::derive(move || {
+            refusal
+                .get()
+                .filter(|(scope, _)| *scope == mine)
+                .and_then(|(_, error)| {
+                    error
+                        .general()
+                        .or_else(|| error.for_field("set"))
+                        .or_else(|| error.for_field("exercise"))
+                })
+        })
+    };
+    let submit = {
+        let (scope, label) = (scope.clone(), label.clone());
+        move |event: leptos::ev::SubmitEvent| {
+            on_submit.run(SetSubmit {
+                event,
+                scope: scope.clone(),
+                label: label.clone(),
+            })
+        }
+    };
+    let is_logged = logged.is_some();
+    view! {
+        <form
+            class="set-row"
+            class:logged=is_logged
+            data-testid=format!("set-{index}-{set}")
+            method="post"
+            action=LogSet::url()
+            on:submit=submit
+            aria-label=label
+        >
+            <IdempotencyKey renew/>
+            <input type="hidden" name="session_id" value=session_id/>
+            <input type="hidden" name="round_id" value=round_id/>
+            <input type="hidden" name="revision" value=revision/>
+            <input type="hidden" name="exercise" value=index/>
+            <input type="hidden" name="set" value=set/>
+            <span class="set-number">{format!("Set {set}")}</span>
+            <Field label="Reps" name="reps" kind="number" value=reps range=(0.0, f64::from(REPS_MAX), 1.0) error=error_of("reps") drafts=(drafts, scope.clone())/>
+            <Field label=load_label name="load" kind="number" value=load range=(0.0, LOAD_MAX, 0.25) error=error_of("load") drafts=(drafts, scope.clone())/>
+            <Field label="RPE" name="rpe" kind="number" value=rpe range=(0.0, RPE_MAX, 0.5) error=error_of("rpe") drafts=(drafts, scope.clone())/>
+            <button type="submit" class="set-button" class:secondary=is_logged>
+                {if is_logged { "Update" } else { "Set done" }}
+            </button>
+            {logged.map(|l| view! {
+                <span class="set-done" data-testid="set-done">{format!("✓ {}", l.actual())}</span>
+            })}
+            <p class="form-error set-error" role="alert">{general}</p>
+        </form>
+    }
+}
+
+/// Exercise `index`'s sets on the trainer's page: done of prescribed, and
+/// each logged set next to its target.
+#[component]
+pub fn SetProgress(round: Round, index: usize) -> impl IntoView {
+    let Some(exercise) = round.exercises.get(index).cloned() else {
+        return ().into_any();
+    };
+    let count = sets_to_log(&exercise);
+    let logged = logged_in(&round, index);
+    let target = target_text(&exercise);
+    view! {
+        <div class="set-progress" data-testid=format!("progress-{index}")>
+            <p class="set-count" data-testid="set-count">{count_text(logged.len(), count)}</p>
+            {(!logged.is_empty()).then(|| view! {
+                <ol class="set-list">
+                    {logged.into_iter().map(|l| {
+                        let corrected = l.updated_at.is_some();
+                        view! {
+                            <li data-testid=format!("logged-{index}-{}", l.set)>
+                                <span class="set-number">{format!("Set {}", l.set)}</span>
+                                " "
+                                <strong>{l.actual()}</strong>
+                                {target.clone().map(|t| view! { <span class="set-target">{format!(" (target {t})")}</span> })}
+                                {corrected.then(|| view! { <span class="hint">" · corrected"</span> })}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ol>
+            })}
+        </div>
+    }
+    .into_any()
+}
+
+/// "8 × 80 kg": what one set should be.
+fn target_text(exercise: &Exercise) -> Option<String> {
+    let load = exercise.load_unit.map(|u| u.show(exercise.load));
+    match (exercise.reps, load) {
+        (Some(reps), Some(load)) if !load.is_empty() => Some(format!("{reps} × {load}")),
+        (Some(reps), _) => Some(format!("{reps} reps")),
+        (None, Some(load)) if !load.is_empty() => Some(load),
+        _ => None,
+    }
+}
+
+/// What the athlete did last in the round, and how long ago, counting up
+/// by the second: "Set 2 of 4 of Back squat, 14 s ago". The age is the
+/// server's (`now` − the set's time, both the server's clock) plus the
+/// time since the page read it, so the browser's clock does not matter.
+#[component]
+pub fn CurrentActivity(round: Round, now: i64) -> impl IntoView {
+    let Some(last) = round.sets.iter().max_by_key(|s| s.changed_at()).cloned() else {
+        return view! {
+            <p class="activity" data-testid="activity">"No set logged yet in this round."</p>
+        }
+        .into_any();
+    };
+    let of = round
+        .exercises
+        .get(last.exercise as usize)
+        .map(sets_to_log)
+        .or(last.target_sets)
+        .unwrap_or(1);
+    let what = format!(
+        "{} {} of {of} of {}",
+        if last.updated_at.is_some() {
+            "Corrected set"
+        } else {
+            "Set"
+        },
+        last.set,
+        last.name
+    );
+    let age_at_read = (now - last.changed_at()).max(0);
+    let elapsed = RwSignal::new(0i64);
+    #[cfg(feature = "hydrate")]
+    {
+        let started = js_sys::Date::now();
+        if let Ok(tick) = set_interval_with_handle(
+            move || elapsed.set((js_sys::Date::now() - started) as i64),
+            std::time::Duration::from_secs(1),
+        ) {
+            on_cleanup(move || tick.clear());
+        }
+    }
+    let ago = move || ago_text((age_at_read + elapsed.get()) / 1000);
+    view! {
+        <p class="activity" role="status" data-testid="activity">
+            <strong>{what}</strong>", "{ago}
+        </p>
+    }
+    .into_any()
+}
+
+/// "just now", "14 s ago", "3 min ago".
+pub fn ago_text(seconds: i64) -> String {
+    match seconds {
+        s if s < 5 => "just now".into(),
+        s if s < 60 => format!("{s} s ago"),
+        s if s < 3600 => format!("{} min ago", s / 60),
+        s => format!("{} h ago", s / 3600),
+    }
+}
+
+/// The drafts scope of exercise `exercise`'s pain form.
+pub fn pain_scope(round_id: i64, exercise: usize) -> String {
+    format!("{round_id}:pain:{exercise}:")
+}
+
+/// "Report pain" under an exercise on the athlete's page: which set (or
+/// the exercise as a whole) and an optional note, sent at once through
+/// the page's outbox (a plain post without JavaScript).
+#[component]
+pub fn PainForm(
+    session_id: i64,
+    round: Round,
+    index: usize,
+    drafts: Drafts,
+    #[prop(into)] renew: Signal<u32>,
+    #[prop(into)] refusal: Signal<SetRefusal>,
+    on_submit: Callback<SetSubmit>,
+) -> impl IntoView {
+    let Some(exercise) = round.exercises.get(index).cloned() else {
+        return ().into_any();
+    };
+    let scope = pain_scope(round.id, index);
+    let label = format!("Pain in {}", exercise.name);
+    let set_id = crate::components::field::scoped_id(&scope, "set");
+    let sets = sets_to_log(&exercise);
+    let mine = scope.clone();
+    let error = Signal::derive(move || {
+        refusal
+            .get()
+            .filter(|(scope, _)| *scope == mine)
+            .and_then(|(_, error)| {
+                error
+                    .for_field("note")
+                    .or_else(|| error.for_field("set"))
+                    .or_else(|| error.general())
+            })
+    });
+    let submit = {
+        let (scope, label) = (scope.clone(), label.clone());
+        move |event: leptos::ev::SubmitEvent| {
+            on_submit.run(SetSubmit {
+                event,
+                scope: scope.clone(),
+                label: label.clone(),
+            })
+        }
+    };
+    view! {
+        <details class="pain-report" data-testid=format!("pain-{index}")>
+            <summary>"Report pain"</summary>
+            <form method="post" action=crate::api::pain::ReportPain::url() on:submit=submit aria-label=label>
+                <IdempotencyKey renew/>
+                <input type="hidden" name="session_id" value=session_id/>
+                <input type="hidden" name="round_id" value=round.id/>
+                <input type="hidden" name="exercise" value=index/>
+                <div class="field">
+                    <label for=set_id.clone()>"When"</label>
+                    <select id=set_id name="set">
+                        <option value="">"During the exercise"</option>
+                        {(1..=sets).map(|set| view! { <option value=set>{format!("In set {set}")}</option> }).collect_view()}
+                    </select>
+                </div>
+                <crate::components::field::TextArea label="What hurts? (optional)" name="note" maxlength=crate::model::NOTES_MAX_CHARS error drafts=(drafts, scope.clone())/>
+                <button type="submit" class="danger">"Tell my trainer"</button>
+            </form>
+        </details>
+    }
+    .into_any()
+}
+
+/// The athlete's pain reports in this session and whether the trainer saw
+/// each one.
+#[component]
+pub fn PainStatus(reports: Vec<crate::model::PainReport>, trainer: String) -> impl IntoView {
+    if reports.is_empty() {
+        return ().into_any();
+    }
+    view! {
+        <section class="card pain-status" aria-label="Pain you reported">
+            {reports
+                .into_iter()
+                .map(|report| {
+                    let seen = report.acknowledged_at.is_some();
+                    let state = if seen {
+                        format!("{trainer} saw it ✓")
+                    } else {
+                        format!("waiting for {trainer} to see it")
+                    };
+                    view! {
+                        <p data-testid="pain-status" class:seen=seen>
+                            {format!("You reported pain: {} — {state}", report.describe())}
+                        </p>
+                    }
+                })
+                .collect_view()}
+        </section>
+    }
+    .into_any()
+}

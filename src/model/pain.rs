@@ -1,0 +1,110 @@
+//! Pain as an alert: what the athlete flags, what the trainer must see.
+
+use super::{FieldError, NOTES_MAX_CHARS};
+use serde::{Deserialize, Serialize};
+
+/// Pain the athlete flagged in a round.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PainReport {
+    /// Its id (what the trainer acknowledges).
+    pub id: i64,
+    /// The round's number.
+    pub round: i64,
+    /// The exercise's position in the round (0 is the first).
+    pub exercise: u32,
+    /// The exercise's name when it was reported.
+    pub name: String,
+    /// The set, if the pain came in one.
+    pub set: Option<u32>,
+    /// What the athlete said ("" if nothing).
+    pub note: String,
+    /// When (ms since the epoch, the server's clock).
+    pub reported_at: i64,
+    /// When the trainer acknowledged it, if they did.
+    pub acknowledged_at: Option<i64>,
+}
+
+impl PainReport {
+    /// "Back squat, set 2: “Left knee”".
+    pub fn describe(&self) -> String {
+        let mut text = self.name.clone();
+        if let Some(set) = self.set {
+            text.push_str(&format!(", set {set}"));
+        }
+        if !self.note.is_empty() {
+            text.push_str(&format!(": “{}”", self.note));
+        }
+        text
+    }
+}
+
+/// Checks a pain note: optional, at most [`NOTES_MAX_CHARS`] characters,
+/// like every note.
+pub fn validate_pain_note(note: &str) -> Result<String, FieldError> {
+    super::training::check_text(note, "note".into(), "Note", NOTES_MAX_CHARS)
+}
+
+/// An optional set number as a form sends it: empty for the exercise as a
+/// whole, else 1 to `sets`.
+pub fn validate_pain_set(set: &str, sets: u32) -> Result<Option<u32>, FieldError> {
+    let set = set.trim();
+    if set.is_empty() {
+        return Ok(None);
+    }
+    match set.parse::<u32>() {
+        Ok(n) if (1..=sets).contains(&n) => Ok(Some(n)),
+        _ => Err(FieldError {
+            field: "set".into(),
+            message: format!("Set must be empty or a whole number from 1 to {sets}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_are_bounded_and_kept_whole() {
+        assert_eq!(
+            validate_pain_note("  Left knee \r\n sharp ").unwrap(),
+            "Left knee \n sharp"
+        );
+        assert_eq!(validate_pain_note("").unwrap(), "");
+        let long = "x".repeat(NOTES_MAX_CHARS + 1);
+        let error = validate_pain_note(&long).unwrap_err();
+        assert_eq!(error.field, "note");
+        assert!(error.message.contains("at most 1000"), "{}", error.message);
+        assert_eq!(validate_pain_note("a\0b").unwrap_err().field, "note");
+    }
+
+    #[test]
+    fn a_set_is_optional_and_in_range() {
+        assert_eq!(validate_pain_set("", 3), Ok(None));
+        assert_eq!(validate_pain_set(" 2 ", 3), Ok(Some(2)));
+        for bad in ["0", "4", "two", "-1", "99999999999"] {
+            assert_eq!(validate_pain_set(bad, 3).unwrap_err().field, "set", "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_report_reads_as_what_and_where() {
+        let report = PainReport {
+            id: 1,
+            round: 1,
+            exercise: 0,
+            name: "Back squat".into(),
+            set: Some(2),
+            note: "Left knee".into(),
+            reported_at: 0,
+            acknowledged_at: None,
+        };
+        assert_eq!(report.describe(), "Back squat, set 2: “Left knee”");
+        let plain = PainReport {
+            set: None,
+            note: String::new(),
+            ..report
+        };
+        assert_eq!(plain.describe(), "Back squat");
+    }
+}

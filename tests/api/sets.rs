@@ -1,0 +1,426 @@
+//! Sets logged as they are done (`POST /api/sets/log`): the rules, the
+//! events, what both sides read back, and every refusal checked against a
+//! snapshot of the database.
+
+use crate::helpers::{error_of, spawn_app, Backend, Person, TestApp};
+use reqwest::{header, Response, StatusCode};
+use spotter::model::{LoadUnit, SessionView};
+
+const SQUAT: [&str; 8] = ["Back squat", "3", "8", "80", "kg", "", "120", ""];
+const PLANK: [&str; 8] = ["Plank", "", "", "", "", "45", "", ""];
+
+crate::on_both_backends!(
+    sets_are_logged_and_corrected_until_the_round_is_finished,
+    bad_set_input_gets_a_field_message_and_changes_nothing,
+    a_plain_form_post_logs_a_set_without_javascript,
+);
+
+/// Logs set `set` of exercise `exercise` with `(reps, load, rpe)`.
+#[allow(clippy::too_many_arguments)]
+async fn log(
+    app: &TestApp,
+    who: &Person,
+    session: i64,
+    round: i64,
+    revision: i64,
+    exercise: i64,
+    set: i64,
+    [reps, load, rpe]: [&str; 3],
+    key: &str,
+) -> Response {
+    app.call(
+        who,
+        "/api/sets/log",
+        &[
+            ("session_id", &session.to_string()),
+            ("round_id", &round.to_string()),
+            ("revision", &revision.to_string()),
+            ("exercise", &exercise.to_string()),
+            ("set", &set.to_string()),
+            ("reps", reps),
+            ("load", load),
+            ("rpe", rpe),
+            ("idempotency_key", key),
+        ],
+    )
+    .await
+}
+
+async fn view_of(app: &TestApp, who: &Person, session: i64) -> SessionView {
+    let response = app.view(who, session).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.expect("session view")
+}
+
+/// An active session with a released round of a squat (3 sets) and a
+/// plank (no sets prescribed: one to log).
+async fn released_round(app: &TestApp) -> (Person, Person, i64, i64) {
+    let (athlete, trainer, session) = app.active_session().await;
+    let round = app
+        .new_round(&trainer, session, &[SQUAT, PLANK], false)
+        .await;
+    app.release(&trainer, session, round).await;
+    (athlete, trainer, session, round)
+}
+
+async fn sets_are_logged_and_corrected_until_the_round_is_finished(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (athlete, trainer, session) = app.active_session().await;
+    let round = app
+        .new_round(&trainer, session, &[SQUAT, PLANK], false)
+        .await;
+    // A draft is not the athlete's to log: it does not exist for them.
+    let before = app.snapshot().await;
+    let response = log(&app, &athlete, session, round, 1, 0, 1, ["8", "80", ""], "").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.snapshot().await, before);
+    app.release(&trainer, session, round).await;
+    let revision = view_of(&app, &athlete, session).await.rounds[0].revision;
+
+    // The trainer does not log the athlete's sets.
+    let response = log(
+        &app,
+        &trainer,
+        session,
+        round,
+        revision,
+        0,
+        1,
+        ["8", "80", ""],
+        "",
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    // Set 1 as planned but harder, set 2 with nothing typed ("as planned").
+    let key = "7d2c3c1e-1111-4a5b-9c4d-000000000001";
+    let response = log(
+        &app,
+        &athlete,
+        session,
+        round,
+        revision,
+        0,
+        1,
+        ["8", "82,5", "7.5"],
+        key,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.json::<bool>().await.unwrap(), "a new set");
+    // A resend of the same submission (same key) counts once.
+    let events = app.event_kinds(session).await.len();
+    let response = log(
+        &app,
+        &athlete,
+        session,
+        round,
+        revision,
+        0,
+        1,
+        ["8", "82,5", "7.5"],
+        key,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(app.event_kinds(session).await.len(), events);
+    let response = log(
+        &app,
+        &athlete,
+        session,
+        round,
+        revision,
+        0,
+        2,
+        ["", "", ""],
+        "",
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = log(
+        &app,
+        &athlete,
+        session,
+        round,
+        revision,
+        1,
+        1,
+        ["", "", "6"],
+        "",
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    for who in [&athlete, &trainer] {
+        let view = view_of(&app, who, session).await;
+        let sets = &view.released_round().unwrap().sets;
+        assert_eq!(sets.len(), 3, "{sets:?}");
+        let first = &sets[0];
+        assert_eq!((first.exercise, first.set), (0, 1));
+        assert_eq!(first.name, "Back squat");
+        assert_eq!(
+            (first.reps, first.load, first.rpe),
+            (Some(8), Some(82.5), Some(7.5))
+        );
+        assert_eq!(
+            (
+                first.target_sets,
+                first.target_reps,
+                first.target_load,
+                first.unit,
+                first.rest_s
+            ),
+            (Some(3), Some(8), Some(80.0), Some(LoadUnit::Kg), Some(120))
+        );
+        assert_eq!(first.updated_at, None);
+        assert_eq!((sets[1].set, sets[1].reps, sets[1].load), (2, None, None));
+        assert_eq!(
+            (sets[2].exercise, sets[2].name.as_str(), sets[2].rpe),
+            (1, "Plank", Some(6.0))
+        );
+    }
+    let kinds = app.event_kinds(session).await;
+    assert_eq!(
+        &kinds[kinds.len() - 3..],
+        ["set-logged", "set-logged", "set-logged"]
+    );
+    let (payload,): (String,) = sqlx::query_as(
+        "SELECT payload FROM session_events WHERE session_id = $1 AND kind = 'set-logged' ORDER BY seq LIMIT 1",
+    )
+    .bind(session)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    let data: serde_json::Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(
+        data,
+        serde_json::json!({"by": "athlete", "round_id": round, "number": 1, "exercise": 0, "set": 1,
+            "reps": 8, "load": 82.5, "unit": "kg", "rpe": 7.5})
+    );
+
+    // A correction: set 1 was 6 reps. The same values again change nothing.
+    let response = log(
+        &app,
+        &athlete,
+        session,
+        round,
+        revision,
+        0,
+        1,
+        ["6", "82.5", "9"],
+        "",
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(!response.json::<bool>().await.unwrap(), "not a new set");
+    assert_eq!(
+        app.event_kinds(session).await.last().unwrap(),
+        "set-updated"
+    );
+    let events = app.event_kinds(session).await.len();
+    let response = log(
+        &app,
+        &athlete,
+        session,
+        round,
+        revision,
+        0,
+        1,
+        ["6", "82.5", "9"],
+        "",
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        app.event_kinds(session).await.len(),
+        events,
+        "nothing changed, nothing told"
+    );
+    let view = view_of(&app, &trainer, session).await;
+    let first = &view.released_round().unwrap().sets[0];
+    assert_eq!((first.reps, first.rpe), (Some(6), Some(9.0)));
+    assert!(first.updated_at.is_some_and(|at| at >= first.logged_at));
+
+    // The trainer changes the round: a set against the old revision is
+    // refused, against the new one it counts.
+    let response = app
+        .save_round(
+            &trainer,
+            session,
+            &round.to_string(),
+            &[SQUAT, PLANK, SQUAT],
+            false,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let before = app.snapshot().await;
+    let response = log(
+        &app,
+        &athlete,
+        session,
+        round,
+        revision,
+        0,
+        3,
+        ["8", "80", ""],
+        "",
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(error_of(response)
+        .await
+        .to_string()
+        .contains("changed this round"));
+    assert_eq!(app.snapshot().await, before);
+    let revision = view_of(&app, &athlete, session).await.rounds[0].revision;
+    let response = log(
+        &app,
+        &athlete,
+        session,
+        round,
+        revision,
+        2,
+        3,
+        ["8", "80", ""],
+        "",
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // Finishing the round fixes its sets.
+    let done = ["3", "8", "80", "8", "", ""];
+    let response = app
+        .complete(&athlete, session, round, revision, &[done, done, done])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let before = app.snapshot().await;
+    let response = log(
+        &app,
+        &athlete,
+        session,
+        round,
+        revision,
+        0,
+        3,
+        ["8", "80", ""],
+        "",
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(error_of(response).await.to_string().contains("finished"));
+    assert_eq!(app.snapshot().await, before);
+    let view = view_of(&app, &athlete, session).await;
+    assert_eq!(
+        view.completed_rounds().next().unwrap().sets.len(),
+        4,
+        "kept with the completed round"
+    );
+}
+
+async fn bad_set_input_gets_a_field_message_and_changes_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (athlete, _trainer, session, round) = released_round(&app).await;
+    let megabyte = "9".repeat(1 << 20);
+    let before = app.snapshot().await;
+    for (exercise, set, values, field) in [
+        (0, 4, ["8", "", ""], "set"),
+        (0, 0, ["8", "", ""], "set"),
+        (1, 2, ["", "", ""], "set"),
+        (2, 1, ["8", "", ""], "exercise"),
+        (-1, 1, ["8", "", ""], "exercise"),
+        (0, 1, ["eight", "", ""], "reps"),
+        (0, 1, ["1001", "", ""], "reps"),
+        (0, 1, ["", "80.1", ""], "load"),
+        (0, 1, ["", "-5", ""], "load"),
+        (0, 1, ["", "", "10.5"], "rpe"),
+        (0, 1, ["", "", megabyte.as_str()], "rpe"),
+    ] {
+        let response = log(&app, &athlete, session, round, 1, exercise, set, values, "").await;
+        let status = response.status();
+        assert!(
+            status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::PAYLOAD_TOO_LARGE,
+            "{exercise}/{set} {field}: {status}"
+        );
+        if status == StatusCode::UNPROCESSABLE_ENTITY {
+            let error = error_of(response).await;
+            assert!(error.for_field(field).is_some(), "{field}: {error:?}");
+        }
+    }
+    // Letters where the form's hidden numbers go: named too.
+    let response = app
+        .call(
+            &athlete,
+            "/api/sets/log",
+            &[
+                ("session_id", &session.to_string()),
+                ("round_id", &round.to_string()),
+                ("revision", "1"),
+                ("exercise", "first"),
+                ("set", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(error_of(response).await.for_field("exercise").is_some());
+    assert_eq!(app.snapshot().await, before, "nothing changed");
+    // Another session's round is not found.
+    let response = log(
+        &app,
+        &athlete,
+        session + 1,
+        round,
+        1,
+        0,
+        1,
+        ["8", "", ""],
+        "",
+    )
+    .await;
+    assert!(response.status().is_client_error());
+    assert_eq!(app.snapshot().await, before, "nothing changed");
+}
+
+async fn a_plain_form_post_logs_a_set_without_javascript(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (athlete, trainer, session, round) = released_round(&app).await;
+    let page = format!("{}/sessions/{session}", app.address);
+    let response = athlete
+        .client
+        .post(format!("{}/api/sets/log", app.address))
+        .header(header::ACCEPT, "text/html")
+        .header(header::REFERER, &page)
+        .form(&[
+            ("session_id", session.to_string()),
+            ("round_id", round.to_string()),
+            ("revision", "1".into()),
+            ("exercise", "0".into()),
+            ("set", "1".into()),
+            ("reps", "8".into()),
+            ("load", "80".into()),
+            ("rpe", "".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let back = response.headers()[header::LOCATION].to_str().unwrap();
+    assert_eq!(
+        back.trim_end_matches('?'),
+        page,
+        "back to the page it came from"
+    );
+    let view = view_of(&app, &trainer, session).await;
+    assert_eq!(view.released_round().unwrap().sets.len(), 1);
+    // The athlete's page, as the server renders it, shows the logged set.
+    let html = app
+        .get_page(&athlete.client, &format!("/sessions/{session}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("data-testid=\"set-0-1\""),
+        "the set's form is on the page"
+    );
+    assert!(html.contains("8 × 80 kg"), "the logged values are shown");
+}
