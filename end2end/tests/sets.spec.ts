@@ -70,12 +70,25 @@ test("the athlete logs each set as it is done and the trainer sees each one land
   const kinds = await eventKinds(athlete, id);
   expect(kinds.filter((k) => k === "set-logged")).toHaveLength(3);
   expect(kinds.filter((k) => k === "set-updated")).toHaveLength(1);
+
+  // Take the data along: the history's CSV has one row per set.
+  await athlete.goto(`/sessions/${id}/history`);
+  const [download] = await Promise.all([athlete.waitForEvent("download"), athlete.getByTestId("export-csv").click()]);
+  expect(download.suggestedFilename()).toBe(`spotter-session-${id}.csv`);
+  const { readFile } = await import("node:fs/promises");
+  const lines = (await readFile(await download.path(), "utf8")).trim().split(/\r?\n/);
+  expect(lines[0]).toBe("date,session,round,exercise,set,prescribed_sets,prescribed_reps,prescribed_load,unit,prescribed_duration_s,prescribed_rest_s,reps,load,duration_s,rpe,pain,pain_note,notes");
+  expect(lines.slice(1).map((l) => l.split(",").slice(2, 5).concat(l.split(",").slice(11, 15)).join(","))).toEqual([
+    "1,Back squat,1,5,100,,",
+    "1,Back squat,2,3,102.5,,",
+    "1,Back squat,3,5,100,,9",
+  ]);
   await close();
 });
 
 test("a set logged with no network waits on the phone, goes first when the link is back, and counts once", async ({ browser, baseURL, problems }) => {
   const { trainer, athlete, phone, close } = await trainerAndAthlete(browser, baseURL, problems);
-  const id = await joinedSession(trainer, athlete, named("Olga Offline"), named("Pete Pocket"));
+  const id = await joinedSession(trainer, athlete, named("Otis Outage"), named("Pete Pocket"));
   await releaseSquat(trainer);
   await expect(athlete.getByTestId("sets-0")).toBeVisible();
 
@@ -129,5 +142,30 @@ test("pain flagged in a set alerts the trainer at once, in the page and the tab 
   await expect(trainer).not.toHaveTitle(/Pain/);
   await expect(status).toContainText(`${coach} saw it ✓`);
   await windowWasNotReloaded(trainer);
+  await close();
+});
+
+test("after a set, both pages count the same rest down from the set's commit time", async ({ browser, baseURL, problems }) => {
+  const { trainer, athlete, close } = await trainerAndAthlete(browser, baseURL, problems);
+  await joinedSession(trainer, athlete, named("Rex Rest"), named("Ria Recover"));
+  await fillExercise(trainer, 0, { Exercise: "Bench press", Sets: "3", Reps: "5", "Rest (s)": "90" });
+  await trainer.getByRole("button", { name: "Save draft" }).click();
+  await trainer.getByRole("button", { name: "Release round 1" }).click();
+  await athlete.getByTestId("set-0-1").getByRole("button", { name: "Set done" }).click();
+  const phone = athlete.getByTestId("rest-timer");
+  const laptop = trainer.getByTestId("rest-timer");
+  await expect(phone).toContainText("after set 1 of Bench press");
+  await expect(laptop).toContainText("after set 1 of Bench press");
+  // Read both as close together as the test can; each page counts from
+  // the server's clock, so they agree within a second.
+  const left = async (p: Page) => Number(await p.getByTestId("rest-timer").getAttribute("data-left"));
+  for (let i = 0; i < 3; i++) {
+    const [a, b] = await Promise.all([left(athlete), left(trainer)]);
+    expect(a).toBeGreaterThan(60);
+    expect(a).toBeLessThanOrEqual(90);
+    expect(Math.abs(a - b), `phone ${a} s, laptop ${b} s`).toBeLessThanOrEqual(1);
+    await athlete.waitForTimeout(1100);
+  }
+  await expect(phone).toHaveText(/^Rest 1:[0-2]\d after set 1 of Bench press$/);
   await close();
 });

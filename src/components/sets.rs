@@ -380,3 +380,72 @@ pub fn PainStatus(reports: Vec<crate::model::PainReport>, trainer: String) -> im
     }
     .into_any()
 }
+
+/// The rest after the last logged set, counted down on both pages from the
+/// set's commit time: its age by the server's clock (`now` − the set's
+/// time, both the server's) plus the time since the page read it, so a
+/// phone and a laptop whose clocks disagree still show the same seconds.
+/// Shown while the rest runs and for a minute after; with `vibrate` (the
+/// athlete's phone) the phone vibrates when the rest is over, where it can.
+#[component]
+pub fn RestTimer(round: Round, now: i64, #[prop(optional)] vibrate: bool) -> impl IntoView {
+    let Some(last) = round.sets.iter().max_by_key(|s| s.logged_at).cloned() else {
+        return ().into_any();
+    };
+    let Some(rest_s) = last.rest_s.filter(|&s| s > 0) else {
+        return ().into_any();
+    };
+    let rest_ms = i64::from(rest_s) * 1000;
+    let age_at_read = (now - last.logged_at).max(0);
+    if age_at_read > rest_ms + 60_000 {
+        return ().into_any();
+    }
+    let elapsed = RwSignal::new(0i64);
+    #[cfg(feature = "hydrate")]
+    {
+        let started = js_sys::Date::now();
+        if let Ok(tick) = set_interval_with_handle(
+            move || elapsed.set((js_sys::Date::now() - started) as i64),
+            std::time::Duration::from_millis(250),
+        ) {
+            on_cleanup(move || tick.clear());
+        }
+    }
+    // Whole seconds left, rounded up (0 once the rest is over).
+    let left = Memo::new(move |_| {
+        let ms = rest_ms - age_at_read - elapsed.get();
+        if ms <= 0 {
+            0
+        } else {
+            (ms + 999) / 1000
+        }
+    });
+    let running_at_start = rest_ms > age_at_read;
+    if vibrate && running_at_start {
+        Effect::new(move |was: Option<i64>| {
+            let now_left = left.get();
+            if was.is_some_and(|w| w > 0) && now_left == 0 {
+                buzz();
+            }
+            now_left
+        });
+    }
+    let after = format!("after set {} of {}", last.set, last.name);
+    view! {
+        <p class="rest-timer" class:over=move || left.get() == 0 role="timer" aria-live="off" data-testid="rest-timer" data-left=move || left.get()>
+            {move || match left.get() {
+                0 => format!("Rest over {after}: next set"),
+                s => format!("Rest {}:{:02} {after}", s / 60, s % 60),
+            }}
+        </p>
+    }
+    .into_any()
+}
+
+/// A short vibration, where the device has one and allows it.
+fn buzz() {
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        let _ = window.navigator().vibrate_with_duration(400);
+    }
+}

@@ -48,6 +48,14 @@ fn History() -> impl IntoView {
                                         <A href=live_href.clone()>"Back to the session"</A></p>
                                 })}
                                 <p data-testid="history-count">{format!("{count} completed round{}", if count == 1 { "" } else { "s" })}</p>
+                                // A file download and the browser's print
+                                // dialog (the page prints without the
+                                // header and buttons: style/main.css).
+                                <p class="export no-print">
+                                    <a href=format!("/sessions/{}/export.csv", view.summary.id) rel="external" download data-testid="export-csv">"Download as CSV (one row per set)"</a>
+                                    " · "
+                                    <button type="button" class="secondary needs-js" on:click=|_| print()>"Print"</button>
+                                </p>
                                 {rounds.into_iter().map(|round| view! { <CompletedRound round/> }).collect_view()}
                             </div>
                         }
@@ -56,5 +64,13 @@ fn History() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// The browser's print dialog.
+fn print() {
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        let _ = window.print();
     }
 }

@@ -23,7 +23,7 @@ use crate::{
             CancelForm, CompletedRound, ExerciseList, SessionError, SessionHeader, UnderEach,
             WrongSide,
         },
-        sets::{PainForm, PainStatus, SetRefusal, SetRows, SetSubmit},
+        sets::{PainForm, PainStatus, RestTimer, SetRefusal, SetRows, SetSubmit},
     },
     error::AppError,
     live::{
@@ -263,7 +263,7 @@ fn AthleteView(
                 }}
             </p>
             {match (status, released) {
-                (SessionStatus::Active, Some(round)) => view! { <ReleasedRound session_id round send last queued live drafts/> }.into_any(),
+                (SessionStatus::Active, Some(round)) => view! { <ReleasedRound session_id round now=view.now send last queued live drafts/> }.into_any(),
                 (SessionStatus::Active, None) | (SessionStatus::Waiting, _) => view! {
                     <section class="card waiting"><p>{waiting}</p></section>
                 }
@@ -287,6 +287,7 @@ fn AthleteView(
 fn ReleasedRound(
     session_id: i64,
     round: Round,
+    now: i64,
     send: Sender,
     last: RwSignal<Option<Pending>>,
     queued: RwSignal<bool>,
@@ -386,6 +387,7 @@ fn ReleasedRound(
     view! {
         <section class="card round released-round" data-testid="released-round">
             <h2>{title}</h2>
+            <RestTimer round=round.clone() now vibrate=true/>
             <p class="form-error" role="alert" data-testid="set-error">{unplaced}</p>
             <ExerciseList round=round.clone() under/>
             <form method="post" action=CompleteRound::url() on:submit=on_submit>

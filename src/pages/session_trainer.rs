@@ -19,7 +19,7 @@ use crate::{
             CancelForm, CompletedRound, ExerciseList, SessionError, SessionHeader, UnderEach,
             WrongSide,
         },
-        sets::{CurrentActivity, SetProgress},
+        sets::{CurrentActivity, RestTimer, SetProgress},
     },
     live::use_session_live,
     model::{PainReport, Round, SessionStatus, SessionView, Side},
@@ -249,6 +249,7 @@ fn ReleasedRoundPanel(
         <section class="card round released-round" data-testid="released-round">
             <h2>{format!("Round {number} is with the athlete{}", if round.is_final { " (final)" } else { "" })}</h2>
             <CurrentActivity round=round.clone() now/>
+            <RestTimer round=round.clone() now/>
             <ExerciseList round=round.clone() under/>
             <DeleteButton session_id round_id=round.id number actions/>
         </section>

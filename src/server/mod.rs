@@ -11,6 +11,7 @@ pub mod db;
 pub mod demo;
 pub mod edge;
 pub mod events;
+pub mod export;
 pub mod health;
 pub mod idempotency;
 pub mod limits;

@@ -1,7 +1,7 @@
 //! The whole HTTP surface: pages, server functions, live endpoints,
 //! health, static files, and the layers every request passes.
 
-use super::{auth, connection, edge, health, live, metrics, state::AppState};
+use super::{auth, connection, edge, export, health, live, metrics, state::AppState};
 use crate::app::{shell, App};
 use axum::{
     extract::DefaultBodyLimit,
@@ -78,6 +78,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(live::routes())
         .merge(health::routes())
+        .merge(export::routes())
         .route(
             "/metrics",
             axum::routing::get(metrics::page).with_state(state.metrics.clone()),

@@ -13,6 +13,7 @@ crate::on_both_backends!(
     sets_are_logged_and_corrected_until_the_round_is_finished,
     bad_set_input_gets_a_field_message_and_changes_nothing,
     a_plain_form_post_logs_a_set_without_javascript,
+    the_history_exports_one_csv_row_per_set,
 );
 
 /// Logs set `set` of exercise `exercise` with `(reps, load, rpe)`.
@@ -423,4 +424,136 @@ async fn a_plain_form_post_logs_a_set_without_javascript(backend: Backend) {
         "the set's form is on the page"
     );
     assert!(html.contains("8 × 80 kg"), "the logged values are shown");
+}
+
+async fn the_history_exports_one_csv_row_per_set(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (athlete, trainer, session) = app.active_session().await;
+    let formula: [&str; 8] = ["=HYPERLINK(\"http://evil\")", "", "5", "", "", "", "", ""];
+    let round = app
+        .new_round(&trainer, session, &[SQUAT, PLANK, formula], false)
+        .await;
+    app.release(&trainer, session, round).await;
+    for (set, values) in [(1, ["8", "80", "7.5"]), (2, ["6", "82.5", ""])] {
+        let response = log(&app, &athlete, session, round, 1, 0, set, values, "").await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let response = app
+        .call(
+            &athlete,
+            "/api/pain/report",
+            &[
+                ("session_id", &session.to_string()),
+                ("round_id", &round.to_string()),
+                ("exercise", "0"),
+                ("set", "2"),
+                ("note", "knee"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let squat = ["2", "7", "81", "8", "", "He said \"ouch\", then went on"];
+    let plank = ["1", "", "", "6", "", ""];
+    let other = ["1", "5", "", "", "", ""];
+    let response = app
+        .complete(&athlete, session, round, 1, &[squat, plank, other])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let path = format!("{}/sessions/{session}/export.csv", app.address);
+    for who in [&athlete, &trainer] {
+        let response = who.client.get(&path).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/csv; charset=utf-8"
+        );
+        let disposition = response.headers()[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(disposition.starts_with("attachment;"), "{disposition}");
+        let body = response.text().await.unwrap();
+        let mut reader = csv::Reader::from_reader(body.as_bytes());
+        let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+        assert_eq!(
+            headers[..5],
+            ["date", "session", "round", "exercise", "set"]
+        );
+        let rows: Vec<std::collections::HashMap<String, String>> = reader
+            .records()
+            .map(|r| {
+                headers
+                    .iter()
+                    .cloned()
+                    .zip(r.unwrap().iter().map(String::from))
+                    .collect()
+            })
+            .collect();
+        // Two logged squat sets, then the plank and the third exercise
+        // from their feedback (no sets logged for them).
+        assert_eq!(rows.len(), 4, "{body}");
+        let (first, second) = (&rows[0], &rows[1]);
+        assert_eq!(first["exercise"], "Back squat");
+        assert_eq!(
+            (
+                first["set"].as_str(),
+                first["reps"].as_str(),
+                first["load"].as_str(),
+                first["rpe"].as_str()
+            ),
+            ("1", "8", "80", "7.5")
+        );
+        assert_eq!(
+            (
+                first["prescribed_sets"].as_str(),
+                first["prescribed_reps"].as_str(),
+                first["prescribed_load"].as_str(),
+                first["unit"].as_str(),
+                first["prescribed_rest_s"].as_str()
+            ),
+            ("3", "8", "80", "kg", "120")
+        );
+        assert_eq!(
+            (
+                first["pain"].as_str(),
+                second["pain"].as_str(),
+                second["pain_note"].as_str()
+            ),
+            ("no", "yes", "knee")
+        );
+        assert_eq!(
+            (second["set"].as_str(), second["load"].as_str()),
+            ("2", "82.5")
+        );
+        assert_eq!(
+            first["notes"], "He said \"ouch\", then went on",
+            "quoted and read back whole"
+        );
+        assert_eq!(first["session"], session.to_string());
+        assert_eq!(first["date"].len(), 10);
+        assert_eq!(
+            (
+                rows[2]["exercise"].as_str(),
+                rows[2]["set"].as_str(),
+                rows[2]["rpe"].as_str()
+            ),
+            ("Plank", "", "6")
+        );
+        assert_eq!(rows[2]["prescribed_duration_s"], "45");
+        assert_eq!(
+            rows[3]["exercise"], "'=HYPERLINK(\"http://evil\")",
+            "a formula is shown, never run"
+        );
+    }
+    // Not a participant: refused; logged out: refused.
+    let stranger = app.person("Sid Stranger", "athlete").await;
+    let response = stranger.client.get(&path).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = crate::helpers::new_client()
+        .get(&path)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
