@@ -71,6 +71,17 @@ test("the athlete logs each set as it is done and the trainer sees each one land
   expect(kinds.filter((k) => k === "set-logged")).toHaveLength(3);
   expect(kinds.filter((k) => k === "set-updated")).toHaveLength(1);
 
+  // Round 2 in one click: round 1 again as the next draft, then released.
+  await trainer.getByTestId("repeat-1").click();
+  const row = trainer.getByTestId("exercise-row-0").first();
+  await expect(row.getByLabel("Exercise", { exact: true })).toHaveValue("Back squat");
+  await expect(row.getByLabel("Sets", { exact: true })).toHaveValue("3");
+  await expect(row.getByLabel("Load", { exact: true })).toHaveValue("100");
+  await trainer.getByRole("button", { name: "Release round 2" }).click();
+  await expect(athlete.getByTestId("released-round")).toContainText("Round 2");
+  await expect(athlete.getByTestId("sets-0").getByTestId("set-count")).toHaveText("0 of 3 sets done");
+  await windowWasNotReloaded(trainer);
+
   // Take the data along: the history's CSV has one row per set.
   await athlete.goto(`/sessions/${id}/history`);
   const [download] = await Promise.all([athlete.waitForEvent("download"), athlete.getByTestId("export-csv").click()]);

@@ -22,7 +22,7 @@ use crate::{
         sets::{CurrentActivity, RestTimer, SetProgress},
     },
     live::use_session_live,
-    model::{PainReport, Round, SessionStatus, SessionView, Side},
+    model::{exercise_field, ExerciseInput, PainReport, Round, SessionStatus, SessionView, Side},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -40,6 +40,8 @@ struct TrainerActions {
     delete: ServerAction<DeleteRound>,
     cancel: ServerAction<CancelSession>,
     acknowledge: ServerAction<AcknowledgePain>,
+    /// Makes a completed round's copy the next draft ("Repeat round n").
+    repeat: ServerAction<SaveRound>,
     /// What the trainer typed into a builder, kept across re-renders.
     drafts: Drafts,
     /// Whether the released round's editor (rather than the next round's
@@ -66,6 +68,7 @@ fn TrainerSession() -> impl IntoView {
         delete: ServerAction::new(),
         cancel: ServerAction::new(),
         acknowledge: ServerAction::new(),
+        repeat: ServerAction::new(),
         // Kept on this computer as typed, restored after a reload.
         drafts: Drafts::persisted(format!("spotter.draft.{}.trainer", id.get_untracked())),
         editing: RwSignal::new(false),
@@ -76,6 +79,7 @@ fn TrainerSession() -> impl IntoView {
         successes(actions.edit.into()),
         successes(actions.delete.into()),
         successes(actions.acknowledge.into()),
+        successes(actions.repeat.into()),
     );
     let live = use_session_live(id.get_untracked(), Side::Trainer);
     let busy = Signal::derive(move || {
@@ -85,6 +89,7 @@ fn TrainerSession() -> impl IntoView {
             || actions.delete.pending().get()
             || actions.cancel.pending().get()
             || actions.acknowledge.pending().get()
+            || actions.repeat.pending().get()
     });
     let live_changes = settled_changes(live.changes, busy);
     let session = Resource::new(
@@ -96,6 +101,7 @@ fn TrainerSession() -> impl IntoView {
                 changes.2.get(),
                 changes.3.get(),
                 changes.4.get(),
+                changes.5.get(),
                 live_changes.get(),
             )
         },
@@ -220,7 +226,15 @@ fn TrainerView(view: SessionView, actions: TrainerActions) -> impl IntoView {
                     } else {
                         view! {
                             <h2>"Feedback"</h2>
-                            {completed.into_iter().map(|round| view! { <CompletedRound round/> }).collect_view()}
+                            {completed.into_iter().map(|round| {
+                                // Only while there is no draft: the copy
+                                // becomes the next round's draft.
+                                let repeat = (active && draft.is_none()).then(|| view! {
+                                    <RepeatRound session_id round=round.clone() next=next_number action=actions.repeat/>
+                                });
+                                view! { <CompletedRound round/> {repeat} }
+                            }).collect_view()}
+                            <p class="form-error" role="alert">{move || general_error(actions.repeat.into()).get()}</p>
                         }
                         .into_any()
                     }}
@@ -337,4 +351,47 @@ fn PainAlerts(
         <p class="form-error" role="alert">{move || general_error(action.into()).get()}</p>
     }
     .into_any()
+}
+
+/// "Repeat round n as round m": the completed round's exercises, as they
+/// were prescribed, saved as the next round's draft, ready to change and
+/// release (the athlete's actuals are in the table above it). A plain form
+/// of hidden fields: it works without JavaScript too.
+#[component]
+fn RepeatRound(
+    session_id: i64,
+    round: Round,
+    next: i64,
+    action: ServerAction<SaveRound>,
+) -> impl IntoView {
+    let fields: Vec<(String, String)> = round
+        .exercises
+        .iter()
+        .map(ExerciseInput::from_exercise)
+        .enumerate()
+        .flat_map(|(i, row)| {
+            [
+                ("name", row.name),
+                ("sets", row.sets),
+                ("reps", row.reps),
+                ("load", row.load),
+                ("load_unit", row.load_unit),
+                ("duration_s", row.duration_s),
+                ("rest_s", row.rest_s),
+                ("notes", row.notes),
+            ]
+            .map(|(field, value)| (exercise_field(i, field), value))
+        })
+        .collect();
+    let label = format!("Repeat round {} as round {next}", round.number);
+    view! {
+        <ActionForm action=action attr:class="repeat-round">
+            <IdempotencyKey renew=crate::pages::successes(action.into())/>
+            <input type="hidden" name="session_id" value=session_id/>
+            <input type="hidden" name="round_id" value=""/>
+            <input type="hidden" name="row_action" value=""/>
+            {fields.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value/> }).collect_view()}
+            <button type="submit" class="secondary" data-testid=format!("repeat-{}", round.number) disabled=move || action.pending().get()>{label}</button>
+        </ActionForm>
+    }
 }
