@@ -15,20 +15,46 @@ pub fn set_scope(round_id: i64, exercise: usize, set: u32) -> String {
     format!("{round_id}:set:{exercise}:{set}:")
 }
 
-/// A set form's submission, as the athlete's page sends it through its
-/// outbox: the event, the form's drafts scope, and how to name the set.
+/// A set or pain form's submission, as the athlete's page sends it through
+/// its outbox: the event and the form's drafts scope.
 #[derive(Clone, Debug)]
 pub struct SetSubmit {
     /// The form's submit event.
     pub event: leptos::ev::SubmitEvent,
-    /// The form's drafts scope ([`set_scope`]).
+    /// The form's drafts scope ([`set_scope`], [`pain_scope`]).
     pub scope: String,
-    /// "Back squat, set 2".
-    pub label: String,
 }
 
-/// The last refusal of a set form: its scope and the server's error.
+/// The last refusal of a set or pain form: its scope and the server's error.
 pub type SetRefusal = Option<(String, AppError)>;
+
+/// What `pick` reads from the last refusal, when it was the form with drafts
+/// scope `scope`'s.
+fn refused(
+    refusal: Signal<SetRefusal>,
+    scope: String,
+    pick: impl Fn(&AppError) -> Option<String> + Send + Sync + 'static,
+) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        refusal
+            .get()
+            .filter(|(of, _)| *of == scope)
+            .and_then(|(_, error)| pick(&error))
+    })
+}
+
+/// The submit handler of the form with drafts scope `scope`.
+fn submit_to(
+    on_submit: Callback<SetSubmit>,
+    scope: String,
+) -> impl Fn(leptos::ev::SubmitEvent) + 'static {
+    move |event| {
+        on_submit.run(SetSubmit {
+            event,
+            scope: scope.clone(),
+        })
+    }
+}
 
 fn logged_in(round: &Round, exercise: usize) -> Vec<LoggedSet> {
     round
@@ -111,40 +137,14 @@ fn SetRow(
         Some(_) => "Added load".to_string(),
         None => "Load".to_string(),
     };
-    let mine = scope.clone();
-    let error_of = move |field: &'static str| {
-        let mine = mine.clone();
-        Signal::derive(move || {
-            refusal
-                .get()
-                .filter(|(scope, _)| *scope == mine)
-                .and_then(|(_, error)| error.for_field(field))
-        })
-    };
-    let general = {
-        let mine = scope.clone();
-        Signal::derive(move || {
-            refusal
-                .get()
-                .filter(|(scope, _)| *scope == mine)
-                .and_then(|(_, error)| {
-                    error
-                        .general()
-                        .or_else(|| error.for_field("set"))
-                        .or_else(|| error.for_field("exercise"))
-                })
-        })
-    };
-    let submit = {
-        let (scope, label) = (scope.clone(), label.clone());
-        move |event: leptos::ev::SubmitEvent| {
-            on_submit.run(SetSubmit {
-                event,
-                scope: scope.clone(),
-                label: label.clone(),
-            })
-        }
-    };
+    let error_of =
+        |field: &'static str| refused(refusal, scope.clone(), move |e| e.for_field(field));
+    let general = refused(refusal, scope.clone(), |e| {
+        e.general()
+            .or_else(|| e.for_field("set"))
+            .or_else(|| e.for_field("exercise"))
+    });
+    let submit = submit_to(on_submit, scope.clone());
     let is_logged = logged.is_some();
     view! {
         <form
@@ -306,28 +306,12 @@ pub fn PainForm(
     let label = format!("Pain in {}", exercise.name);
     let set_id = crate::components::field::scoped_id(&scope, "set");
     let sets = sets_to_log(&exercise);
-    let mine = scope.clone();
-    let error = Signal::derive(move || {
-        refusal
-            .get()
-            .filter(|(scope, _)| *scope == mine)
-            .and_then(|(_, error)| {
-                error
-                    .for_field("note")
-                    .or_else(|| error.for_field("set"))
-                    .or_else(|| error.general())
-            })
+    let error = refused(refusal, scope.clone(), |e| {
+        e.for_field("note")
+            .or_else(|| e.for_field("set"))
+            .or_else(|| e.general())
     });
-    let submit = {
-        let (scope, label) = (scope.clone(), label.clone());
-        move |event: leptos::ev::SubmitEvent| {
-            on_submit.run(SetSubmit {
-                event,
-                scope: scope.clone(),
-                label: label.clone(),
-            })
-        }
-    };
+    let submit = submit_to(on_submit, scope.clone());
     view! {
         <details class="pain-report" data-testid=format!("pain-{index}")>
             <summary>"Report pain"</summary>
