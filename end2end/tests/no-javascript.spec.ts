@@ -46,11 +46,39 @@ test("without JavaScript an athlete starts a session, sees the release after a r
   // (A refused plain POST coming back with its message is covered by the
   // integration tests: the browser's own checks of min/max/step stop bad
   // numbers before they are sent.)
+  // Pain reported with a plain POST: the trainer's page alerts live.
+  const pain = athlete.getByTestId("pain-0");
+  await pain.getByText("Report pain").click();
+  await pain.getByLabel("What hurts? (optional)").fill("Right ankle");
+  await pain.getByRole("button", { name: "Tell my trainer" }).click();
+  await expect(athlete.getByTestId("pain-status")).toContainText("You reported pain: Step-up: “Right ankle” — waiting for");
+  await expect(trainer.getByTestId("pain-alert")).toContainText("Step-up: “Right ankle”");
   await athlete.getByTestId("feedback-0").getByLabel("RPE (0–10)").fill("7.5");
   await athlete.getByRole("button", { name: "Send feedback and finish the round" }).click();
   await expect(athlete.getByTestId("completed-round-1")).toContainText("7.5");
   await expect(trainer.getByTestId("completed-round-1")).toContainText("7.5", { timeout: 1000 });
+
+  // The trainer without JavaScript too (same account, a plain browser):
+  // "Seen" and "Repeat round 1" are plain POSTs back to the page.
+  const plainLaptop = await browser.newContext({ baseURL, javaScriptEnabled: false, storageState: await laptop.storageState() });
+  const desk = await plainLaptop.newPage();
+  watch(desk, "trainer without JavaScript", problems, [], { javaScriptDisabled: true });
+  await desk.goto(trainer.url());
+  await desk.getByTestId("pain-alert").getByRole("button", { name: "Seen" }).click();
+  await expect(desk.getByTestId("pain-alert")).toHaveCount(0);
+  await athlete.reload();
+  await expect(athlete.getByTestId("pain-status")).toContainText(`${coach} saw it ✓`);
+  await desk.getByTestId("repeat-1").click();
+  const row = desk.getByTestId("exercise-row-0").first();
+  await expect(row.getByLabel("Exercise", { exact: true })).toHaveValue("Step-up");
+  await expect(row.getByLabel("Reps", { exact: true })).toHaveValue("10");
+  await expect(row.getByTestId("last-done")).toHaveText("Last time: Round 1: 9 reps");
+  await desk.getByRole("button", { name: "Release round 2" }).click();
+  await athlete.reload();
+  await expect(athlete.getByTestId("released-round")).toContainText("Round 2");
+  await expect(athlete.getByTestId("released-round")).toContainText("Step-up");
   await laptop.close();
+  await plainLaptop.close();
   await plain.close();
 });
 

@@ -77,6 +77,8 @@ test("the athlete logs each set as it is done and the trainer sees each one land
   await expect(row.getByLabel("Exercise", { exact: true })).toHaveValue("Back squat");
   await expect(row.getByLabel("Sets", { exact: true })).toHaveValue("3");
   await expect(row.getByLabel("Load", { exact: true })).toHaveValue("100");
+  // What the athlete did last time, as a hint for the prescription.
+  await expect(row.getByTestId("last-done")).toHaveText("Last time: Round 1: 5 × 100 kg, 3 × 102.5 kg, 5 × 100 kg · RPE 9");
   await trainer.getByRole("button", { name: "Release round 2" }).click();
   await expect(athlete.getByTestId("released-round")).toContainText("Round 2");
   await expect(athlete.getByTestId("sets-0").getByTestId("set-count")).toHaveText("0 of 3 sets done");
@@ -94,6 +96,15 @@ test("the athlete logs each set as it is done and the trainer sees each one land
     "1,Back squat,2,3,102.5,,",
     "1,Back squat,3,5,100,,9",
   ]);
+  // The printable view: the record without the app around it.
+  await athlete.emulateMedia({ media: "print" });
+  await expect(athlete.getByTestId("completed-round-1")).toBeVisible();
+  await expect(athlete.getByTestId("completed-round-1").getByTestId("sets-done")).toBeVisible();
+  for (const chrome of [athlete.locator("header.site-header"), athlete.getByTestId("export-csv"), athlete.getByRole("button", { name: "Print" })]) {
+    await expect(chrome).toBeHidden();
+  }
+  await athlete.emulateMedia({ media: "screen" });
+  await expect(athlete.getByTestId("export-csv")).toBeVisible();
   await close();
 });
 

@@ -17,7 +17,7 @@ use crate::{
     components::field::{scoped_id, Drafts, Field, IdempotencyKey, TextArea},
     error::AppError,
     model::{
-        exercise_field, ExerciseInput, LoadUnit, Round, RoundStatus, DURATION_MAX_S,
+        exercise_field, ExerciseInput, LastDone, LoadUnit, Round, RoundStatus, DURATION_MAX_S,
         EXERCISE_NAME_MAX_CHARS, LOAD_MAX, NOTES_MAX_CHARS, RELEASE_ACTION, REPS_MAX, REST_MAX_S,
         SETS_MAX,
     },
@@ -74,6 +74,10 @@ pub fn RoundBuilder(
     /// Whether this builder is the released round's editor.
     #[prop(optional)]
     is_editor: bool,
+    /// What the athlete last did of each exercise: shown under a row of
+    /// the same name, as a hint for its prescription.
+    #[prop(optional)]
+    last_done: Option<std::sync::Arc<LastDone>>,
     /// More controls under the form (the draft's delete button).
     #[prop(optional)]
     children: Option<Children>,
@@ -152,11 +156,19 @@ pub fn RoundBuilder(
                         let unit_id = scoped_id(&scope, &unit_name);
                         let unit_key = format!("{scope}{unit_name}");
                         let selected_unit = drafts.value(&unit_key, row.load_unit.clone());
+                        // The hint follows the name as shown (typed or saved).
+                        let last_time = (!spare)
+                            .then(|| {
+                                let name = drafts.value(&format!("{scope}{}", f("name")), row.name.clone());
+                                last_done.as_ref().and_then(|hints| hints.get(&name)).map(|done| format!("Last time: {done}"))
+                            })
+                            .flatten();
                         let legend = if spare { "Add an exercise".to_string() } else { format!("Exercise {}", i + 1) };
                         view! {
                             <fieldset class="exercise-row" class:spare=spare data-testid=format!("exercise-row-{i}")>
                                 <legend>{legend}</legend>
                                 <Field label="Exercise" name=f("name") value=row.name.clone() maxlength=EXERCISE_NAME_MAX_CHARS list=EXERCISE_NAMES_LIST error=err(f("name")) drafts=(drafts, scope.clone())/>
+                                {last_time.map(|text| view! { <p class="hint last-done" data-testid="last-done">{text}</p> })}
                                 <div class="row-grid">
                                     <Field label="Sets" name=f("sets") kind="number" value=row.sets.clone() range=(1.0, f64::from(SETS_MAX), 1.0) error=err(f("sets")) drafts=(drafts, scope.clone())/>
                                     <Field label="Reps" name=f("reps") kind="number" value=row.reps.clone() range=(0.0, f64::from(REPS_MAX), 1.0) error=err(f("reps")) drafts=(drafts, scope.clone())/>

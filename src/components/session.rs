@@ -7,7 +7,7 @@ use crate::{
     api::sessions::CancelSession,
     components::field::Field,
     error::AppError,
-    model::{format_number, format_seconds, Feedback, Round, SessionStatus, SessionSummary, Side},
+    model::{format_number, Round, SessionStatus, SessionSummary, Side},
     pages::{field_error, general_error, set_page_status},
 };
 use leptos::prelude::*;
@@ -83,32 +83,6 @@ pub fn ExerciseList(round: Round, #[prop(optional)] under: Option<UnderEach>) ->
     }
 }
 
-fn actual(fb: &Feedback) -> String {
-    let mut parts = Vec::new();
-    match (fb.sets_done, fb.reps_done) {
-        (Some(s), Some(r)) => parts.push(format!("{s} × {r}")),
-        (None, Some(r)) => parts.push(format!("{r} reps")),
-        (Some(s), None) => parts.push(format!("{s} sets")),
-        (None, None) => {}
-    }
-    if let Some(seconds) = fb.duration_done_s {
-        parts.push(format_seconds(seconds));
-    }
-    if let Some(load) = fb.load_used {
-        let unit = fb
-            .prescription
-            .load_unit
-            .map(|u| u.show(Some(load)))
-            .unwrap_or_else(|| format_number(load));
-        parts.push(unit);
-    }
-    if parts.is_empty() {
-        "—".into()
-    } else {
-        parts.join(" · ")
-    }
-}
-
 /// A completed round: each exercise's prescription (as it stood when the
 /// athlete reported) next to what the athlete did.
 #[component]
@@ -157,7 +131,7 @@ pub fn CompletedRound(round: Round) -> impl IntoView {
                                     <tr class:pain=fb.pain role="row">
                                         <th scope="row" role="rowheader">{fb.prescription.name.clone()}</th>
                                         <td data-label="Prescribed" role="cell">{fb.prescription.summary()}</td>
-                                        <td data-label="Done" role="cell">{actual(fb)}{sets}</td>
+                                        <td data-label="Done" role="cell">{fb.done()}{sets}</td>
                                         <td data-label="RPE" role="cell">{rpe}</td>
                                         <td data-label="Pain" role="cell">{if fb.pain { "⚠ yes" } else { "no" }}</td>
                                         <td data-label="Notes" role="cell">{fb.notes.clone()}</td>

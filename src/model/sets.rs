@@ -3,9 +3,10 @@
 
 use super::{
     training::{parse_decimal, parse_whole},
-    Exercise, FieldError, LoadUnit, LOAD_MAX, REPS_MAX, RPE_MAX, SETS_MAX,
+    Exercise, FieldError, LoadUnit, Round, RoundStatus, LOAD_MAX, REPS_MAX, RPE_MAX, SETS_MAX,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// One set the athlete logged, with the prescription's targets it answers
 /// (copied when it was logged).
@@ -132,6 +133,73 @@ pub fn validate_set(
     })
 }
 
+/// What the athlete last did of each exercise, by name (case and spaces
+/// around it ignored): the round builder shows it under a row of the same
+/// name, as a hint for the next prescription. The newest round with
+/// something done counts: the open round's sets so far, else a completed
+/// round's sets, else its feedback.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LastDone(HashMap<String, String>);
+
+impl LastDone {
+    /// Reads `rounds` (any order; drafts have nothing done and are skipped).
+    pub fn from_rounds(rounds: &[Round]) -> Self {
+        let mut newest_first: Vec<&Round> = rounds.iter().collect();
+        newest_first.sort_by_key(|r| std::cmp::Reverse(r.number));
+        let mut hints = HashMap::new();
+        for round in newest_first {
+            for (index, exercise) in round.exercises.iter().enumerate() {
+                let key = Self::key(&exercise.name);
+                if hints.contains_key(&key) {
+                    continue;
+                }
+                if let Some(done) = Self::done_in(round, index) {
+                    hints.insert(key, done);
+                }
+            }
+        }
+        LastDone(hints)
+    }
+
+    /// "Round 2: 5 × 100 kg · RPE 8, 4 × 100 kg · RPE 9 · ⚠ pain" for a row
+    /// named `name`, if the athlete did it before.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(&Self::key(name)).map(String::as_str)
+    }
+
+    fn key(name: &str) -> String {
+        name.trim().to_lowercase()
+    }
+
+    /// What was done of exercise `index` of `round`, if anything was.
+    fn done_in(round: &Round, index: usize) -> Option<String> {
+        let sets: Vec<String> = round
+            .sets
+            .iter()
+            .filter(|s| s.exercise as usize == index)
+            .map(LoggedSet::actual)
+            .collect();
+        let feedback = round.feedback.get(index);
+        let mut done = if !sets.is_empty() {
+            sets.join(", ")
+        } else {
+            feedback.map(|fb| fb.done()).filter(|done| done != "—")?
+        };
+        if let Some(rpe) = feedback.and_then(|fb| fb.rpe).filter(|_| sets.is_empty()) {
+            done.push_str(&format!(" · RPE {}", super::format_number(rpe)));
+        }
+        if feedback.is_some_and(|fb| fb.pain) {
+            done.push_str(" · ⚠ pain");
+        }
+        let when = if round.status == RoundStatus::Completed {
+            format!("Round {}", round.number)
+        } else {
+            format!("Round {} so far", round.number)
+        };
+        Some(format!("{when}: {done}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,5 +309,110 @@ mod tests {
             ..logged
         };
         assert_eq!(bare.actual(), "done");
+    }
+
+    fn logged(exercise: u32, set: u32, reps: u32, load: f64, rpe: Option<f64>) -> LoggedSet {
+        LoggedSet {
+            exercise,
+            set,
+            name: String::new(),
+            target_sets: Some(3),
+            target_reps: Some(5),
+            target_load: Some(100.0),
+            unit: Some(LoadUnit::Kg),
+            rest_s: None,
+            reps: Some(reps),
+            load: Some(load),
+            rpe,
+            logged_at: 0,
+            updated_at: None,
+        }
+    }
+
+    fn feedback(
+        exercise: Exercise,
+        sets: Option<u32>,
+        rpe: Option<f64>,
+        pain: bool,
+    ) -> super::super::Feedback {
+        super::super::Feedback {
+            prescription: exercise,
+            sets_done: sets,
+            reps_done: sets.map(|_| 5),
+            load_used: sets.map(|_| 100.0),
+            duration_done_s: None,
+            rpe,
+            pain,
+            notes: String::new(),
+        }
+    }
+
+    fn round(number: i64, status: RoundStatus, exercises: Vec<Exercise>) -> Round {
+        Round {
+            id: number,
+            number,
+            status,
+            is_final: false,
+            revision: 1,
+            released_at: None,
+            completed_at: None,
+            exercises,
+            feedback: Vec::new(),
+            sets: Vec::new(),
+        }
+    }
+
+    fn named(name: &str) -> Exercise {
+        Exercise {
+            name: name.into(),
+            ..squat(Some(3))
+        }
+    }
+
+    #[test]
+    fn the_builder_hint_is_the_newest_round_where_the_exercise_was_done() {
+        // Round 1: squat and deadlift reported without sets (feedback
+        // only), a row with nothing done.
+        let mut one = round(
+            1,
+            RoundStatus::Completed,
+            vec![named("Back squat"), named("Deadlift"), named("Row")],
+        );
+        one.feedback = vec![
+            feedback(named("Back squat"), Some(3), Some(7.0), false),
+            feedback(named("Deadlift"), Some(3), Some(8.0), true),
+            feedback(named("Row"), None, None, false),
+        ];
+        // Round 2: squat with sets logged.
+        let mut two = round(2, RoundStatus::Completed, vec![named("Back squat")]);
+        two.feedback = vec![feedback(named("Back squat"), Some(2), Some(9.0), false)];
+        two.sets = vec![
+            logged(0, 1, 5, 100.0, Some(8.0)),
+            logged(0, 2, 4, 102.5, None),
+        ];
+        // Round 3, open: a plank set so far, the squat not yet.
+        let mut three = round(
+            3,
+            RoundStatus::Released,
+            vec![named("Back squat"), named("Plank")],
+        );
+        three.sets = vec![logged(1, 1, 1, 0.0, None)];
+        // A draft has nothing done.
+        let four = round(4, RoundStatus::Draft, vec![named("Lunge")]);
+
+        let hints = LastDone::from_rounds(&[four, one, three, two]);
+        assert_eq!(
+            hints.get("Back squat"),
+            Some("Round 2: 5 × 100 kg · RPE 8, 4 × 102.5 kg")
+        );
+        assert_eq!(hints.get("  back SQUAT "), hints.get("Back squat"));
+        assert_eq!(
+            hints.get("Deadlift"),
+            Some("Round 1: 3 × 5 · 100 kg · RPE 8 · ⚠ pain")
+        );
+        assert_eq!(hints.get("Plank"), Some("Round 3 so far: 1 × 0 kg"));
+        assert_eq!(hints.get("Row"), None, "nothing was done");
+        assert_eq!(hints.get("Lunge"), None, "a draft");
+        assert_eq!(hints.get("Bench press"), None);
     }
 }

@@ -453,6 +453,35 @@ pub struct Feedback {
     pub notes: String,
 }
 
+impl Feedback {
+    /// What was done, as the trainer reads it: "3 × 8 · 60 kg", or "—".
+    pub fn done(&self) -> String {
+        let mut parts = Vec::new();
+        match (self.sets_done, self.reps_done) {
+            (Some(s), Some(r)) => parts.push(format!("{s} × {r}")),
+            (None, Some(r)) => parts.push(format!("{r} reps")),
+            (Some(s), None) => parts.push(format!("{s} sets")),
+            (None, None) => {}
+        }
+        if let Some(seconds) = self.duration_done_s {
+            parts.push(format_seconds(seconds));
+        }
+        if let Some(load) = self.load_used {
+            let unit = self
+                .prescription
+                .load_unit
+                .map(|u| u.show(Some(load)))
+                .unwrap_or_else(|| format_number(load));
+            parts.push(unit);
+        }
+        if parts.is_empty() {
+            "—".into()
+        } else {
+            parts.join(" · ")
+        }
+    }
+}
+
 /// Feedback as typed on the phone (all text, see [`ExerciseInput`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

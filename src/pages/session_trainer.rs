@@ -22,7 +22,10 @@ use crate::{
         sets::{CurrentActivity, RestTimer, SetProgress},
     },
     live::use_session_live,
-    model::{exercise_field, ExerciseInput, PainReport, Round, SessionStatus, SessionView, Side},
+    model::{
+        exercise_field, ExerciseInput, LastDone, PainReport, Round, SessionStatus, SessionView,
+        Side,
+    },
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -181,6 +184,7 @@ fn TrainerView(view: SessionView, actions: TrainerActions) -> impl IntoView {
     }
     let next_number = view.rounds.iter().map(|r| r.number).max().unwrap_or(0) + 1;
     let pain: Vec<PainReport> = view.unacknowledged_pain().cloned().collect();
+    let last_done = std::sync::Arc::new(LastDone::from_rounds(&view.rounds));
     view! {
         <div class="session trainer-session">
             <SessionHeader summary=view.summary.clone() viewer=Side::Trainer/>
@@ -204,12 +208,12 @@ fn TrainerView(view: SessionView, actions: TrainerActions) -> impl IntoView {
                     // disclosures, which works without JavaScript too).
                     <div class="desk-build">
                         {released.clone().map(|round| view! {
-                            <RoundBuilder session_id round=Some(round) action=actions.edit drafts=actions.drafts editing=actions.editing is_editor=true/>
+                            <RoundBuilder session_id round=Some(round) action=actions.edit drafts=actions.drafts editing=actions.editing is_editor=true last_done=last_done.clone()/>
                         })}
                         {match draft.clone() {
-                            Some(round) => view! { <DraftPanel session_id round actions can_release/> }.into_any(),
+                            Some(round) => view! { <DraftPanel session_id round actions can_release last_done=last_done.clone()/> }.into_any(),
                             None => view! {
-                                <RoundBuilder session_id round=None action=actions.save drafts=actions.drafts editing=actions.editing release_number=can_release.then_some(next_number)/>
+                                <RoundBuilder session_id round=None action=actions.save drafts=actions.drafts editing=actions.editing release_number=can_release.then_some(next_number) last_done=last_done.clone()/>
                             }
                             .into_any(),
                         }}
@@ -278,11 +282,12 @@ fn DraftPanel(
     round: Round,
     actions: TrainerActions,
     can_release: bool,
+    last_done: std::sync::Arc<LastDone>,
 ) -> impl IntoView {
     let number = round.number;
     let round_id = round.id;
     view! {
-        <RoundBuilder session_id round=Some(round) action=actions.save drafts=actions.drafts release_number=can_release.then_some(number) editing=actions.editing>
+        <RoundBuilder session_id round=Some(round) action=actions.save drafts=actions.drafts release_number=can_release.then_some(number) editing=actions.editing last_done>
             <div class="release" data-testid="release-panel">
                 <DeleteButton session_id round_id number actions/>
                 {(!can_release).then(|| view! { <p class="hint">"Release it once the athlete has completed the open round."</p> })}
