@@ -76,7 +76,21 @@ pub async fn post(
     request
         .send()
         .await
-        .map_err(|e| format!("{path} on {url}: {e}"))
+        .map_err(|e| format!("{path} on {url}: {}", with_causes(&e)))
+}
+
+/// An error with what caused it ("error sending request: connection
+/// closed before message completed"): reqwest's own text names only the
+/// first.
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
 }
 
 async fn expect_ok(response: reqwest::Response, what: &str) -> Result<String, String> {
