@@ -227,3 +227,37 @@ test("a second tab of the same trainer shows what the first one does, without a 
   await windowWasNotReloaded(other);
   await close();
 });
+
+test("a live update of the athlete's dashboard keeps the trainer they chose in 'Start a session'", async ({ browser, baseURL, problems }) => {
+  const { trainer, athlete, close } = await trainerAndAthlete(browser, baseURL, problems);
+  const other = named("Otto Otherchoice");
+  const coach = named("Cleo Choice");
+  const runner = named("Ada Again");
+  await register(trainer, other, "trainer");
+  await register(trainer, coach, "trainer");
+  await register(athlete, runner, "athlete");
+  await athlete.goto("/dashboard");
+  await hydrated(athlete);
+  await athlete.getByLabel("Trainer").selectOption({ label: coach });
+  await athlete.getByRole("button", { name: "Start session" }).click();
+  await expect(athlete).toHaveURL(/\/sessions\/\d+$/);
+
+  // Back on the dashboard, the athlete picks another trainer for a second
+  // session; before they press Start, the first trainer joins: the
+  // dashboard updates live and the choice stays.
+  await athlete.goto("/dashboard");
+  await hydrated(athlete);
+  await expect(athlete.getByTestId("live-status")).toHaveText("Live");
+  const select = athlete.getByLabel("Trainer");
+  await select.selectOption({ label: other });
+  await trainer.goto("/dashboard");
+  await hydrated(trainer);
+  await trainer.getByRole("button", { name: `Join ${runner}` }).click();
+  await expect(athlete.getByTestId("active")).toContainText(coach);
+  await expect(athlete.getByTestId("waiting")).toContainText("None.");
+  expect(await select.evaluate((s: HTMLSelectElement) => s.selectedOptions[0].text)).toBe(other);
+  await athlete.getByRole("button", { name: "Start session" }).click();
+  await expect(athlete).toHaveURL(/\/sessions\/\d+$/);
+  await expect(athlete.getByRole("heading", { level: 1 })).toContainText(other);
+  await close();
+});
