@@ -212,15 +212,20 @@ export async function eventKinds(page: Page, sessionId: string): Promise<string[
 
 /// Starts a session between a new trainer and a new athlete and has the
 /// trainer join; returns the session id with both pages on it, Live.
-export async function joinedSession(trainer: Page, athlete: Page, coach: string, runner: string) {
-  await register(trainer, coach, "trainer");
-  await register(athlete, runner, "athlete");
+/// The athlete starts a session with `coach` from the dashboard; its id.
+export async function startSession(athlete: Page, coach: string) {
   await athlete.goto("/dashboard");
   await hydrated(athlete);
   await athlete.getByLabel("Trainer").selectOption({ label: coach });
   await athlete.getByRole("button", { name: "Start session" }).click();
   await expect(athlete).toHaveURL(/\/sessions\/\d+$/);
-  const id = athlete.url().split("/").pop()!;
+  return athlete.url().split("/").pop()!;
+}
+
+export async function joinedSession(trainer: Page, athlete: Page, coach: string, runner: string) {
+  await register(trainer, coach, "trainer");
+  await register(athlete, runner, "athlete");
+  const id = await startSession(athlete, coach);
   await trainer.goto("/dashboard");
   await hydrated(trainer);
   await trainer.getByRole("button", { name: `Join ${runner}` }).click();

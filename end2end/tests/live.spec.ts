@@ -1,4 +1,4 @@
-import { test, expect, hydrated, markWindow, windowWasNotReloaded, register, trainerAndAthlete, named, fillExercise, shot, joinedSession, watch } from "./fixtures";
+import { test, expect, hydrated, markWindow, startSession, windowWasNotReloaded, register, trainerAndAthlete, named, fillExercise, shot, joinedSession, watch } from "./fixtures";
 
 test("every step reaches the other side without a reload", async ({ browser, baseURL, problems }) => {
   const { trainer, athlete, close } = await trainerAndAthlete(browser, baseURL, problems);
@@ -139,11 +139,7 @@ test("a phone that was offline catches up on everything it missed", async ({ bro
   const runner = named("Pete Phone");
   await register(trainer, coach, "trainer");
   await register(athlete, runner, "athlete");
-  await athlete.goto("/dashboard");
-  await hydrated(athlete);
-  await athlete.getByLabel("Trainer").selectOption({ label: coach });
-  await athlete.getByRole("button", { name: "Start session" }).click();
-  await expect(athlete).toHaveURL(/\/sessions\/\d+$/);
+  await startSession(athlete, coach);
   await trainer.goto("/dashboard");
   await hydrated(trainer);
   await trainer.getByRole("button", { name: `Join ${runner}` }).click();
@@ -236,11 +232,7 @@ test("a live update of the athlete's dashboard keeps the trainer they chose in '
   await register(trainer, other, "trainer");
   await register(trainer, coach, "trainer");
   await register(athlete, runner, "athlete");
-  await athlete.goto("/dashboard");
-  await hydrated(athlete);
-  await athlete.getByLabel("Trainer").selectOption({ label: coach });
-  await athlete.getByRole("button", { name: "Start session" }).click();
-  await expect(athlete).toHaveURL(/\/sessions\/\d+$/);
+  await startSession(athlete, coach);
 
   // Back on the dashboard, the athlete picks another trainer for a second
   // session; before they press Start, the first trainer joins: the

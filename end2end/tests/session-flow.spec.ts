@@ -1,14 +1,5 @@
 import { Page } from "@playwright/test";
-import { test, expect, hydrated, watch, register, trainerAndAthlete, named, fillExercise } from "./fixtures";
-
-async function startSession(athlete: Page, trainerName: string) {
-  await athlete.goto("/dashboard");
-  await hydrated(athlete);
-  await athlete.getByLabel("Trainer").selectOption({ label: trainerName });
-  await athlete.getByRole("button", { name: "Start session" }).click();
-  await expect(athlete).toHaveURL(/\/sessions\/\d+$/);
-  return athlete.url().split("/").pop()!;
-}
+import { test, expect, hydrated, watch, register, trainerAndAthlete, named, fillExercise, startSession } from "./fixtures";
 
 async function join(trainer: Page, athleteName: string, sessionId: string) {
   await trainer.goto("/dashboard");

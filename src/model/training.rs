@@ -175,16 +175,21 @@ pub struct Exercise {
     pub notes: String,
 }
 
+/// "3 × 8", "8 reps", "3 sets", or nothing: a prescription's or a
+/// report's sets and reps.
+fn sets_and_reps(sets: Option<u32>, reps: Option<u32>) -> Option<String> {
+    match (sets, reps) {
+        (Some(s), Some(r)) => Some(format!("{s} × {r}")),
+        (None, Some(r)) => Some(format!("{r} reps")),
+        (Some(s), None) => Some(format!("{s} sets")),
+        (None, None) => None,
+    }
+}
+
 impl Exercise {
     /// "3 × 8 · 80 kg · rest 2 min": the prescription on one line.
     pub fn summary(&self) -> String {
-        let mut parts = Vec::new();
-        match (self.sets, self.reps) {
-            (Some(s), Some(r)) => parts.push(format!("{s} × {r}")),
-            (None, Some(r)) => parts.push(format!("{r} reps")),
-            (Some(s), None) => parts.push(format!("{s} sets")),
-            (None, None) => {}
-        }
+        let mut parts: Vec<String> = sets_and_reps(self.sets, self.reps).into_iter().collect();
         if let Some(d) = self.duration_s {
             parts.push(format_seconds(d));
         }
@@ -456,13 +461,9 @@ pub struct Feedback {
 impl Feedback {
     /// What was done, as the trainer reads it: "3 × 8 · 60 kg", or "—".
     pub fn done(&self) -> String {
-        let mut parts = Vec::new();
-        match (self.sets_done, self.reps_done) {
-            (Some(s), Some(r)) => parts.push(format!("{s} × {r}")),
-            (None, Some(r)) => parts.push(format!("{r} reps")),
-            (Some(s), None) => parts.push(format!("{s} sets")),
-            (None, None) => {}
-        }
+        let mut parts: Vec<String> = sets_and_reps(self.sets_done, self.reps_done)
+            .into_iter()
+            .collect();
         if let Some(seconds) = self.duration_done_s {
             parts.push(format_seconds(seconds));
         }
