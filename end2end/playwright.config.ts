@@ -7,13 +7,19 @@ import { join, resolve } from "node:path";
 // The suite runs the release server itself, on free ports (chosen by
 // scripts/test.sh, or 3100 and 3101): once with a fresh SQLite database and,
 // when scripts/test.sh gives it a fresh PostgreSQL database
-// (SPOTTER_E2E_POSTGRES_URL), once more on PostgreSQL. It stops them after.
+// (SPOTTER_E2E_POSTGRES_URL), once more on PostgreSQL (scripts/test.sh runs
+// the two side by side: SPOTTER_E2E_ONLY below). It stops them after.
 const port = Number(process.env.SPOTTER_E2E_PORT ?? 3100);
 const pgPort = port + 1;
 const baseURL = `http://127.0.0.1:${port}`;
 const dataDir = mkdtempSync(join(tmpdir(), "spotter-e2e-"));
 const repoRoot = resolve(__dirname, "..");
 const postgres = process.env.SPOTTER_E2E_POSTGRES_URL;
+// scripts/test.sh runs the two projects side by side, one Playwright process
+// each (SPOTTER_E2E_ONLY=sqlite or postgres): each starts only its server,
+// and each server still sees one test at a time.
+const only = process.env.SPOTTER_E2E_ONLY;
+const wanted = (name: string) => !only || only === name;
 
 function server(listen: number, databaseUrl: string) {
   return {
@@ -46,6 +52,9 @@ const chromiumPath =
 
 export default defineConfig({
   testDir: "./tests",
+  // One folder per process: Playwright empties its output folder when it
+  // starts, which must not hit the other project's run.
+  outputDir: only ? `test-results/${only}` : "test-results",
   timeout: 30_000,
   expect: { timeout: 5_000 },
   fullyParallel: false,
@@ -69,11 +78,11 @@ export default defineConfig({
     },
   },
   projects: [
-    { name: "sqlite", use: { baseURL } },
-    ...(postgres ? [{ name: "postgres", use: { baseURL: `http://127.0.0.1:${pgPort}` } }] : []),
+    ...(wanted("sqlite") ? [{ name: "sqlite", use: { baseURL } }] : []),
+    ...(postgres && wanted("postgres") ? [{ name: "postgres", use: { baseURL: `http://127.0.0.1:${pgPort}` } }] : []),
   ],
   webServer: [
-    server(port, `sqlite://${dataDir}/spotter.db?mode=rwc`),
-    ...(postgres ? [server(pgPort, postgres)] : []),
+    ...(wanted("sqlite") ? [server(port, `sqlite://${dataDir}/spotter.db?mode=rwc`)] : []),
+    ...(postgres && wanted("postgres") ? [server(pgPort, postgres)] : []),
   ],
 });

@@ -43,7 +43,7 @@ section "benchmark smoke runs (spotter-bench: 200 subscribers, 5 s, nothing lost
 bash scripts/bench.sh smoke-sqlite --sessions 100 --rate 200 --duration 5 --check
 bash scripts/bench.sh --postgres --instances 2 smoke-postgres --sessions 100 --rate 200 --duration 5 --check
 
-section "browser tests (Playwright, Debian Chromium; SQLite, then PostgreSQL)"
+section "browser tests (Playwright, Debian Chromium; SQLite and PostgreSQL side by side)"
 # Two free ports in a row: SQLite on the first, PostgreSQL on the second.
 SPOTTER_E2E_PORT=$(node -e "
   const net = require('net');
@@ -56,7 +56,19 @@ psql "$SPOTTER_TEST_POSTGRES_URL" -qc "CREATE DATABASE \"$e2e_db\""
 trap 'psql "$SPOTTER_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS \"$e2e_db\" WITH (FORCE)" >/dev/null 2>&1' EXIT
 export SPOTTER_E2E_POSTGRES_URL="${SPOTTER_TEST_POSTGRES_URL%/*}/$e2e_db"
 e2e_started=$(date +%s)
-(cd end2end && npx tsc --noEmit -p . && npx playwright test)
+(cd end2end && npx tsc --noEmit -p .)
+# The two projects side by side, each in its own Playwright process with its
+# own server (most of a browser test is waiting on the network emulation and
+# the live channel, not CPU); each log is printed whole once both are done.
+e2e_logs=$(mktemp -d)
+(cd end2end && SPOTTER_E2E_ONLY=sqlite npx playwright test >"$e2e_logs/sqlite.log" 2>&1) &
+sqlite_run=$!
+e2e_status=0
+(cd end2end && SPOTTER_E2E_ONLY=postgres npx playwright test >"$e2e_logs/postgres.log" 2>&1) || e2e_status=$?
+wait "$sqlite_run" || e2e_status=$?
+cat "$e2e_logs/sqlite.log" "$e2e_logs/postgres.log"
+rm -rf "$e2e_logs"
 echo "browser suite wall time: $(( $(date +%s) - e2e_started ))s"
+(( e2e_status == 0 )) || { echo "test: browser tests failed (logs above)" >&2; exit 1; }
 
 section "all checks passed"
