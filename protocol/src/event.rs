@@ -9,7 +9,10 @@
 //! On the wire an event is `"kind": "<kebab-case name>", "data": {fields}`
 //! (serde's adjacent tagging), exactly as before it was typed.
 
-use crate::{RoundStatus, Side};
+use crate::{
+    view::{Exercise, Feedback},
+    RoundStatus, Side,
+};
 use serde::{Deserialize, Serialize};
 
 /// One committed change of a session.
@@ -46,6 +49,12 @@ pub enum SessionEvent {
         revision: i64,
         /// Whether completing it completes the session.
         is_final: bool,
+        /// When it was released (ms since the epoch), if it was.
+        #[serde(default)]
+        released_at: Option<i64>,
+        /// Its exercises as they now stand, in order.
+        #[serde(default)]
+        exercises: Vec<Exercise>,
     },
     /// A draft was released to the athlete.
     RoundReleased {
@@ -61,6 +70,12 @@ pub enum SessionEvent {
         revision: i64,
         /// Whether completing it completes the session.
         is_final: bool,
+        /// When it was released (ms since the epoch).
+        #[serde(default)]
+        released_at: Option<i64>,
+        /// Its exercises, in order: what the athlete does.
+        #[serde(default)]
+        exercises: Vec<Exercise>,
     },
     /// A round that was not completed was deleted.
     RoundDeleted {
@@ -94,6 +109,24 @@ pub enum SessionEvent {
         unit: Option<String>,
         /// RPE, if given.
         rpe: Option<f64>,
+        /// The exercise's name when the set was logged.
+        #[serde(default)]
+        name: String,
+        /// Sets prescribed then.
+        #[serde(default)]
+        target_sets: Option<u32>,
+        /// Reps prescribed then.
+        #[serde(default)]
+        target_reps: Option<u32>,
+        /// Load prescribed then, in `unit`.
+        #[serde(default)]
+        target_load: Option<f64>,
+        /// Rest prescribed after each set, seconds.
+        #[serde(default)]
+        rest_s: Option<u32>,
+        /// When it was logged (ms since the epoch).
+        #[serde(default)]
+        logged_at: i64,
     },
     /// The athlete corrected a set they had logged (before finishing the
     /// round). Same fields as [`SessionEvent::SetLogged`], with the new values.
@@ -116,6 +149,9 @@ pub enum SessionEvent {
         unit: Option<String>,
         /// RPE, if given.
         rpe: Option<f64>,
+        /// When it was corrected (ms since the epoch).
+        #[serde(default)]
+        updated_at: i64,
     },
     /// The athlete flagged pain on an exercise (or one of its sets) of the
     /// released round: the trainer's page alerts until acknowledged.
@@ -134,6 +170,12 @@ pub enum SessionEvent {
         set: Option<i64>,
         /// What the athlete said, if anything.
         note: Option<String>,
+        /// The exercise's name when it was reported.
+        #[serde(default)]
+        name: String,
+        /// When (ms since the epoch).
+        #[serde(default)]
+        reported_at: i64,
     },
     /// The trainer acknowledged a pain report: the athlete sees it was seen.
     PainAcknowledged {
@@ -141,6 +183,9 @@ pub enum SessionEvent {
         by: Side,
         /// The report's id.
         report_id: i64,
+        /// When (ms since the epoch).
+        #[serde(default)]
+        acknowledged_at: i64,
     },
     /// The athlete sent feedback for the released round.
     RoundCompleted {
@@ -154,6 +199,12 @@ pub enum SessionEvent {
         pain: bool,
         /// Whether it was the final round.
         is_final: bool,
+        /// When (ms since the epoch).
+        #[serde(default)]
+        completed_at: i64,
+        /// The feedback, one per exercise in order.
+        #[serde(default)]
+        feedback: Vec<Feedback>,
     },
     /// The final round was completed, and with it the session.
     SessionCompleted {
@@ -272,8 +323,21 @@ mod tests {
     use super::*;
     use std::collections::BTreeSet;
 
+    fn exercise() -> Exercise {
+        Exercise {
+            name: "Back squat".into(),
+            sets: Some(3),
+            reps: Some(8),
+            load: Some(60.0),
+            load_unit: Some(crate::view::LoadUnit::Kg),
+            duration_s: None,
+            rest_s: Some(90),
+            notes: String::new(),
+        }
+    }
+
     /// One of each kind.
-    fn examples() -> Vec<SessionEvent> {
+    pub(crate) fn examples() -> Vec<SessionEvent> {
         use SessionEvent::*;
         let (round_id, number) = (7, 2);
         vec![
@@ -293,6 +357,8 @@ mod tests {
                 status: RoundStatus::Draft,
                 revision: 3,
                 is_final: false,
+                released_at: None,
+                exercises: vec![exercise()],
             },
             RoundReleased {
                 by: Side::Trainer,
@@ -301,6 +367,8 @@ mod tests {
                 status: RoundStatus::Released,
                 revision: 3,
                 is_final: true,
+                released_at: Some(1_795_400_000_000),
+                exercises: vec![exercise()],
             },
             RoundDeleted {
                 by: Side::Trainer,
@@ -318,6 +386,12 @@ mod tests {
                 load: Some(62.5),
                 unit: Some("kg".into()),
                 rpe: Some(7.5),
+                name: "Back squat".into(),
+                target_sets: Some(3),
+                target_reps: Some(8),
+                target_load: Some(60.0),
+                rest_s: Some(90),
+                logged_at: 1_795_400_001_000,
             },
             SetUpdated {
                 by: Side::Athlete,
@@ -329,6 +403,7 @@ mod tests {
                 load: None,
                 unit: None,
                 rpe: None,
+                updated_at: 1_795_400_002_000,
             },
             PainReported {
                 by: Side::Athlete,
@@ -338,10 +413,13 @@ mod tests {
                 exercise: 0,
                 set: Some(2),
                 note: Some("Left knee".into()),
+                name: "Back squat".into(),
+                reported_at: 1_795_400_003_000,
             },
             PainAcknowledged {
                 by: Side::Trainer,
                 report_id: 3,
+                acknowledged_at: 1_795_400_004_000,
             },
             RoundCompleted {
                 by: Side::Athlete,
@@ -349,6 +427,17 @@ mod tests {
                 number,
                 pain: true,
                 is_final: true,
+                completed_at: 1_795_400_005_000,
+                feedback: vec![Feedback {
+                    prescription: exercise(),
+                    sets_done: Some(3),
+                    reps_done: Some(8),
+                    load_used: Some(60.0),
+                    duration_done_s: None,
+                    rpe: Some(8.0),
+                    pain: true,
+                    notes: "Knee".into(),
+                }],
             },
             SessionCompleted {
                 by: Side::Athlete,

@@ -1,7 +1,9 @@
 //! The spotter wire protocol, shared by the server, the browser app and
 //! any other client (the load generator in `bench/` is one): the live
-//! channel's frames ([`live`]), the typed session event ([`event`]), and the
-//! two small enums they carry. Only serde; no server, no browser.
+//! channel's frames ([`live`]), the typed session event ([`event`]), the
+//! view of a session each side's page shows ([`view`]) and the one rule
+//! that applies an event to it ([`state`]), and the two small enums they
+//! carry. Only serde; no server, no browser.
 //! `docs/live-protocol.md` documents it; a test checks its event table
 //! against [`event::SessionEvent`].
 
@@ -9,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 pub mod event;
 pub mod live;
+pub mod state;
+pub mod view;
 
 pub use event::SessionEvent;
 

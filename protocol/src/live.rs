@@ -2,11 +2,11 @@
 //! the browser (which reads them). `docs/live-protocol.md` documents them
 //! for other clients.
 
-use crate::SessionEvent;
+use crate::{view::SessionView, SessionEvent};
 use serde::{Deserialize, Serialize};
 
 /// Version of the wire protocol; sent in the `hello` frame.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// One committed change of a session, as stored in `session_events`: its
 /// place in the log and the typed event (`kind` and `data` on the wire).
@@ -69,8 +69,20 @@ pub enum Frame {
         /// Server time, milliseconds since the Unix epoch.
         at: i64,
     },
-    /// A logged event (replayed or live).
+    /// A logged event (replayed or live), carrying what changed: applied
+    /// to the view with [`SessionView::apply`].
     Event(LiveEvent),
+    /// The session as the connection's side sees it, read together with
+    /// the position it reflects (`last_seq`, the same as
+    /// `view.summary.last_seq`): sent after `hello` when the client asks
+    /// for it (`?snapshot=1`), then the events after it. Never sent on the
+    /// dashboard socket.
+    Snapshot {
+        /// The seq the view reflects: events after it follow.
+        last_seq: i64,
+        /// The view.
+        view: Box<SessionView>,
+    },
     /// The client's `since` is past the log's end: refetch everything,
     /// then continue from `last_seq`.
     Reset {

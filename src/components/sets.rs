@@ -56,15 +56,6 @@ fn submit_to(
     }
 }
 
-fn logged_in(round: &Round, exercise: usize) -> Vec<LoggedSet> {
-    round
-        .sets
-        .iter()
-        .filter(|s| s.exercise as usize == exercise)
-        .cloned()
-        .collect()
-}
-
 /// "2 of 4 sets done".
 fn count_text(done: usize, of: u32) -> String {
     format!("{done} of {of} set{} done", if of == 1 { "" } else { "s" })
@@ -74,11 +65,15 @@ fn count_text(done: usize, of: u32) -> String {
 /// pre-filled with the logged values or the prescription (one tap when it
 /// went as planned), "Set done" or "Update". Each posts to
 /// `/api/sets/log` by itself without JavaScript; with it, `on_submit`
-/// sends it through the page's outbox.
+/// sends it through the page's outbox. `round` is the prescription (the
+/// rows are made again only when it changes); `logged` are the round's
+/// sets as they land: each row is redrawn only when its own set changed,
+/// so a set landing moves nothing else on the page.
 #[component]
 pub fn SetRows(
     session_id: i64,
     round: Round,
+    #[prop(into)] logged: Signal<Vec<LoggedSet>>,
     index: usize,
     drafts: Drafts,
     #[prop(into)] renew: Signal<u32>,
@@ -89,19 +84,35 @@ pub fn SetRows(
         return ().into_any();
     };
     let count = sets_to_log(&exercise);
-    let logged = logged_in(&round, index);
-    let done = logged.len();
+    let done = move || {
+        logged.with(|sets| {
+            sets.iter()
+                .filter(|s| s.exercise as usize == index)
+                .count()
+        })
+    };
+    let (round_id, revision) = (round.id, round.revision);
     let rows = (1..=count)
         .map(|set| {
-            let this = logged.iter().find(|l| l.set == set).cloned();
-            view! {
-                <SetRow session_id round_id=round.id revision=round.revision index set exercise=exercise.clone() logged=this drafts renew refusal on_submit/>
+            let this = Memo::new(move |_| {
+                logged.with(|sets| {
+                    sets.iter()
+                        .find(|l| l.exercise as usize == index && l.set == set)
+                        .cloned()
+                })
+            });
+            let exercise = exercise.clone();
+            move || {
+                let exercise = exercise.clone();
+                view! {
+                    <SetRow session_id round_id revision index set exercise logged=this.get() drafts renew refusal on_submit/>
+                }
             }
         })
         .collect_view();
     view! {
         <div class="set-log" data-testid=format!("sets-{index}")>
-            <p class="set-count" data-testid="set-count">{count_text(done, count)}</p>
+            <p class="set-count" data-testid="set-count">{move || count_text(done(), count)}</p>
             {rows}
         </div>
     }
@@ -178,34 +189,50 @@ fn SetRow(
 }
 
 /// Exercise `index`'s sets on the trainer's page: done of prescribed, and
-/// each logged set next to its target.
+/// each logged set next to its target, as they land (`logged`: the
+/// round's sets).
 #[component]
-pub fn SetProgress(round: Round, index: usize) -> impl IntoView {
+pub fn SetProgress(
+    round: Round,
+    #[prop(into)] logged: Signal<Vec<LoggedSet>>,
+    index: usize,
+) -> impl IntoView {
     let Some(exercise) = round.exercises.get(index).cloned() else {
         return ().into_any();
     };
     let count = sets_to_log(&exercise);
-    let logged = logged_in(&round, index);
     let target = target_text(&exercise);
+    let mine = Memo::new(move |_| {
+        logged.with(|sets| {
+            sets.iter()
+                .filter(|s| s.exercise as usize == index)
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    });
     view! {
         <div class="set-progress" data-testid=format!("progress-{index}")>
-            <p class="set-count" data-testid="set-count">{count_text(logged.len(), count)}</p>
-            {(!logged.is_empty()).then(|| view! {
-                <ol class="set-list">
-                    {logged.into_iter().map(|l| {
-                        let corrected = l.updated_at.is_some();
-                        view! {
-                            <li data-testid=format!("logged-{index}-{}", l.set)>
-                                <span class="set-number">{format!("Set {}", l.set)}</span>
-                                " "
-                                <strong>{l.actual()}</strong>
-                                {target.clone().map(|t| view! { <span class="set-target">{format!(" (target {t})")}</span> })}
-                                {corrected.then(|| view! { <span class="hint">" · corrected"</span> })}
-                            </li>
-                        }
-                    }).collect_view()}
-                </ol>
-            })}
+            <p class="set-count" data-testid="set-count">{move || count_text(mine.with(Vec::len), count)}</p>
+            {move || {
+                let logged = mine.get();
+                let target = target.clone();
+                (!logged.is_empty()).then(|| view! {
+                    <ol class="set-list">
+                        {logged.into_iter().map(|l| {
+                            let corrected = l.updated_at.is_some();
+                            view! {
+                                <li data-testid=format!("logged-{index}-{}", l.set)>
+                                    <span class="set-number">{format!("Set {}", l.set)}</span>
+                                    " "
+                                    <strong>{l.actual()}</strong>
+                                    {target.clone().map(|t| view! { <span class="set-target">{format!(" (target {t})")}</span> })}
+                                    {corrected.then(|| view! { <span class="hint">" · corrected"</span> })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ol>
+                })
+            }}
         </div>
     }
     .into_any()

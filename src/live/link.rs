@@ -13,6 +13,13 @@
 //!   `hello` arrives. After a shorter gap, and on request (before the
 //!   athlete submits), the link is probed: a `ping` frame that must be
 //!   answered within [`PROBE_MS`], or the link is replaced.
+//! - A session page's connection asks for the side's `snapshot`; the link
+//!   is Live only once that snapshot is in the page's view, and every event
+//!   after it is applied to the view in place (`SessionView::apply`). A
+//!   heartbeat saying the server is further than the view, a failed probe
+//!   or a failed request of the page ([`super::Live::network_failed`]) ends
+//!   Live at once and opens a fresh connection, whose snapshot makes the
+//!   view current again.
 //! - Each connection owns its browser callbacks; they are freed when the
 //!   connection is (on the next watchdog tick, never inside their own call).
 
@@ -21,7 +28,8 @@ use crate::model::{
     live::{
         dead_after_ms, ClientFrame, Frame, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHORIZED,
     },
-    Side,
+    state::Applied,
+    SessionView, Side,
 };
 use leptos::prelude::*;
 use leptos_router::{hooks::use_navigate, NavigateOptions};
@@ -73,6 +81,7 @@ pub(super) struct Outputs {
     pub presence: WriteSignal<Option<(bool, bool)>>,
     pub changes: WriteSignal<u32>,
     pub last_update: WriteSignal<Option<f64>>,
+    pub view: RwSignal<Option<SessionView>>,
 }
 
 struct Link {
@@ -80,8 +89,6 @@ struct Link {
     /// sessions, no replay).
     session_id: Option<i64>,
     side: Side,
-    /// Seq of the last event applied (or seen in fetched data).
-    last_seq: Option<i64>,
     /// Connection attempts that failed in a row.
     failures: u32,
     /// Open or opening connections, oldest first. Usually one; two while a
@@ -90,7 +97,8 @@ struct Link {
     /// Closed connections whose callbacks are freed on the next tick.
     retired: Vec<Conn>,
     next_conn: u32,
-    /// The connection whose `hello` made the link Live.
+    /// The connection whose `hello` was the newest; the link is Live once
+    /// its snapshot is in the view (session pages) or at once (dashboards).
     live_conn: Option<u32>,
     /// Heartbeat interval the server announced.
     heartbeat_ms: u64,
@@ -118,20 +126,27 @@ fn now() -> f64 {
     js_sys::Date::now()
 }
 
+impl Link {
+    /// Seq of the last event in the page's view (0: none yet).
+    fn applied(&self) -> i64 {
+        self.out.view.with_untracked(|v| v.as_ref().map_or(0, |v| v.summary.last_seq))
+    }
+}
+
 /// Starts following the session; everything stops when the calling
-/// component is cleaned up. `probes` asks for a probe each time it changes.
+/// component is cleaned up. `probes` asks for a probe each time it changes,
+/// `stalls` says a request of the page failed on the network.
 pub(super) fn start(
     session_id: Option<i64>,
     side: Side,
-    known: RwSignal<Option<i64>>,
     probes: RwSignal<u32>,
+    stalls: RwSignal<u32>,
     out: Outputs,
 ) {
     let navigate = use_navigate();
     let link: Shared = Rc::new(RefCell::new(Link {
         session_id,
         side,
-        last_seq: None,
         failures: 0,
         conns: Vec::new(),
         retired: Vec::new(),
@@ -150,27 +165,20 @@ pub(super) fn start(
         out,
         navigate: Rc::new(move |path: &str| navigate(path, NavigateOptions::default())),
     }));
-    // Connect once the page knows which seq its data reflects; later
-    // refetches move it forward.
-    let watched = link.clone();
-    Effect::new(move |_| {
-        if let Some(seq) = known.get() {
-            let first = {
-                let mut l = watched.borrow_mut();
-                let first = l.last_seq.is_none();
-                l.last_seq = Some(l.last_seq.unwrap_or(seq).max(seq));
-                first
-            };
-            if first {
-                connect(&watched);
-            }
-        }
-    });
+    connect(&link);
     let probing = link.clone();
     Effect::new(move |previous: Option<u32>| {
         let n = probes.get();
         if previous.is_some_and(|p| p != n) {
             probe(&probing);
+        }
+        n
+    });
+    let stalling = link.clone();
+    Effect::new(move |previous: Option<u32>| {
+        let n = stalls.get();
+        if previous.is_some_and(|p| p != n) {
+            resync(&stalling);
         }
         n
     });
@@ -322,7 +330,10 @@ fn watchdog(link: &Shared) {
             retire_all(&mut l);
         }
         schedule_retry(link);
-    } else if frozen || probe_failed {
+    } else if probe_failed {
+        // No pong within a second: not Live from now, a fresh path at once.
+        resync(link);
+    } else if frozen {
         refresh(link);
     }
 }
@@ -350,7 +361,7 @@ fn went_away(link: &Shared) {
 fn wake(link: &Shared) {
     let away = {
         let mut l = link.borrow_mut();
-        if l.stopped || l.last_seq.is_none() {
+        if l.stopped {
             return;
         }
         let since = l.away_since.take().unwrap_or(l.last_tick);
@@ -371,7 +382,7 @@ fn wake(link: &Shared) {
 fn refresh(link: &Shared) {
     {
         let mut l = link.borrow_mut();
-        if l.stopped || l.last_seq.is_none() {
+        if l.stopped {
             return;
         }
         if let (Some(timer), Some(window)) = (l.retry_timer.take(), web_sys::window()) {
@@ -393,12 +404,30 @@ fn refresh(link: &Shared) {
     connect(link);
 }
 
+/// The page's view may be behind, or the path is suspect: not Live any
+/// more, and a fresh connection now (its snapshot makes the view current).
+fn resync(link: &Shared) {
+    {
+        let mut l = link.borrow_mut();
+        if l.stopped {
+            return;
+        }
+        if let (Some(timer), Some(window)) = (l.retry_timer.take(), web_sys::window()) {
+            window.clear_timeout_with_handle(timer);
+        }
+        retire_all(&mut l);
+        let attempt = l.failures + 1;
+        not_live(&mut l, LinkStatus::Reconnecting(attempt));
+    }
+    connect(link);
+}
+
 /// Asks the server for a `pong` within [`PROBE_MS`]; the watchdog replaces
 /// the link if none comes. Without a live WebSocket, reconnects at once.
 fn probe(link: &Shared) {
     let sent = {
         let mut l = link.borrow_mut();
-        if l.stopped || l.last_seq.is_none() {
+        if l.stopped {
             return;
         }
         if l.probe.is_some() {
@@ -458,7 +487,7 @@ fn connect(link: &Shared) {
         let sse = l.session_id.is_some() && l.failures >= WEBSOCKET_TRIES_BEFORE_SSE;
         let id = l.next_conn;
         l.next_conn += 1;
-        (l.session_id, l.last_seq.unwrap_or(0), sse, id)
+        (l.session_id, l.applied(), sse, id)
     };
     let Some(location) = web_sys::window().map(|w| w.location()) else {
         return;
@@ -471,11 +500,19 @@ fn connect(link: &Shared) {
     };
     let on_message = message_handler(link, id);
     if let (true, Some(session_id)) = (use_sse, session_id) {
-        let url = format!("/api/sessions/{session_id}/events?since={since}");
+        let url = format!("/api/sessions/{session_id}/events?since={since}&snapshot=1");
         let Ok(sse) = EventSource::new(&url) else {
             return schedule_retry(link);
         };
-        for kind in ["hello", "event", "reset", "presence", "heartbeat", "pong"] {
+        for kind in [
+            "hello",
+            "snapshot",
+            "event",
+            "reset",
+            "presence",
+            "heartbeat",
+            "pong",
+        ] {
             let _ = sse.add_event_listener_with_callback(kind, on_message.as_ref().unchecked_ref());
         }
         let on_error = {
@@ -489,7 +526,7 @@ fn connect(link: &Shared) {
         let host = location.host().unwrap_or_default();
         let secure = location.protocol().map(|p| p == "https:").unwrap_or(false);
         let path = match session_id {
-            Some(id) => format!("/api/sessions/{id}/live?since={since}"),
+            Some(id) => format!("/api/sessions/{id}/live?since={since}&snapshot=1"),
             None => "/api/live".to_string(),
         };
         let url = format!("{}//{host}{path}", if secure { "wss:" } else { "ws:" });
@@ -613,11 +650,7 @@ fn heard(link: &Shared, conn: u32) {
 fn apply(link: &Shared, conn: u32, frame: Frame) {
     let mut l = link.borrow_mut();
     match frame {
-        Frame::Hello {
-            last_seq,
-            heartbeat_ms,
-            ..
-        } => {
+        Frame::Hello { heartbeat_ms, .. } => {
             // Only the newest connection's hello counts; it replaces the rest.
             if l.conns.last().is_none_or(|c| c.id != conn) {
                 return;
@@ -628,21 +661,38 @@ fn apply(link: &Shared, conn: u32, frame: Frame) {
             l.failures = 0;
             l.hellos += 1;
             l.last_heard = now();
-            l.out.status.set(LinkStatus::Live);
-            let behind = match l.session_id {
-                // The replay follows; refetch at once anyway.
-                Some(_) => l.last_seq.is_some_and(|seen| last_seq > seen),
-                // A dashboard has no replay: refetch after every reconnect.
-                None => l.hellos > 1,
-            };
-            if behind {
-                l.out.changes.update(|n| *n += 1);
+            l.probe = None;
+            if l.session_id.is_none() {
+                // A dashboard is Live at once, and refetches its lists
+                // after every reconnect (it has no replay).
+                l.out.status.set(LinkStatus::Live);
+                if l.hellos > 1 {
+                    l.out.changes.update(|n| *n += 1);
+                }
             }
+            // A session page is Live once the snapshot that follows is in.
+        }
+        Frame::Snapshot { view, .. } => {
+            if l.live_conn != Some(conn) || l.session_id != Some(view.summary.id) {
+                return;
+            }
+            let view = *view;
+            // An equal snapshot (a reconnect that missed nothing) changes
+            // nothing on the page.
+            let same = l.out.view.with_untracked(|v| {
+                v.as_ref()
+                    .is_some_and(|v| same_state(v, &view))
+            });
+            if !same {
+                l.out.view.set(Some(view));
+            }
+            l.out.status.set(LinkStatus::Live);
         }
         Frame::Heartbeat { last_seq, .. } => {
-            if l.session_id.is_some() && l.last_seq.is_some_and(|seen| last_seq > seen) {
-                // This connection sent something we never applied: refetch.
-                l.out.changes.update(|n| *n += 1);
+            if l.session_id.is_some() && l.live_conn == Some(conn) && last_seq > l.applied() {
+                // This connection sent something the view never got.
+                drop(l);
+                resync(link);
             }
         }
         Frame::Pong { id, .. } => {
@@ -657,10 +707,10 @@ fn apply(link: &Shared, conn: u32, frame: Frame) {
                 l.out.presence.set(Some((athlete, trainer)));
             }
         }
-        Frame::Reset { last_seq } => {
-            if l.session_id.is_some() {
-                l.last_seq = Some(last_seq);
-            }
+        Frame::Reset { .. } => {
+            // Dashboards: events may have been missed; refetch the lists.
+            // (A session page's connection starts with a snapshot and never
+            // gets one.)
             l.out.changes.update(|n| *n += 1);
         }
         Frame::Event(event) => {
@@ -669,10 +719,19 @@ fn apply(link: &Shared, conn: u32, frame: Frame) {
                 l.out.changes.update(|n| *n += 1);
                 return;
             };
-            if l.last_seq.is_some_and(|seen| event.seq <= seen) {
+            if l.live_conn != Some(conn) {
                 return;
             }
-            l.last_seq = Some(event.seq);
+            let mut applied = Applied::Stale;
+            l.out.view.maybe_update(|view| {
+                if let Some(view) = view {
+                    applied = view.apply(&event);
+                }
+                applied == Applied::Changed
+            });
+            if applied != Applied::Changed {
+                return;
+            }
             if let Some((by, _)) = event.event.cancel_notice() {
                 if by != l.side {
                     // The dashboard shows who cancelled and why from the
@@ -682,12 +741,13 @@ fn apply(link: &Shared, conn: u32, frame: Frame) {
                     let navigate = l.navigate.clone();
                     drop(l);
                     navigate(&path);
-                    return;
                 }
-            }
-            if event.event.visible_to(l.side) {
-                l.out.changes.update(|n| *n += 1);
             }
         }
     }
+}
+
+/// Two views of the same state: equal but for the server's clock reading.
+fn same_state(a: &SessionView, b: &SessionView) -> bool {
+    a.summary == b.summary && a.viewer == b.viewer && a.rounds == b.rounds && a.pain == b.pain
 }

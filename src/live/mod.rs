@@ -1,15 +1,18 @@
 //! The browser side of the live channel: [`use_session_live`] opens the
-//! session's WebSocket, applies each event once (by seq), tells the page
-//! which events change what it shows, notices a dead link by the missing
-//! heartbeats, reconnects with backoff (at once when the page wakes up), and
-//! falls back to Server-Sent Events when WebSockets keep failing.
+//! session's WebSocket, keeps the page's view of the session ([`Live::view`])
+//! current from it (the side's `snapshot` on every (re)connect, then each
+//! event applied in place by the shared rule, `SessionView::apply`), says
+//! "Live" only while that view is at the link's position, notices a dead
+//! link by the missing heartbeats, reconnects with backoff (at once when the
+//! page wakes up), and falls back to Server-Sent Events when WebSockets keep
+//! failing. No live update makes the page fetch anything over HTTP.
 //! [`outbox`] keeps submissions that could not be sent; [`wake_lock`] keeps
 //! the phone's screen on during a round.
 //!
 //! On the server (SSR) the hook only returns its initial state; everything
 //! else runs in the browser after hydration.
 
-use crate::model::Side;
+use crate::model::{SessionView, Side};
 use leptos::prelude::*;
 
 #[cfg(feature = "hydrate")]
@@ -59,25 +62,36 @@ pub fn backoff_ms(attempt: u32, random: f64) -> f64 {
 /// What a page gets from [`use_session_live`].
 #[derive(Clone, Copy)]
 pub struct Live {
-    /// The link's state, for the indicator.
+    /// The link's state, for the indicator. Live means the page's view is
+    /// at the link's position.
     pub status: ReadSignal<LinkStatus>,
     /// Who is connected: (athlete, trainer), once known.
     pub presence: ReadSignal<Option<(bool, bool)>>,
-    /// Bumped whenever an event that affects this page arrives: key the
-    /// page's resource on it.
+    /// Dashboards only: bumped whenever one of the user's sessions changed
+    /// or the link reconnected: key the lists' resource on it.
     pub changes: ReadSignal<u32>,
     /// When the link last delivered anything (ms since the Unix epoch):
     /// "Last update hh:mm:ss" while not Live.
     pub last_update: ReadSignal<Option<f64>>,
-    known: RwSignal<Option<i64>>,
+    /// Session pages: the session as this side sees it, kept current by the
+    /// link (None until the page's first data or the link's snapshot).
+    pub view: RwSignal<Option<SessionView>>,
     probes: RwSignal<u32>,
+    stalls: RwSignal<u32>,
 }
 
 impl Live {
-    /// Tells the link which seq the page's freshly fetched data reflects:
-    /// the first call opens the connection with `since` = that seq.
-    pub fn seen(&self, last_seq: i64) {
-        self.known.set(Some(last_seq));
+    /// Starts the view from data the page fetched (the server-rendered
+    /// first paint), unless the link already brought something as new.
+    pub fn adopt(&self, fetched: SessionView) {
+        let newer = self.view.with_untracked(|current| {
+            current
+                .as_ref()
+                .is_none_or(|v| fetched.summary.last_seq > v.summary.last_seq)
+        });
+        if newer {
+            self.view.set(Some(fetched));
+        }
     }
 
     /// Checks that the link is really alive (a ping that must be answered
@@ -85,6 +99,14 @@ impl Live {
     /// the athlete submits.
     pub fn probe(&self) {
         self.probes.update(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A request of this page failed on the network (or ran out of time):
+    /// whatever the socket says, this path is suspect. The link stops
+    /// saying Live at once and opens a fresh connection, which is Live
+    /// again only once its snapshot arrived.
+    pub fn network_failed(&self) {
+        self.stalls.update(|n| *n = n.wrapping_add(1));
     }
 }
 
@@ -114,26 +136,27 @@ pub fn clock(ms: f64) -> String {
 }
 
 /// Starts a link (in the browser) for a session page (`Some(id)`) or a
-/// dashboard (`None`); `known` is the seq to resume from, once the page
-/// knows it.
-fn follow(session_id: Option<i64>, side: Side, known: Option<i64>) -> Live {
+/// dashboard (`None`).
+fn follow(session_id: Option<i64>, side: Side) -> Live {
     let (status, set_status) = signal(LinkStatus::Connecting);
     let (presence, set_presence) = signal(None::<(bool, bool)>);
     let (changes, set_changes) = signal(0u32);
     let (last_update, set_last_update) = signal(None::<f64>);
-    let known = RwSignal::new(known);
+    let view = RwSignal::new(None::<SessionView>);
     let probes = RwSignal::new(0u32);
+    let stalls = RwSignal::new(0u32);
     #[cfg(feature = "hydrate")]
     link::start(
         session_id,
         side,
-        known,
         probes,
+        stalls,
         link::Outputs {
             status: set_status,
             presence: set_presence,
             changes: set_changes,
             last_update: set_last_update,
+            view,
         },
     );
     #[cfg(not(feature = "hydrate"))]
@@ -150,24 +173,24 @@ fn follow(session_id: Option<i64>, side: Side, known: Option<i64>) -> Live {
         presence,
         changes,
         last_update,
-        known,
+        view,
         probes,
+        stalls,
     }
 }
 
 /// Follows session `session_id` as `side` for as long as the calling
-/// component lives. A `session-cancelled` by the other side takes this page
-/// to the dashboard with a notice.
+/// component lives, keeping [`Live::view`] current. A `session-cancelled`
+/// by the other side takes this page to the dashboard with a notice.
 pub fn use_session_live(session_id: i64, side: Side) -> Live {
-    follow(Some(session_id), side, None)
+    follow(Some(session_id), side)
 }
 
 /// Follows every session of the logged-in user (on `side`), for the
 /// dashboard: `changes` bumps on any of their events, and after every
 /// reconnect (no replay: the lists are fetched again instead).
 pub fn use_dashboard_live(side: Side) -> Live {
-    // Nothing to resume from: connect as soon as the page runs.
-    follow(None, side, Some(0))
+    follow(None, side)
 }
 
 #[cfg(test)]

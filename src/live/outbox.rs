@@ -76,12 +76,19 @@ pub fn remove(key: &str) {
     save(&entries);
 }
 
-/// Sends one entry the way a form would and says what became of it.
+/// How long one send may take before it counts as failed on the network
+/// (a request on a dead path has no deadline of its own: it would hang).
+pub const SEND_DEADLINE_MS: u32 = 8_000;
+
+/// Sends one entry the way a form would and says what became of it: within
+/// [`SEND_DEADLINE_MS`], or [`Sent::Unreachable`].
 pub async fn send(pending: &Pending) -> Sent {
     #[cfg(feature = "hydrate")]
     {
         use gloo_net::http::Request;
+        let deadline = web_sys::AbortSignal::timeout_with_u32(SEND_DEADLINE_MS);
         let request = Request::post(&pending.path)
+            .abort_signal(Some(&deadline))
             .header("Accept", "application/json")
             .header("Content-Type", "application/x-www-form-urlencoded")
             .body(pending.body.clone());

@@ -16,7 +16,8 @@ pub mod training;
 pub use idempotency::*;
 pub use pain::*;
 pub use sets::*;
-pub use spotter_protocol::{event, live, RoundStatus, SessionEvent, Side};
+pub use spotter_protocol::view::*;
+pub use spotter_protocol::{event, live, state, RoundStatus, SessionEvent, Side};
 pub use training::*;
 
 /// Longest display name we accept, in characters.

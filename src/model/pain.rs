@@ -1,42 +1,6 @@
 //! Pain as an alert: what the athlete flags, what the trainer must see.
 
 use super::{FieldError, NOTES_MAX_CHARS};
-use serde::{Deserialize, Serialize};
-
-/// Pain the athlete flagged in a round.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PainReport {
-    /// Its id (what the trainer acknowledges).
-    pub id: i64,
-    /// The round's number.
-    pub round: i64,
-    /// The exercise's position in the round (0 is the first).
-    pub exercise: u32,
-    /// The exercise's name when it was reported.
-    pub name: String,
-    /// The set, if the pain came in one.
-    pub set: Option<u32>,
-    /// What the athlete said ("" if nothing).
-    pub note: String,
-    /// When (ms since the epoch, the server's clock).
-    pub reported_at: i64,
-    /// When the trainer acknowledged it, if they did.
-    pub acknowledged_at: Option<i64>,
-}
-
-impl PainReport {
-    /// "Back squat, set 2: “Left knee”".
-    pub fn describe(&self) -> String {
-        let mut text = self.name.clone();
-        if let Some(set) = self.set {
-            text.push_str(&format!(", set {set}"));
-        }
-        if !self.note.is_empty() {
-            text.push_str(&format!(": “{}”", self.note));
-        }
-        text
-    }
-}
 
 /// Checks a pain note: optional, at most [`NOTES_MAX_CHARS`] characters,
 /// like every note.
@@ -63,6 +27,7 @@ pub fn validate_pain_set(set: &str, sets: u32) -> Result<Option<u32>, FieldError
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::PainReport;
 
     #[test]
     fn notes_are_bounded_and_kept_whole() {

@@ -3,77 +3,10 @@
 
 use super::{
     training::{parse_decimal, parse_whole},
-    Exercise, FieldError, LoadUnit, Round, RoundStatus, LOAD_MAX, REPS_MAX, RPE_MAX, SETS_MAX,
+    Exercise, FieldError, LoggedSet, Round, RoundStatus, LOAD_MAX, REPS_MAX, RPE_MAX, SETS_MAX,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-
-/// One set the athlete logged, with the prescription's targets it answers
-/// (copied when it was logged).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LoggedSet {
-    /// The exercise's position in the round (0 is the first).
-    pub exercise: u32,
-    /// The set's number (1 is the first).
-    pub set: u32,
-    /// The exercise's name when the set was logged.
-    pub name: String,
-    /// Sets prescribed then.
-    pub target_sets: Option<u32>,
-    /// Reps prescribed then.
-    pub target_reps: Option<u32>,
-    /// Load prescribed then, in `unit`.
-    pub target_load: Option<f64>,
-    /// The prescription's load unit.
-    pub unit: Option<LoadUnit>,
-    /// Rest prescribed after each set, seconds.
-    pub rest_s: Option<u32>,
-    /// Reps done.
-    pub reps: Option<u32>,
-    /// Load used, in `unit`.
-    pub load: Option<f64>,
-    /// RPE, 0–10 in steps of 0.5.
-    pub rpe: Option<f64>,
-    /// When it was first logged (ms since the epoch, the server's clock).
-    pub logged_at: i64,
-    /// When it was last corrected, if it was.
-    pub updated_at: Option<i64>,
-}
-
-impl LoggedSet {
-    /// "8 × 60 kg · RPE 8", or "—" when nothing was given.
-    pub fn actual(&self) -> String {
-        let mut parts = Vec::new();
-        match (self.reps, self.load) {
-            (Some(reps), Some(load)) => parts.push(format!(
-                "{reps} × {}",
-                self.unit
-                    .map(|u| u.show(Some(load)))
-                    .unwrap_or_else(|| super::format_number(load))
-            )),
-            (Some(reps), None) => parts.push(format!("{reps} reps")),
-            (None, Some(load)) => parts.push(
-                self.unit
-                    .map(|u| u.show(Some(load)))
-                    .unwrap_or_else(|| super::format_number(load)),
-            ),
-            (None, None) => {}
-        }
-        if let Some(rpe) = self.rpe {
-            parts.push(format!("RPE {}", super::format_number(rpe)));
-        }
-        if parts.is_empty() {
-            "done".into()
-        } else {
-            parts.join(" · ")
-        }
-    }
-
-    /// The last change's time: the correction's, else the log's.
-    pub fn changed_at(&self) -> i64 {
-        self.updated_at.unwrap_or(self.logged_at)
-    }
-}
 
 /// How many sets an exercise has to log: its prescribed sets, or one when
 /// it prescribes none (a single carry, a plank).
@@ -203,6 +136,7 @@ impl LastDone {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::LoadUnit;
 
     fn squat(sets: Option<u32>) -> Exercise {
         Exercise {

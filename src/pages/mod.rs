@@ -63,27 +63,6 @@ where
     count
 }
 
-/// A page's live changes, held while one of its own forms is on its way
-/// (`busy`): the server's event for that change can arrive before the
-/// form's answer, and the form's success refetches anyway. A change held
-/// that way is passed on once the form settled.
-pub(crate) fn settled_changes(changes: ReadSignal<u32>, busy: Signal<bool>) -> ReadSignal<u32> {
-    let (settled, set_settled) = signal(0u32);
-    let held = StoredValue::new(false);
-    Effect::new(move |seen: Option<u32>| {
-        let now = changes.get();
-        if seen.is_some_and(|seen| seen != now) {
-            held.set_value(true);
-        }
-        if !busy.get() && held.get_value() {
-            held.set_value(false);
-            set_settled.update(|n| *n += 1);
-        }
-        now
-    });
-    settled
-}
-
 /// Sets the HTTP status of a page rendered on the server (no-op in the
 /// browser).
 pub(crate) fn set_page_status(_status: u16) {

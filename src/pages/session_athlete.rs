@@ -9,7 +9,7 @@
 //! its idempotency key makes every resend count once. The screen stays on
 //! while a round is open.
 
-use super::{field_error, general_error, settled_changes};
+use super::{field_error, general_error};
 use crate::{
     api::{
         sessions::{load_session, CancelSession},
@@ -143,30 +143,35 @@ fn AthleteSession() -> impl IntoView {
     let last = RwSignal::new(None::<Pending>);
     let send = sender(last);
     let cancel = ServerAction::<CancelSession>::new();
-    let (delivered, set_delivered) = signal(0u32);
     let queued = RwSignal::new(false);
     let live = use_session_live(id.get_untracked(), Side::Athlete);
-    let busy = Signal::derive(move || send.pending().get() || cancel.pending().get());
-    let live_changes = settled_changes(live.changes, busy);
-    let session = Resource::new(
-        move || (id.get(), delivered.get(), live_changes.get()),
-        |(id, ..)| load_session(id),
-    );
-    let trainer_name = RwSignal::new(String::new());
+    // The first paint's data (rendered on the server, hydrated from it);
+    // after that the live link keeps `live.view` current: nothing is
+    // fetched again and nothing falls back to "Loading".
+    let first = Resource::new(move || id.get(), load_session);
+    let trainer_name = Signal::derive(move || {
+        live.view
+            .with(|v| v.as_ref().map(|v| v.summary.trainer_name.clone()))
+            .unwrap_or_default()
+    });
     let drafts = Drafts::persisted(format!("spotter.draft.{}.athlete", id.get_untracked()));
-    // After each answer: the server has it (typed text is done, the page
-    // refetches, the next waiting one goes) or it is still waiting.
+    // After each answer: the server has it (typed text is done, the next
+    // waiting one goes; the change itself arrives over the live link) or
+    // it is still waiting, and then the path it failed on is suspect.
     Effect::new(move |_| {
         let result = send.value().get();
         let waiting = !outbox::for_session(id.get_untracked()).is_empty();
         queued.set(waiting);
-        if let Some(Ok(Delivery::Sent)) = result {
-            match last.get_untracked() {
-                Some(set) if !is_feedback(&set) => drafts.accepted(&set.scope),
-                _ => drafts.clear(),
+        match result {
+            Some(Ok(Delivery::Sent)) => {
+                match last.get_untracked() {
+                    Some(set) if !is_feedback(&set) => drafts.accepted(&set.scope),
+                    _ => drafts.clear(),
+                }
+                flush(id.get_untracked(), send);
             }
-            set_delivered.update(|n| *n += 1);
-            flush(id.get_untracked(), send);
+            Some(Ok(Delivery::Queued)) => live.network_failed(),
+            _ => {}
         }
     });
     // Whenever the link is (back) Live, and every few seconds meanwhile,
@@ -193,31 +198,49 @@ fn AthleteSession() -> impl IntoView {
             }
         });
     }
-    Effect::new(move |_| {
-        if let Some(Ok(view)) = session.get() {
-            trainer_name.set(view.summary.trainer_name.clone());
-            live.seen(view.summary.last_seq);
-        }
-    });
     view! {
-        <LiveIndicator live viewer=Side::Athlete other_name=trainer_name.into()/>
+        <LiveIndicator live viewer=Side::Athlete other_name=trainer_name/>
         <Suspense fallback=|| view! { <p class="loading">"Loading the session…"</p> }>
             {move || Suspend::new(async move {
-                match session.await {
+                match first.await {
                     Err(error) => view! { <SessionError error/> }.into_any(),
                     Ok(view) if view.viewer != Side::Athlete => {
                         view! { <WrongSide viewer=view.viewer session_id=view.summary.id/> }.into_any()
                     }
-                    Ok(view) => view! { <AthleteView view send last queued live cancel drafts/> }.into_any(),
+                    Ok(view) => {
+                        live.adopt(view);
+                        view! { <AthleteView send last queued live cancel drafts/> }.into_any()
+                    }
                 }
             })}
         </Suspense>
     }
 }
 
+/// A part of the page's view, recomputed when the view changes and passed
+/// on only when that part did (so only what changed is drawn again).
+pub(crate) fn part<T>(
+    live: Live,
+    pick: impl Fn(&SessionView) -> T + Send + Sync + 'static,
+) -> Memo<Option<T>>
+where
+    T: Clone + PartialEq + Send + Sync + 'static,
+{
+    Memo::new(move |_| live.view.with(|v| v.as_ref().map(&pick)))
+}
+
+/// A round as prescribed (what forms are built from): without its sets and
+/// feedback, so a set landing does not make its forms again.
+pub(crate) fn prescription(round: &Round) -> Round {
+    Round {
+        sets: Vec::new(),
+        feedback: Vec::new(),
+        ..round.clone()
+    }
+}
+
 #[component]
 fn AthleteView(
-    view: SessionView,
     send: Sender,
     last: RwSignal<Option<Pending>>,
     queued: RwSignal<bool>,
@@ -225,32 +248,51 @@ fn AthleteView(
     cancel: ServerAction<CancelSession>,
     drafts: Drafts,
 ) -> impl IntoView {
-    let session_id = view.summary.id;
-    let status = view.summary.status;
-    let trainer = view.summary.trainer_name.clone();
-    let released = view.released_round().cloned();
-    let completed: Vec<Round> = view.completed_rounds().rev().cloned().collect();
-    let pain = view.pain.clone();
-    let announcement = match (status, &released) {
-        (SessionStatus::Waiting, _) => format!("Waiting for {trainer} to join"),
-        (SessionStatus::Active, Some(round)) => format!("Round {} is ready", round.number),
-        (SessionStatus::Active, None) => format!("{trainer} is preparing the next round"),
-        (SessionStatus::Completed, _) => "Session completed".to_string(),
-        (SessionStatus::Cancelled, _) => "Session cancelled".to_string(),
+    let summary = part(live, |v| v.summary.clone());
+    let session_id = live
+        .view
+        .with_untracked(|v| v.as_ref().map_or(0, |v| v.summary.id));
+    let status = part(live, |v| v.summary.status);
+    let trainer = part(live, |v| v.summary.trainer_name.clone());
+    let trainer = move || trainer.get().unwrap_or_default();
+    let released = part(live, |v| v.released_round().map(|r| (r.id, r.number)));
+    let released = move || released.get().flatten();
+    let completed = part(live, |v| {
+        v.completed_rounds().rev().cloned().collect::<Vec<Round>>()
+    });
+    let pain = part(live, |v| v.pain.clone());
+    let announcement = move || match (status.get(), released()) {
+        (Some(SessionStatus::Waiting), _) => format!("Waiting for {} to join", trainer()),
+        (Some(SessionStatus::Active), Some((_, number))) => format!("Round {number} is ready"),
+        (Some(SessionStatus::Active), None) => {
+            format!("{} is preparing the next round", trainer())
+        }
+        (Some(SessionStatus::Completed), _) => "Session completed".to_string(),
+        (Some(SessionStatus::Cancelled), _) => "Session cancelled".to_string(),
+        (None, _) => String::new(),
     };
-    let waiting = match status {
-        SessionStatus::Waiting => format!(
-            "Waiting for {trainer} to join. Your first round shows here the moment {trainer} releases it."
+    let waiting = move || match status.get() {
+        Some(SessionStatus::Waiting) => format!(
+            "Waiting for {0} to join. Your first round shows here the moment {0} releases it.",
+            trainer()
         ),
         _ => format!(
-            "{trainer} is preparing the next round. It shows here the moment {trainer} releases it."
+            "{0} is preparing the next round. It shows here the moment {0} releases it.",
+            trainer()
         ),
     };
+    // What the round card is: made again only when the released round
+    // changes to another one (or none), never for a set or an edit.
+    let main = Memo::new(move |_| match (status.get(), released()) {
+        (Some(SessionStatus::Active), Some((round_id, _))) => Some(Some(round_id)),
+        (Some(SessionStatus::Active | SessionStatus::Waiting), None) => Some(None),
+        _ => None,
+    });
     view! {
         <div class="session athlete-session">
-            <SessionHeader summary=view.summary.clone() viewer=Side::Athlete/>
-            <PainStatus reports=pain trainer=trainer.clone()/>
-            <p class="live-status" role="status" aria-live="polite" data-testid="announcement">{announcement.clone()}</p>
+            {move || summary.get().map(|summary| view! { <SessionHeader summary viewer=Side::Athlete/> })}
+            {move || view! { <PainStatus reports=pain.get().unwrap_or_default() trainer=trainer()/> }}
+            <p class="live-status" role="status" aria-live="polite" data-testid="announcement">{announcement}</p>
             <p class="outbox-status" role="status" aria-live="polite" data-testid="outbox-status">
                 {move || {
                     if queued.get() {
@@ -262,32 +304,42 @@ fn AthleteView(
                     }
                 }}
             </p>
-            {match (status, released) {
-                (SessionStatus::Active, Some(round)) => view! { <ReleasedRound session_id round now=view.now send last queued live drafts/> }.into_any(),
-                (SessionStatus::Active, None) | (SessionStatus::Waiting, _) => view! {
+            {move || match main.get() {
+                Some(Some(round_id)) => view! { <ReleasedRound session_id round_id send last queued live drafts/> }.into_any(),
+                Some(None) => view! {
                     <section class="card waiting"><p>{waiting}</p></section>
                 }
                 .into_any(),
-                _ => view! {
+                None => view! {
                     <p><A href=format!("/sessions/{session_id}/history")>"See the whole session"</A></p>
                 }
                 .into_any(),
             }}
-            {(!completed.is_empty()).then(|| view! {
-                <h2>"Done so far"</h2>
-                {completed.into_iter().map(|round| view! { <CompletedRound round/> }).collect_view()}
-            })}
-            {(!status.has_ended()).then(|| view! { <CancelForm session_id action=cancel/> })}
+            <For
+                each=move || {
+                    let rounds = completed.get().unwrap_or_default();
+                    let first = rounds.first().map(|r| r.id);
+                    rounds.into_iter().map(move |r| (first == Some(r.id), r))
+                }
+                key=|(first, round)| (round.id, *first)
+                children=|(first, round)| view! {
+                    {first.then(|| view! { <h2>"Done so far"</h2> })}
+                    <CompletedRound round/>
+                }
+            />
+            {move || (!status.get().is_some_and(SessionStatus::has_ended)).then(|| view! { <CancelForm session_id action=cancel/> })}
         </div>
     }
 }
 
-/// The round the athlete is doing, and the form to report on it.
+/// The round the athlete is doing, and the form to report on it. Its parts
+/// follow the live view each on its own: the set rows as sets land, the
+/// rest timer, and the exercises and the feedback form only when the
+/// trainer edits the round.
 #[component]
 fn ReleasedRound(
     session_id: i64,
-    round: Round,
-    now: i64,
+    round_id: i64,
     send: Sender,
     last: RwSignal<Option<Pending>>,
     queued: RwSignal<bool>,
@@ -295,19 +347,43 @@ fn ReleasedRound(
     drafts: Drafts,
 ) -> impl IntoView {
     wake_lock::hold_while_mounted();
+    let round = part(live, move |v| {
+        v.rounds.iter().find(|r| r.id == round_id).map(prescription)
+    });
+    let round = Memo::new(move |_| round.get().flatten());
+    let logged = part(live, move |v| {
+        v.rounds
+            .iter()
+            .find(|r| r.id == round_id)
+            .map(|r| r.sets.clone())
+            .unwrap_or_default()
+    });
+    let logged = Signal::derive(move || logged.get().unwrap_or_default());
+    let timer = part(live, move |v| {
+        v.rounds
+            .iter()
+            .find(|r| r.id == round_id)
+            .map(|r| (r.clone(), v.now))
+    });
     // What the athlete typed survives the trainer's edits (which re-render
     // this form); a new round starts clean.
-    let scope = format!("{}:", round.id);
-    let title = format!(
-        "Round {}{}",
-        round.number,
-        if round.is_final {
-            " · final round"
-        } else {
-            ""
-        }
-    );
-    let exercises = round.exercises.clone();
+    let scope = format!("{round_id}:");
+    let title = move || {
+        round
+            .get()
+            .map(|round| {
+                format!(
+                    "Round {}{}",
+                    round.number,
+                    if round.is_final {
+                        " · final round"
+                    } else {
+                        ""
+                    }
+                )
+            })
+            .unwrap_or_default()
+    };
     // The feedback form shows the refusals of the feedback, each set row
     // those of its own set.
     let about_feedback = move || last.get().is_none_or(|p| is_feedback(&p));
@@ -358,37 +434,34 @@ fn ReleasedRound(
             }
         }
     };
-    let sending = scope.clone();
-    let on_submit = move |ev: leptos::ev::SubmitEvent| through_outbox(&ev, &sending);
     let on_set = Callback::new(move |set: SetSubmit| through_outbox(&set.event, &set.scope));
-    let logged_round = round.clone();
-    let under: UnderEach = std::sync::Arc::new(move |index| {
-        view! {
-            <SetRows session_id round=logged_round.clone() index drafts renew=accepted refusal on_submit=on_set/>
-            <PainForm session_id round=logged_round.clone() index drafts renew=accepted refusal on_submit=on_set/>
-        }
-        .into_any()
-    });
-    let logged_count = |i: usize| {
-        round
-            .sets
+    let form = move || {
+        let round = round.get()?;
+        let scope = scope.clone();
+        let sending = scope.clone();
+        let on_submit = move |ev: leptos::ev::SubmitEvent| through_outbox(&ev, &sending);
+        let prescribed = round.clone();
+        let under: UnderEach = std::sync::Arc::new(move |index| {
+            view! {
+                <SetRows session_id round=prescribed.clone() logged index drafts renew=accepted refusal on_submit=on_set/>
+                <PainForm session_id round=prescribed.clone() index drafts renew=accepted refusal on_submit=on_set/>
+            }
+            .into_any()
+        });
+        // Pre-filled with the sets logged so far, as they were when the
+        // form was made (it is not made again for a set).
+        let logged_now = logged.get_untracked();
+        let sets_done: Vec<String> = round
+            .exercises
             .iter()
-            .filter(|s| s.exercise as usize == i)
-            .count()
-    };
-    let sets_done: Vec<String> = exercises
-        .iter()
-        .enumerate()
-        .map(|(i, e)| match logged_count(i) {
-            0 => e.sets.map(|n| n.to_string()).unwrap_or_default(),
-            n => n.to_string(),
-        })
-        .collect();
-    view! {
-        <section class="card round released-round" data-testid="released-round">
-            <h2>{title}</h2>
-            <RestTimer round=round.clone() now vibrate=true/>
-            <p class="form-error" role="alert" data-testid="set-error">{unplaced}</p>
+            .enumerate()
+            .map(|(i, e)| match logged_now.iter().filter(|s| s.exercise as usize == i).count() {
+                0 => e.sets.map(|n| n.to_string()).unwrap_or_default(),
+                n => n.to_string(),
+            })
+            .collect();
+        let exercises = round.exercises.clone();
+        Some(view! {
             <ExerciseList round=round.clone() under/>
             <form method="post" action=CompleteRound::url() on:submit=on_submit>
                 <IdempotencyKey renew=accepted/>
@@ -437,6 +510,14 @@ fn ReleasedRound(
                 <p class="field-error" role="alert">{move || err("feedback".to_string()).get()}</p>
                 <button type="submit" class="wide" disabled=move || feedback_waiting.get() || (send.pending().get() && about_feedback())>"Send feedback and finish the round"</button>
             </form>
+        })
+    };
+    view! {
+        <section class="card round released-round" data-testid="released-round">
+            <h2>{title}</h2>
+            {move || timer.get().flatten().map(|(round, now)| view! { <RestTimer round now vibrate=true/> })}
+            <p class="form-error" role="alert" data-testid="set-error">{unplaced}</p>
+            {form}
         </section>
     }
 }

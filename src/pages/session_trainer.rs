@@ -2,7 +2,11 @@
 //! the round builder, the released round and its status, each completed
 //! round with the athlete's feedback next to the prescription, cancel.
 
-use super::{general_error, session_athlete::session_id_param, settled_changes, successes};
+use super::{
+    general_error,
+    session_athlete::{part, prescription, session_id_param},
+    successes,
+};
 use crate::components::field::IdempotencyKey;
 use crate::{
     api::{
@@ -21,11 +25,8 @@ use crate::{
         },
         sets::{CurrentActivity, RestTimer, SetProgress},
     },
-    live::use_session_live,
-    model::{
-        exercise_field, ExerciseInput, LastDone, PainReport, Round, SessionStatus, SessionView,
-        Side,
-    },
+    live::{use_session_live, Live},
+    model::{exercise_field, ExerciseInput, LastDone, PainReport, Round, SessionStatus, Side},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -76,40 +77,15 @@ fn TrainerSession() -> impl IntoView {
         drafts: Drafts::persisted(format!("spotter.draft.{}.trainer", id.get_untracked())),
         editing: RwSignal::new(false),
     };
-    let changes = (
-        successes(actions.join.into()),
+    let saves = (
         successes(actions.save.into()),
         successes(actions.edit.into()),
-        successes(actions.delete.into()),
-        successes(actions.acknowledge.into()),
-        successes(actions.repeat.into()),
     );
     let live = use_session_live(id.get_untracked(), Side::Trainer);
-    let busy = Signal::derive(move || {
-        actions.join.pending().get()
-            || actions.save.pending().get()
-            || actions.edit.pending().get()
-            || actions.delete.pending().get()
-            || actions.cancel.pending().get()
-            || actions.acknowledge.pending().get()
-            || actions.repeat.pending().get()
-    });
-    let live_changes = settled_changes(live.changes, busy);
-    let session = Resource::new(
-        move || {
-            (
-                id.get(),
-                changes.0.get(),
-                changes.1.get(),
-                changes.2.get(),
-                changes.3.get(),
-                changes.4.get(),
-                changes.5.get(),
-                live_changes.get(),
-            )
-        },
-        |(id, ..)| load_session(id),
-    );
+    // The first paint's data; after it the live link keeps `live.view`
+    // current (every change, the trainer's own included, arrives as an
+    // event): nothing is fetched again, nothing falls back to "Loading".
+    let first = Resource::new(move || id.get(), load_session);
     // A saved builder shows what the server stored: what was typed into
     // that form is done (only that form's: the other keeps its text).
     // (What was typed into it while the request was on its way stays.)
@@ -126,28 +102,26 @@ fn TrainerSession() -> impl IntoView {
     });
     // The names this trainer used before, suggested by the builders; asked
     // again after a save (a new name joins them).
-    let names = Resource::new(
-        move || (changes.1.get(), changes.2.get()),
-        |_| exercise_names(),
-    );
-    let athlete_name = RwSignal::new(String::new());
-    Effect::new(move |_| {
-        if let Some(Ok(view)) = session.get() {
-            athlete_name.set(view.summary.athlete_name.clone());
-            live.seen(view.summary.last_seq);
-        }
+    let names = Resource::new(move || (saves.0.get(), saves.1.get()), |_| exercise_names());
+    let athlete_name = Signal::derive(move || {
+        live.view
+            .with(|v| v.as_ref().map(|v| v.summary.athlete_name.clone()))
+            .unwrap_or_default()
     });
     view! {
-        <LiveIndicator live viewer=Side::Trainer other_name=athlete_name.into()/>
+        <LiveIndicator live viewer=Side::Trainer other_name=athlete_name/>
         <ExerciseNameList names/>
         <Suspense fallback=|| view! { <p class="loading">"Loading the session…"</p> }>
             {move || Suspend::new(async move {
-                match session.await {
+                match first.await {
                     Err(error) => view! { <SessionError error/> }.into_any(),
                     Ok(view) if view.viewer != Side::Trainer => {
                         view! { <WrongSide viewer=view.viewer session_id=view.summary.id/> }.into_any()
                     }
-                    Ok(view) => view! { <TrainerView view actions/> }.into_any(),
+                    Ok(view) => {
+                        live.adopt(view);
+                        view! { <TrainerView live actions/> }.into_any()
+                    }
                 }
             })}
         </Suspense>
@@ -155,44 +129,84 @@ fn TrainerSession() -> impl IntoView {
 }
 
 #[component]
-fn TrainerView(view: SessionView, actions: TrainerActions) -> impl IntoView {
-    let session_id = view.summary.id;
-    let status = view.summary.status;
-    let athlete = view.summary.athlete_name.clone();
-    let released = view.released_round().cloned();
-    let draft = view.draft_round().cloned();
-    let completed: Vec<Round> = view.completed_rounds().rev().cloned().collect();
-    let latest_feedback = completed.first().map(|r| r.number);
-    let announcement = match (status, &released, latest_feedback) {
-        (SessionStatus::Waiting, ..) => format!("{athlete} is waiting for you to join"),
-        (SessionStatus::Active, Some(round), _) => {
-            format!("Round {} is with {athlete}", round.number)
+fn TrainerView(live: Live, actions: TrainerActions) -> impl IntoView {
+    let session_id = live
+        .view
+        .with_untracked(|v| v.as_ref().map_or(0, |v| v.summary.id));
+    let summary = part(live, |v| v.summary.clone());
+    let status = part(live, |v| v.summary.status);
+    let status = move || status.get().unwrap_or(SessionStatus::Waiting);
+    let athlete = part(live, |v| v.summary.athlete_name.clone());
+    let athlete = move || athlete.get().unwrap_or_default();
+    // The released round's and the draft's prescriptions: their builders
+    // are made again only when these change (an edit, a save), never for a
+    // set, a pain report or a feedback, so what is typed there stays put.
+    let released = part(live, |v| v.released_round().map(prescription));
+    let released = Memo::new(move |_| released.get().flatten());
+    let released_number = Memo::new(move |_| released.get().map(|r| r.number));
+    let draft = part(live, |v| v.draft_round().map(prescription));
+    let draft = Memo::new(move |_| draft.get().flatten());
+    let has_draft = Memo::new(move |_| draft.with(Option::is_some));
+    let completed = part(live, |v| {
+        v.completed_rounds().rev().cloned().collect::<Vec<Round>>()
+    });
+    let completed = Memo::new(move |_| completed.get().unwrap_or_default());
+    let next_number = part(live, |v| {
+        v.rounds.iter().map(|r| r.number).max().unwrap_or(0) + 1
+    });
+    let next_number = Memo::new(move |_| next_number.get().unwrap_or(1));
+    let pain = part(live, |v| {
+        (v.unacknowledged_pain().cloned().collect::<Vec<PainReport>>(), v.now)
+    });
+    let announcement = move || {
+        let athlete = athlete();
+        let latest_feedback = completed.with(|c| c.first().map(|r| r.number));
+        match (status(), released_number.get(), latest_feedback) {
+            (SessionStatus::Waiting, ..) => format!("{athlete} is waiting for you to join"),
+            (SessionStatus::Active, Some(number), _) => {
+                format!("Round {number} is with {athlete}")
+            }
+            (SessionStatus::Active, None, Some(n)) => {
+                format!("{athlete} finished round {n}: feedback on the right")
+            }
+            (SessionStatus::Active, None, None) => {
+                "Build the first round and release it".to_string()
+            }
+            (SessionStatus::Completed, ..) => "Session completed".to_string(),
+            (SessionStatus::Cancelled, ..) => "Session cancelled".to_string(),
         }
-        (SessionStatus::Active, None, Some(n)) => {
-            format!("{athlete} finished round {n}: feedback on the right")
-        }
-        (SessionStatus::Active, None, None) => "Build the first round and release it".to_string(),
-        (SessionStatus::Completed, ..) => "Session completed".to_string(),
-        (SessionStatus::Cancelled, ..) => "Session cancelled".to_string(),
     };
-    let active = status == SessionStatus::Active;
+    let active = Memo::new(move |_| status() == SessionStatus::Active);
     // The server's rule, asked the same way: another open round blocks it.
-    let can_release = crate::model::rules::release_possible(released.as_ref().map(|r| r.number));
-    if can_release && actions.editing.get_untracked() {
-        // The edited round is done or gone: back to the next round.
-        actions.editing.set(false);
-    }
-    let next_number = view.rounds.iter().map(|r| r.number).max().unwrap_or(0) + 1;
-    let pain: Vec<PainReport> = view.unacknowledged_pain().cloned().collect();
-    let last_done = std::sync::Arc::new(LastDone::from_rounds(&view.rounds));
+    let can_release = Memo::new(move |_| {
+        crate::model::rules::release_possible(released_number.get())
+    });
+    Effect::new(move |_| {
+        if can_release.get() && actions.editing.get_untracked() {
+            // The edited round is done or gone: back to the next round.
+            actions.editing.set(false);
+        }
+    });
+    // What the athlete did last of each exercise, for the builders' hints:
+    // read when a builder is made (a set landing does not make it again).
+    let last_done = move || {
+        std::sync::Arc::new(
+            live.view
+                .with_untracked(|v| v.as_ref().map(|v| LastDone::from_rounds(&v.rounds)))
+                .unwrap_or_default(),
+        )
+    };
     view! {
         <div class="session trainer-session">
-            <SessionHeader summary=view.summary.clone() viewer=Side::Trainer/>
-            <PainAlerts reports=pain session_id now=view.now athlete=athlete.clone() action=actions.acknowledge/>
+            {move || summary.get().map(|summary| view! { <SessionHeader summary viewer=Side::Trainer/> })}
+            {move || {
+                let (reports, now) = pain.get().unwrap_or_default();
+                view! { <PainAlerts reports session_id now athlete=athlete() action=actions.acknowledge/> }
+            }}
             <p class="live-status" role="status" aria-live="polite" data-testid="announcement">{announcement}</p>
-            {(status == SessionStatus::Waiting).then(|| view! {
+            {move || (status() == SessionStatus::Waiting).then(|| view! {
                 <section class="card">
-                    <p>{format!("{athlete} started this session and is waiting for you.")}</p>
+                    <p>{format!("{} started this session and is waiting for you.", athlete())}</p>
                     <ActionForm action=actions.join>
                         <IdempotencyKey renew=crate::pages::successes(actions.join.into())/>
                         <input type="hidden" name="session_id" value=session_id/>
@@ -202,75 +216,93 @@ fn TrainerView(view: SessionView, actions: TrainerActions) -> impl IntoView {
                 </section>
             })}
             <div class="desk" class:desk-active=active>
-                {active.then(|| view! {
+                {move || active.get().then(|| view! {
                     // The round being built, or the released one being
                     // edited: one form open at a time (an exclusive pair of
                     // disclosures, which works without JavaScript too).
                     <div class="desk-build">
-                        {released.clone().map(|round| view! {
-                            <RoundBuilder session_id round=Some(round) action=actions.edit drafts=actions.drafts editing=actions.editing is_editor=true last_done=last_done.clone()/>
+                        {move || released.get().map(|round| view! {
+                            <RoundBuilder session_id round=Some(round) action=actions.edit drafts=actions.drafts editing=actions.editing is_editor=true last_done=last_done()/>
                         })}
-                        {match draft.clone() {
-                            Some(round) => view! { <DraftPanel session_id round actions can_release last_done=last_done.clone()/> }.into_any(),
-                            None => view! {
-                                <RoundBuilder session_id round=None action=actions.save drafts=actions.drafts editing=actions.editing release_number=can_release.then_some(next_number) last_done=last_done.clone()/>
+                        {move || match draft.get() {
+                            Some(round) => view! { <DraftPanel session_id round actions can_release=can_release.get() last_done=last_done()/> }.into_any(),
+                            None => {
+                                let release_number = can_release.get().then(|| next_number.get());
+                                view! {
+                                    <RoundBuilder session_id round=None action=actions.save drafts=actions.drafts editing=actions.editing release_number last_done=last_done()/>
+                                }
+                                .into_any()
                             }
-                            .into_any(),
                         }}
                     </div>
                 })}
                 <section class="desk-athlete" aria-labelledby="athlete-side">
-                    <h2 id="athlete-side" class="visually-hidden">{format!("{athlete}'s side")}</h2>
-                    {released.clone().map(|round| view! { <ReleasedRoundPanel session_id round now=view.now actions/> })}
-                    {status.has_ended().then(|| view! {
+                    <h2 id="athlete-side" class="visually-hidden">{move || format!("{}'s side", athlete())}</h2>
+                    {move || released_number.get().map(|_| view! { <ReleasedRoundPanel session_id live actions/> })}
+                    {move || status().has_ended().then(|| view! {
                         <p><A href=format!("/sessions/{session_id}/history")>"See the whole session"</A></p>
                     })}
-                    {if completed.is_empty() {
-                        active.then(|| view! { <p class="empty card">{format!("{athlete}'s feedback shows here as it arrives.")}</p> }).into_any()
-                    } else {
-                        view! {
-                            <h2>"Feedback"</h2>
-                            {completed.into_iter().map(|round| {
-                                // Only while there is no draft: the copy
-                                // becomes the next round's draft.
-                                let repeat = (active && draft.is_none()).then(|| view! {
-                                    <RepeatRound session_id round=round.clone() next=next_number action=actions.repeat/>
-                                });
-                                view! { <CompletedRound round/> {repeat} }
-                            }).collect_view()}
-                            <p class="form-error" role="alert">{move || general_error(actions.repeat.into()).get()}</p>
+                    {move || (completed.with(Vec::is_empty) && active.get()).then(|| view! {
+                        <p class="empty card">{format!("{}'s feedback shows here as it arrives.", athlete())}</p>
+                    })}
+                    {move || (!completed.with(Vec::is_empty)).then(|| view! { <h2>"Feedback"</h2> })}
+                    <For
+                        each=move || completed.get()
+                        key=|round| round.id
+                        children=move |round| {
+                            // Only while there is no draft: the copy
+                            // becomes the next round's draft.
+                            let repeat = {
+                                let round = round.clone();
+                                move || (active.get() && !has_draft.get()).then(|| view! {
+                                    <RepeatRound session_id round=round.clone() next=next_number.get() action=actions.repeat/>
+                                })
+                            };
+                            view! { <CompletedRound round/> {repeat} }
                         }
-                        .into_any()
-                    }}
+                    />
+                    {move || (!completed.with(Vec::is_empty)).then(|| view! {
+                        <p class="form-error" role="alert">{move || general_error(actions.repeat.into()).get()}</p>
+                    })}
                 </section>
             </div>
-            {(!status.has_ended()).then(|| view! { <CancelForm session_id action=actions.cancel/> })}
+            {move || (!status().has_ended()).then(|| view! { <CancelForm session_id action=actions.cancel/> })}
         </div>
     }
 }
 
-/// The round the athlete has now: what they see, and delete it (editing it
-/// is on the builder's side).
+/// The round the athlete has now: what they see, each set as it lands,
+/// and delete it (editing it is on the builder's side).
 #[component]
-fn ReleasedRoundPanel(
-    session_id: i64,
-    round: Round,
-    now: i64,
-    actions: TrainerActions,
-) -> impl IntoView {
-    let number = round.number;
-    let progress = round.clone();
-    let under: UnderEach = std::sync::Arc::new(move |index| {
-        view! { <SetProgress round=progress.clone() index/> }.into_any()
+fn ReleasedRoundPanel(session_id: i64, live: Live, actions: TrainerActions) -> impl IntoView {
+    let round = part(live, |v| v.released_round().map(prescription));
+    let round = Memo::new(move |_| round.get().flatten());
+    let logged = part(live, |v| {
+        v.released_round()
+            .map(|r| r.sets.clone())
+            .unwrap_or_default()
     });
+    let logged = Signal::derive(move || logged.get().unwrap_or_default());
+    let activity = part(live, |v| v.released_round().map(|r| (r.clone(), v.now)));
     view! {
-        <section class="card round released-round" data-testid="released-round">
-            <h2>{format!("Round {number} is with the athlete{}", if round.is_final { " (final)" } else { "" })}</h2>
-            <CurrentActivity round=round.clone() now/>
-            <RestTimer round=round.clone() now/>
-            <ExerciseList round=round.clone() under/>
-            <DeleteButton session_id round_id=round.id number actions/>
-        </section>
+        {move || round.get().map(|round| {
+            let number = round.number;
+            let prescribed = round.clone();
+            let under: UnderEach = std::sync::Arc::new(move |index| {
+                view! { <SetProgress round=prescribed.clone() logged index/> }.into_any()
+            });
+            view! {
+                <section class="card round released-round" data-testid="released-round">
+                    <h2>{format!("Round {number} is with the athlete{}", if round.is_final { " (final)" } else { "" })}</h2>
+                    {move || activity.get().flatten().map(|(round, now)| view! {
+                        <CurrentActivity round=round.clone() now/>
+                        <RestTimer round now/>
+                    })}
+                    <ExerciseList round=round.clone() under/>
+                    <DeleteButton session_id round_id=round.id number actions/>
+                </section>
+            }
+        })}
     }
 }
 

@@ -7,7 +7,7 @@ use super::{
     db::{now_ms, Database},
     tx::{sql, DbError, Tx},
 };
-use crate::model::{live::LiveEvent, SessionEvent};
+use crate::model::{live::LiveEvent, SessionEvent, Side};
 
 /// Appends `event` to the session's log with the next sequence number
 /// (`training_sessions.last_seq`, bumped in the same transaction).
@@ -77,6 +77,40 @@ pub async fn between(
             }
         })
         .collect())
+}
+
+/// The seq of the last event at or before `upto` that `side` is shown
+/// (0: none): the athlete's position skips the trainer's drafts, so the
+/// athlete learns nothing of them, not even how many changes they had.
+pub async fn last_shown(
+    conn: &mut sqlx::AnyConnection,
+    session_id: i64,
+    side: Side,
+    upto: i64,
+) -> Result<i64, sqlx::Error> {
+    const PAGE: i64 = 64;
+    let mut upto = upto;
+    loop {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT seq, kind, payload FROM session_events WHERE session_id = $1 AND seq <= $2 ORDER BY seq DESC LIMIT $3",
+        )
+        .bind(session_id)
+        .bind(upto)
+        .bind(PAGE)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (seq, kind, payload) in &rows {
+            let data = serde_json::from_str(payload).unwrap_or(serde_json::Value::Null);
+            // An unreadable row is skipped by every follower: not shown.
+            if SessionEvent::from_parts(kind, data).is_ok_and(|e| e.visible_to(side)) {
+                return Ok(*seq);
+            }
+        }
+        match rows.last() {
+            Some((seq, ..)) if rows.len() as i64 == PAGE => upto = seq - 1,
+            _ => return Ok(0),
+        }
+    }
 }
 
 /// A session's participants (athlete, trainer) and its log's last seq.

@@ -14,6 +14,7 @@
 //! | `spotter_frames_delivered_total` | counter | `transport` |
 //! | `spotter_events_replayed_total` | counter | |
 //! | `spotter_live_resets_total` | counter | |
+//! | `spotter_live_snapshots_total` | counter | |
 //! | `spotter_live_dropped_total` | counter | `reason`: `fell_behind`, `silent`, `too_big`, `stalled_write`, `header_timeout` |
 //! | `spotter_action_seconds` | histogram | `function`: the server function's endpoint |
 //! | `spotter_http_responses_total` | counter | `class`: `2xx` … `5xx` |
@@ -173,6 +174,11 @@ pub fn events_replayed(count: usize) {
 /// A client asked to resume from past the log's end.
 pub fn live_reset() {
     counter!("spotter_live_resets_total").increment(1);
+}
+
+/// A live connection started with the side's snapshot of its session.
+pub fn live_snapshot() {
+    counter!("spotter_live_snapshots_total").increment(1);
 }
 
 /// Why the server ended a connection.

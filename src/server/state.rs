@@ -72,9 +72,23 @@ impl FromRef<AppState> for LiveContext {
         LiveContext {
             db: state.db.clone(),
             bus: state.bus.clone(),
+            read_view,
             heartbeat: state.heartbeat,
             shutdown: state.shutdown.clone(),
             cap: state.live_cap.clone(),
         }
     }
+}
+
+/// The live layer's snapshot reader: the session as `side` sees it.
+pub fn read_view(
+    db: super::db::Database,
+    session_id: i64,
+    side: crate::model::Side,
+) -> futures::future::BoxFuture<'static, Result<crate::model::SessionView, String>> {
+    Box::pin(async move {
+        super::training::queries::snapshot(&db, session_id, side)
+            .await
+            .map_err(|e| e.to_string())
+    })
 }

@@ -115,7 +115,7 @@ pub(crate) async fn hello(socket: &mut Socket) -> i64 {
         Frame::Hello {
             last_seq, version, ..
         } => {
-            assert_eq!(version, 1);
+            assert_eq!(version, 2);
             last_seq
         }
         other => panic!("expected hello, got {other:?}"),
@@ -434,7 +434,7 @@ async fn server_sent_events_resume_from_last_event_id(backend: Backend) {
 async fn a_subscriber_that_falls_behind_is_dropped_and_resumes_without_loss(backend: Backend) {
     use spotter::{
         model::{live::LiveEvent, SessionEvent, Side},
-        server::live::{follow, hub::BUFFER, Ended},
+        server::live::{follow, hub::BUFFER, Ended, Follower},
     };
     let app = spawn_app(backend).await;
     let (athlete, _trainer, session) = app.active_session().await;
@@ -442,8 +442,13 @@ async fn a_subscriber_that_falls_behind_is_dropped_and_resumes_without_loss(back
     let follower = tokio::spawn(follow(
         app.db.clone(),
         app.bus.clone(),
-        session,
-        2,
+        spotter::server::state::read_view,
+        Follower {
+            session_id: session,
+            side: Side::Athlete,
+            since: 2,
+            snapshot: false,
+        },
         Duration::from_secs(60),
         out,
     ));

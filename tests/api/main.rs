@@ -19,4 +19,5 @@ mod pain;
 mod scaleout;
 mod sessions;
 mod sets;
+mod state;
 mod writes;

@@ -1,10 +1,14 @@
-//! The core of both transports: replay a session's log from the client's
-//! `since`, then continue with the hub's live frames, with no gap and no
-//! duplicate, and a heartbeat frame every interval.
+//! The core of both transports: the side's snapshot of the session (or a
+//! replay of its log from the client's `since`), then the hub's live
+//! frames, with no gap and no duplicate, only what the side is shown, and
+//! a heartbeat frame every interval.
 
-use super::{bus::Bus, hub::SharedFrame};
+use super::{bus::Bus, hub::SharedFrame, ReadView};
 use crate::{
-    model::live::{Frame, PROTOCOL_VERSION},
+    model::{
+        live::{Frame, PROTOCOL_VERSION},
+        Side,
+    },
     server::{
         db::{now_ms, Database},
         events, metrics,
@@ -25,16 +29,34 @@ pub enum Ended {
     DatabaseError,
 }
 
-/// Sends `hello`, then every logged event after `since` (or `reset` if
-/// `since` is past the log's end), then live frames, each event exactly
-/// once and in seq order, with a `heartbeat` frame every `heartbeat`, until
-/// the client goes away (`out` closed) or falls behind.
+/// What a live connection follows, and from where.
+#[derive(Clone, Copy, Debug)]
+pub struct Follower {
+    /// The session.
+    pub session_id: i64,
+    /// The connection's side: the athlete is never sent a draft's event.
+    pub side: Side,
+    /// The last seq the client applied (replay after it).
+    pub since: i64,
+    /// Start with the side's `snapshot` frame, then the events after it,
+    /// instead of replaying from `since`.
+    pub snapshot: bool,
+}
+
+/// Sends `hello`, then either the side's `snapshot` and the events after
+/// it, or every logged event after `since` (or `reset` if `since` is past
+/// the log's end), then live frames, each event exactly once and in seq
+/// order, with a `heartbeat` frame every `heartbeat`, until the client goes
+/// away (`out` closed) or falls behind. Events the side is not shown (the
+/// trainer's drafts, for the athlete) are skipped, and the positions this
+/// connection reports (`hello`, `heartbeat`) are those of the events it
+/// was shown.
 ///
-/// It subscribes to the hub *before* reading the log, so an event committed
-/// during the replay is either in the log or on the channel (or both, and
-/// then skipped by seq). Events published out of order by two concurrent
-/// commits are put back in order by reading the gap from the log.
-///
+/// It subscribes to the hub *before* reading the log or the snapshot, so
+/// an event committed meanwhile is either in what was read or on the
+/// channel (or both, and then skipped by seq). Events published out of
+/// order by two concurrent commits are put back in order by reading the
+/// gap from the log.
 ///
 /// Runs in a span `follow` with the session id and `since`. (Made by hand
 /// rather than with `#[tracing::instrument]`, which keeps two copies of an
@@ -43,30 +65,49 @@ pub enum Ended {
 pub fn follow(
     db: Database,
     bus: Bus,
-    session_id: i64,
-    since: i64,
+    read_view: ReadView,
+    follower: Follower,
     heartbeat: Duration,
     out: mpsc::Sender<SharedFrame>,
 ) -> impl std::future::Future<Output = Ended> + Send {
-    let span = tracing::info_span!("follow", session_id, since);
-    run(db, bus, session_id, since, heartbeat, out).instrument(span)
+    let span = tracing::info_span!("follow", follower.session_id, follower.since);
+    run(db, bus, read_view, follower, heartbeat, out).instrument(span)
 }
 
 /// [`follow`]'s body. One function on purpose, over 60 lines: it reads top
-/// to bottom as the protocol's order (hello, presence, reset?, replay,
-/// live), and `sent` threads through every step.
+/// to bottom as the protocol's order (hello, presence, snapshot or reset?
+/// and replay, live), and `sent` threads through every step.
 async fn run(
     db: Database,
     bus: Bus,
-    session_id: i64,
-    since: i64,
+    read_view: ReadView,
+    follower: Follower,
     heartbeat: Duration,
     out: mpsc::Sender<SharedFrame>,
 ) -> Ended {
+    let Follower {
+        session_id, side, ..
+    } = follower;
     let mut live = bus.hub().subscribe(session_id);
     let send = |frame: Frame| {
         let out = out.clone();
         async move { out.send(SharedFrame::new(frame)).await.is_ok() }
+    };
+    // `sent`: the log position handled (shown or skipped); `shown`: the
+    // last event shown, the position this side is told about.
+    let (mut sent, mut shown, snapshot) = if follower.snapshot {
+        match read_view(db.clone(), session_id, side).await {
+            Ok(view) => {
+                let at = view.summary.last_seq;
+                (at, at, Some(view))
+            }
+            Err(error) => {
+                tracing::error!(%error, "follow: cannot read the snapshot");
+                return Ended::DatabaseError;
+            }
+        }
+    } else {
+        (follower.since.max(0), follower.since.max(0), None)
     };
     let end = match events::head(&db, session_id).await {
         Ok(Some(head)) => head.last_seq,
@@ -76,10 +117,20 @@ async fn run(
             return Ended::DatabaseError;
         }
     };
+    let told = match &snapshot {
+        Some(_) => shown,
+        None => match shown_upto(&db, session_id, side, end).await {
+            Ok(told) => told,
+            Err(error) => {
+                tracing::error!(%error, "follow: cannot read where the log ends");
+                return Ended::DatabaseError;
+            }
+        },
+    };
     if !send(Frame::Hello {
         version: PROTOCOL_VERSION,
         session_id,
-        last_seq: end,
+        last_seq: told,
         heartbeat_ms: heartbeat.as_millis() as u64,
     })
     .await
@@ -96,14 +147,24 @@ async fn run(
     if !send(presence).await {
         return Ended::ClientGone;
     }
-    let mut sent = since.max(0);
-    if sent > end {
-        metrics::live_reset();
-        if !send(Frame::Reset { last_seq: end }).await {
+    if let Some(view) = snapshot {
+        metrics::live_snapshot();
+        let frame = Frame::Snapshot {
+            last_seq: view.summary.last_seq,
+            view: Box::new(view),
+        };
+        if !send(frame).await {
             return Ended::ClientGone;
         }
-        sent = end;
+    } else if sent > end {
+        metrics::live_reset();
+        if !send(Frame::Reset { last_seq: told }).await {
+            return Ended::ClientGone;
+        }
+        (sent, shown) = (end, told);
     }
+    // The replay (for a snapshot: whatever committed between its read and
+    // the log's end read above).
     let replay = match events::between(&db, session_id, sent, end).await {
         Ok(replay) => replay,
         Err(error) => {
@@ -114,8 +175,11 @@ async fn run(
     metrics::events_replayed(replay.len());
     for event in replay {
         sent = event.seq;
-        if !send(Frame::Event(event)).await {
-            return Ended::ClientGone;
+        if event.event.visible_to(side) {
+            shown = event.seq;
+            if !send(Frame::Event(event)).await {
+                return Ended::ClientGone;
+            }
         }
     }
     let mut beat = heartbeats(heartbeat);
@@ -123,7 +187,7 @@ async fn run(
         let frame = tokio::select! {
             frame = live.recv() => frame,
             _ = beat.tick() => {
-                let beat = Frame::Heartbeat { at: now_ms(), last_seq: sent };
+                let beat = Frame::Heartbeat { at: now_ms(), last_seq: shown };
                 if !send(beat).await {
                     return Ended::ClientGone;
                 }
@@ -148,18 +212,32 @@ async fn run(
                         return Ended::DatabaseError;
                     }
                 };
-                for event in missing {
+                for event in missing.into_iter().filter(|e| e.event.visible_to(side)) {
+                    shown = event.seq;
                     if !send(Frame::Event(event)).await {
                         return Ended::ClientGone;
                     }
                 }
             }
             sent = event.seq;
+            if !event.event.visible_to(side) {
+                continue;
+            }
+            shown = event.seq;
         }
         if out.send(frame).await.is_err() {
             return Ended::ClientGone;
         }
     }
+}
+
+/// The position `side` is told about when the log ends at `end`.
+async fn shown_upto(db: &Database, session_id: i64, side: Side, end: i64) -> Result<i64, sqlx::Error> {
+    if side == Side::Trainer {
+        return Ok(end);
+    }
+    let mut conn = db.pool.acquire().await?;
+    events::last_shown(&mut conn, session_id, side, end).await
 }
 
 /// Ticks every `every`, the first tick one interval from now. A stalled

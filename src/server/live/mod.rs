@@ -39,7 +39,17 @@ use serde::Deserialize;
 use std::time::Duration;
 
 pub use bus::Bus;
-pub use follow::{follow, Ended};
+pub use follow::{follow, Ended, Follower};
+
+/// How the live layer reads a session as one side sees it, for a
+/// `snapshot` frame. The read model lives in `server::training`, which
+/// sits above this layer (its mutations publish through the bus), so the
+/// app's state hands the reader in.
+pub type ReadView = fn(
+    Database,
+    i64,
+    Side,
+) -> futures::future::BoxFuture<'static, Result<crate::model::SessionView, String>>;
 
 /// What the live endpoints need from the app's state.
 #[derive(Clone, Debug)]
@@ -48,6 +58,8 @@ pub struct LiveContext {
     pub db: Database,
     /// The hub and presence.
     pub bus: Bus,
+    /// Reads a side's snapshot of a session.
+    pub read_view: ReadView,
     /// How often every connection gets a heartbeat frame and a ping.
     pub heartbeat: Duration,
     /// Sockets close with 1001 and streams end when it is requested.
@@ -69,10 +81,13 @@ where
 }
 
 /// `?since=<last seq the client applied>`; 0 or absent means "everything".
+/// `&snapshot=1`: start with the side's snapshot instead of a replay.
 #[derive(Debug, Default, Deserialize)]
 pub struct Since {
     #[serde(default)]
     since: i64,
+    #[serde(default)]
+    snapshot: u8,
 }
 
 /// Resolves when `login` ends (logout); never if there is none.

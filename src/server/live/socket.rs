@@ -6,7 +6,7 @@
 
 use super::{
     authorize,
-    follow::{follow, heartbeats, Ended},
+    follow::{follow, heartbeats, Ended, Follower},
     hub::SharedFrame,
     LiveContext, Since,
 };
@@ -17,7 +17,7 @@ use crate::{
             ClientFrame, Frame, CLOSE_GOING_AWAY, CLOSE_RESUME, CLOSE_TIMEOUT, CLOSE_TOO_BIG,
             CLOSE_UNAUTHORIZED, PROTOCOL_VERSION,
         },
-        User,
+        Role, Side, User,
     },
     server::{
         auth::{CurrentLogin, CurrentUser},
@@ -42,7 +42,7 @@ use tokio::sync::{broadcast::error::RecvError, mpsc};
 pub async fn session(
     State(state): State<LiveContext>,
     Path(session_id): Path<i64>,
-    Query(Since { since }): Query<Since>,
+    Query(Since { since, snapshot }): Query<Since>,
     Extension(user): Extension<CurrentUser>,
     Extension(CurrentLogin(login)): Extension<CurrentLogin>,
     upgrade: WebSocketUpgrade,
@@ -61,8 +61,13 @@ pub async fn session(
         let follower = tokio::spawn(follow(
             state.db.clone(),
             state.bus.clone(),
-            session_id,
-            since,
+            state.read_view,
+            Follower {
+                session_id,
+                side,
+                since,
+                snapshot: snapshot != 0,
+            },
             state.heartbeat,
             out,
         ));
@@ -101,8 +106,17 @@ pub async fn dashboard(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let ended = super::logged_out(state.bus.logouts(), login);
-    let Some(User { id: user_id, .. }) = user else {
+    let Some(User {
+        id: user_id, role, ..
+    }) = user
+    else {
         return (StatusCode::UNAUTHORIZED, "Please log in").into_response();
+    };
+    // A user takes part on one side, their role's: an athlete's dashboard
+    // hears nothing of drafts either.
+    let side = match role {
+        Role::Athlete => Side::Athlete,
+        Role::Trainer => Side::Trainer,
     };
     let Some(slot) = state.cap.take(user_id) else {
         return super::too_many_connections();
@@ -129,6 +143,7 @@ pub async fn dashboard(
                     _ = beat.tick() => Ok(SharedFrame::new(Frame::Heartbeat { at: now_ms(), last_seq: 0 })),
                 };
                 match frame {
+                    Ok(frame) if matches!(frame.frame(), Frame::Event(e) if !e.event.visible_to(side)) => {}
                     Ok(frame) => {
                         if out.send(frame).await.is_err() {
                             return Ended::ClientGone;

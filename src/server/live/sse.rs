@@ -1,7 +1,7 @@
 //! `GET /api/sessions/{id}/events`: the session's frames as Server-Sent
 //! Events, for browsers whose WebSocket keeps failing.
 
-use super::{authorize, follow, hub::SharedFrame, LiveContext, Since};
+use super::{authorize, follow, hub::SharedFrame, Follower, LiveContext, Since};
 use crate::server::metrics::{self, Open, Transport};
 use crate::{
     model::live::Frame,
@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 pub async fn session(
     State(state): State<LiveContext>,
     Path(session_id): Path<i64>,
-    Query(Since { since }): Query<Since>,
+    Query(Since { since, snapshot }): Query<Since>,
     Extension(user): Extension<CurrentUser>,
     Extension(CurrentLogin(login)): Extension<CurrentLogin>,
     headers: HeaderMap,
@@ -49,8 +49,13 @@ pub async fn session(
     tokio::spawn(follow(
         state.db.clone(),
         state.bus.clone(),
-        session_id,
-        since,
+        state.read_view,
+        Follower {
+            session_id,
+            side,
+            since,
+            snapshot: snapshot != 0,
+        },
         state.heartbeat,
         out,
     ));
@@ -62,6 +67,7 @@ pub async fn session(
         let event = SseEvent::default().data(frame.json());
         let event = match frame.frame() {
             Frame::Event(e) => event.id(e.seq.to_string()).event("event"),
+            Frame::Snapshot { last_seq, .. } => event.id(last_seq.to_string()).event("snapshot"),
             Frame::Hello { .. } => event.event("hello"),
             Frame::Reset { .. } => event.event("reset"),
             Frame::Presence { .. } => event.event("presence"),

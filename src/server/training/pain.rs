@@ -59,6 +59,7 @@ pub async fn report_pain(
                 let exercise = exercise_at(&exercises, input.exercise)?;
                 let set = validate_pain_set(&input.set, sets_to_log(exercise))?;
                 let note = validate_pain_note(&input.note)?;
+                let now = now_ms();
                 let (id,): (i64,) = work
                     .tx()
                     .fetch_one(
@@ -71,7 +72,7 @@ pub async fn report_pain(
                             .bind(&exercise.name)
                             .bind(set.map(i64::from))
                             .bind(&note)
-                            .bind(now_ms()),
+                            .bind(now),
                     )
                     .await
                     .map_err(step("report pain"))?;
@@ -83,6 +84,8 @@ pub async fn report_pain(
                     exercise: input.exercise,
                     set: set.map(i64::from),
                     note: (!note.is_empty()).then_some(note),
+                    name: exercise.name.clone(),
+                    reported_at: now,
                 };
                 work.append(reported).await?;
                 work.finish(id).await
@@ -126,10 +129,11 @@ pub async fn acknowledge_pain(
                 if rules::acknowledge_pain(acknowledged_at.is_some()) == Verdict::AlreadyDone {
                     return work.finish(()).await;
                 }
+                let now = now_ms();
                 work.tx()
                     .execute(
                         sql("UPDATE pain_reports SET acknowledged_at = $1 WHERE id = $2")
-                            .bind(now_ms())
+                            .bind(now)
                             .bind(report_id),
                     )
                     .await
@@ -137,6 +141,7 @@ pub async fn acknowledge_pain(
                 work.append(SessionEvent::PainAcknowledged {
                     by: Side::Trainer,
                     report_id,
+                    acknowledged_at: now,
                 })
                 .await?;
                 work.finish(()).await

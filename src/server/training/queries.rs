@@ -13,7 +13,10 @@ use crate::{
         Dashboard, Feedback, PainReport, Role, Round, RoundStatus, SessionStatus, SessionSummary,
         SessionView, Side, TrainerChoice, User,
     },
-    server::db::{now_ms, Database},
+    server::{
+        db::{now_ms, Backend, Database},
+        events,
+    },
 };
 use std::collections::HashMap;
 
@@ -159,25 +162,55 @@ pub async fn session_view(
     user: &User,
     session_id: i64,
 ) -> Result<SessionView, AppError> {
+    read_view(db, session_id, |session| session.side_of(user.id)).await
+}
+
+/// A whole session as `side` sees it, for a live connection's `snapshot`
+/// frame (the caller checked who may look): `NotFound` if there is no
+/// such session.
+pub async fn snapshot(db: &Database, session_id: i64, side: Side) -> Result<SessionView, AppError> {
+    read_view(db, session_id, |_| Ok(side)).await
+}
+
+/// Reads the view in one read transaction (a snapshot on PostgreSQL too),
+/// so `summary.last_seq` is exactly the position the rest reflects: a live
+/// connection continues from it and no change falls between the two. For
+/// the athlete that position is their last visible event's, so nothing
+/// about drafts shows, not even how many changes they had.
+async fn read_view(
+    db: &Database,
+    session_id: i64,
+    side_of: impl FnOnce(&SessionRow) -> Result<Side, AppError>,
+) -> Result<SessionView, AppError> {
+    let mut tx = db.pool.begin().await?;
+    if db.backend == Backend::Postgres {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+    }
     let row: Option<SummaryRow> = sqlx::query_as(&format!("{SUMMARY_SELECT} WHERE s.id = $1"))
         .bind(session_id)
-        .fetch_optional(&db.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-    let (summary, session) = row.ok_or_else(no_such_session)?.summary()?;
-    let viewer = session.side_of(user.id)?;
+    let (mut summary, session) = row.ok_or_else(no_such_session)?.summary()?;
+    let viewer = side_of(&session)?;
+    if viewer == Side::Athlete {
+        summary.last_seq =
+            events::last_shown(&mut tx, session_id, viewer, summary.last_seq).await?;
+    }
     let rounds: Vec<RoundRowFull> = sqlx::query_as(
         "SELECT id, number, status, is_final, revision, released_at, completed_at FROM rounds \
          WHERE session_id = $1 ORDER BY number",
     )
     .bind(session_id)
-    .fetch_all(&db.pool)
+    .fetch_all(&mut *tx)
     .await?;
     let exercises: Vec<ExerciseRow> = sqlx::query_as(&format!(
         "SELECT {EXERCISE_COLUMNS} FROM exercises e JOIN rounds r ON r.id = e.round_id \
          WHERE r.session_id = $1 ORDER BY e.round_id, e.position"
     ))
     .bind(session_id)
-    .fetch_all(&db.pool)
+    .fetch_all(&mut *tx)
     .await?;
     let feedback: Vec<FeedbackRow> = sqlx::query_as(
         "SELECT f.round_id, f.exercise_name AS name, f.presc_sets AS sets, f.presc_reps AS reps, \
@@ -187,21 +220,22 @@ pub async fn session_view(
          FROM feedback f JOIN rounds r ON r.id = f.round_id WHERE r.session_id = $1 ORDER BY f.round_id, f.position",
     )
     .bind(session_id)
-    .fetch_all(&db.pool)
+    .fetch_all(&mut *tx)
     .await?;
     let sets: Vec<SetRow> = sqlx::query_as(&format!(
         "SELECT {SET_COLUMNS} FROM set_logs l JOIN rounds r ON r.id = l.round_id \
          WHERE r.session_id = $1 ORDER BY l.round_id, l.position, l.set_number"
     ))
     .bind(session_id)
-    .fetch_all(&db.pool)
+    .fetch_all(&mut *tx)
     .await?;
     let pain: Vec<PainRow> = sqlx::query_as(&format!(
         "SELECT {PAIN_COLUMNS} FROM pain_reports WHERE session_id = $1 ORDER BY id"
     ))
     .bind(session_id)
-    .fetch_all(&db.pool)
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
     let mut exercises = group_by_round(exercises, |e| e.round_id);
     let mut sets = group_by_round(sets, |s| s.round_id);
     let mut feedback = group_by_round(feedback, |f| f.prescription.round_id);

@@ -28,18 +28,21 @@ pub(super) struct RoundRow {
     pub status: RoundStatus,
     pub is_final: bool,
     pub revision: i64,
+    pub released_at: Option<i64>,
 }
 
 impl RoundRow {
-    /// The event a change of this round (as it now stands) is told as.
-    fn event(&self, released: bool) -> SessionEvent {
-        let (by, round_id, number, status, revision, is_final) = (
+    /// The event a change of this round (as it now stands, with these
+    /// exercises) is told as.
+    fn event(&self, released: bool, exercises: Vec<Exercise>) -> SessionEvent {
+        let (by, round_id, number, status, revision, is_final, released_at) = (
             Side::Trainer,
             self.id,
             self.number,
             self.status,
             self.revision,
             self.is_final,
+            self.released_at,
         );
         if released {
             SessionEvent::RoundReleased {
@@ -49,6 +52,8 @@ impl RoundRow {
                 status,
                 revision,
                 is_final,
+                released_at,
+                exercises,
             }
         } else {
             SessionEvent::RoundUpdated {
@@ -58,6 +63,8 @@ impl RoundRow {
                 status,
                 revision,
                 is_final,
+                released_at,
+                exercises,
             }
         }
     }
@@ -72,21 +79,22 @@ pub(super) async fn round_in(
     session_id: i64,
     round_id: i64,
 ) -> Result<RoundRow, AppError> {
-    let row: Option<(i64, i64, String, i64, i64)> = tx
+    let row: Option<(i64, i64, String, i64, i64, Option<i64>)> = tx
         .fetch_optional(
-            sql("SELECT id, number, status, is_final, revision FROM rounds WHERE id = $1 AND session_id = $2")
+            sql("SELECT id, number, status, is_final, revision, released_at FROM rounds WHERE id = $1 AND session_id = $2")
                 .bind(round_id)
                 .bind(session_id),
         )
         .await
         .map_err(step("read the round"))?;
-    let (id, number, status, is_final, revision) = row.ok_or_else(no_such_round)?;
+    let (id, number, status, is_final, revision, released_at) = row.ok_or_else(no_such_round)?;
     Ok(RoundRow {
         id,
         number,
         status: RoundStatus::parse(&status).ok_or_else(|| corrupt("round status", &status))?,
         is_final: is_final != 0,
         revision,
+        released_at,
     })
 }
 
@@ -169,7 +177,7 @@ pub async fn save_round(
                         .await
                         .map_err(step("insert an exercise"))?;
                 }
-                work.append(round.event(false)).await?;
+                work.append(round.event(false, exercises.clone())).await?;
                 if release {
                     release_in(&mut work, &round).await?;
                 }
@@ -215,6 +223,7 @@ async fn new_round(
         status: RoundStatus::Draft,
         is_final,
         revision: 1,
+        released_at: None,
     })
 }
 
@@ -282,10 +291,7 @@ async fn trainer_round<'a, 'c>(
 /// [`rules::release`] allows it, and appends the event.
 async fn release_in(work: &mut Work<'_, '_>, round: &RoundRow) -> Result<(), AppError> {
     let session_id = work.session.id;
-    let (exercises,): (i64,) = work
-        .tx()
-        .fetch_one(sql("SELECT COUNT(*) FROM exercises WHERE round_id = $1").bind(round.id))
-        .await?;
+    let exercises = load_exercises(work.tx(), round.id).await?;
     let open: Option<(i64,)> = work
         .tx()
         .fetch_optional(
@@ -296,21 +302,23 @@ async fn release_in(work: &mut Work<'_, '_>, round: &RoundRow) -> Result<(), App
     rules::release(
         round.number,
         round.status,
-        exercises as usize,
+        exercises.len(),
         open.map(|(number,)| number),
     )?;
+    let now = now_ms();
     work.tx()
         .execute(
             sql("UPDATE rounds SET status = 'released', released_at = $1 WHERE id = $2")
-                .bind(now_ms())
+                .bind(now)
                 .bind(round.id),
         )
         .await?;
     let released = RoundRow {
         status: RoundStatus::Released,
+        released_at: Some(now),
         ..*round
     };
-    work.append(released.event(true)).await
+    work.append(released.event(true, exercises)).await
 }
 
 /// Releases a draft with at least one exercise, when no other round is open.
@@ -479,6 +487,8 @@ pub async fn complete_round(
                     number: round.number,
                     pain: checked.iter().any(|fb| fb.pain),
                     is_final: round.is_final,
+                    completed_at: now,
+                    feedback: checked,
                 };
                 work.append(completed).await?;
                 if round.is_final {

@@ -129,6 +129,8 @@ pub async fn log_set(
                     (Side::Athlete, round.id, round.number, at.exercise, at.set);
                 let unit = exercise.load_unit.map(|u| u.as_str().to_string());
                 let (reps, load, rpe) = (reps, values.load, values.rpe);
+                // A correction keeps the targets copied when the set was
+                // first logged; the event says only what changed.
                 let event = if new {
                     SessionEvent::SetLogged {
                         by,
@@ -140,6 +142,12 @@ pub async fn log_set(
                         load,
                         unit,
                         rpe,
+                        name: exercise.name.clone(),
+                        target_sets: exercise.sets,
+                        target_reps: exercise.reps,
+                        target_load: exercise.load,
+                        rest_s: exercise.rest_s,
+                        logged_at: now,
                     }
                 } else {
                     SessionEvent::SetUpdated {
@@ -152,6 +160,7 @@ pub async fn log_set(
                         load,
                         unit,
                         rpe,
+                        updated_at: now,
                     }
                 };
                 work.append(event).await?;
