@@ -111,9 +111,7 @@ impl SessionView {
                     };
                     let key = (logged.exercise, logged.set);
                     round.sets.retain(|s| (s.exercise, s.set) != key);
-                    let at = round
-                        .sets
-                        .partition_point(|s| (s.exercise, s.set) < key);
+                    let at = round.sets.partition_point(|s| (s.exercise, s.set) < key);
                     round.sets.insert(at, logged);
                 }
             }

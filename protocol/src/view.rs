@@ -187,10 +187,6 @@ impl Exercise {
     }
 }
 
-/// An exercise as typed into the round builder: every field is text, so an
-/// empty or mistyped number gets a message on its field instead of a
-/// decoding error.
-
 /// What the athlete reports for one exercise.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Feedback {
@@ -237,8 +233,6 @@ impl Feedback {
         }
     }
 }
-
-/// Feedback as typed on the phone (all text, see [`ExerciseInput`]).
 
 /// A round as either side sees it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -334,7 +328,6 @@ impl SessionView {
     }
 }
 
-
 /// One set the athlete logged, with the prescription's targets it answers
 /// (copied when it was logged).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -402,7 +395,6 @@ impl LoggedSet {
     }
 }
 
-
 /// Pain the athlete flagged in a round.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PainReport {
@@ -437,4 +429,3 @@ impl PainReport {
         text
     }
 }
-

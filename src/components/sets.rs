@@ -84,13 +84,8 @@ pub fn SetRows(
         return ().into_any();
     };
     let count = sets_to_log(&exercise);
-    let done = move || {
-        logged.with(|sets| {
-            sets.iter()
-                .filter(|s| s.exercise as usize == index)
-                .count()
-        })
-    };
+    let done =
+        move || logged.with(|sets| sets.iter().filter(|s| s.exercise as usize == index).count());
     let (round_id, revision) = (round.id, round.revision);
     let rows = (1..=count)
         .map(|set| {

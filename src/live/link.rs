@@ -129,7 +129,9 @@ fn now() -> f64 {
 impl Link {
     /// Seq of the last event in the page's view (0: none yet).
     fn applied(&self) -> i64 {
-        self.out.view.with_untracked(|v| v.as_ref().map_or(0, |v| v.summary.last_seq))
+        self.out
+            .view
+            .with_untracked(|v| v.as_ref().map_or(0, |v| v.summary.last_seq))
     }
 }
 
@@ -679,10 +681,10 @@ fn apply(link: &Shared, conn: u32, frame: Frame) {
             let view = *view;
             // An equal snapshot (a reconnect that missed nothing) changes
             // nothing on the page.
-            let same = l.out.view.with_untracked(|v| {
-                v.as_ref()
-                    .is_some_and(|v| same_state(v, &view))
-            });
+            let same = l
+                .out
+                .view
+                .with_untracked(|v| v.as_ref().is_some_and(|v| same_state(v, &view)));
             if !same {
                 l.out.view.set(Some(view));
             }

@@ -28,6 +28,9 @@ pub const EXERCISES_MAX: usize = 30;
 /// Rounds in one session.
 pub const ROUNDS_MAX: i64 = 100;
 
+/// An exercise as typed into the round builder: every field is text, so an
+/// empty or mistyped number gets a message on its field instead of a
+/// decoding error.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ExerciseInput {
@@ -255,6 +258,7 @@ pub fn validate_round(inputs: &[ExerciseInput]) -> Result<Vec<Exercise>, FieldEr
         .collect()
 }
 
+/// Feedback as typed on the phone (all text, see [`ExerciseInput`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FeedbackInput {

@@ -455,9 +455,15 @@ fn ReleasedRound(
             .exercises
             .iter()
             .enumerate()
-            .map(|(i, e)| match logged_now.iter().filter(|s| s.exercise as usize == i).count() {
-                0 => e.sets.map(|n| n.to_string()).unwrap_or_default(),
-                n => n.to_string(),
+            .map(|(i, e)| {
+                match logged_now
+                    .iter()
+                    .filter(|s| s.exercise as usize == i)
+                    .count()
+                {
+                    0 => e.sets.map(|n| n.to_string()).unwrap_or_default(),
+                    n => n.to_string(),
+                }
             })
             .collect();
         let exercises = round.exercises.clone();

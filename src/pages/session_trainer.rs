@@ -156,7 +156,12 @@ fn TrainerView(live: Live, actions: TrainerActions) -> impl IntoView {
     });
     let next_number = Memo::new(move |_| next_number.get().unwrap_or(1));
     let pain = part(live, |v| {
-        (v.unacknowledged_pain().cloned().collect::<Vec<PainReport>>(), v.now)
+        (
+            v.unacknowledged_pain()
+                .cloned()
+                .collect::<Vec<PainReport>>(),
+            v.now,
+        )
     });
     let announcement = move || {
         let athlete = athlete();
@@ -178,9 +183,8 @@ fn TrainerView(live: Live, actions: TrainerActions) -> impl IntoView {
     };
     let active = Memo::new(move |_| status() == SessionStatus::Active);
     // The server's rule, asked the same way: another open round blocks it.
-    let can_release = Memo::new(move |_| {
-        crate::model::rules::release_possible(released_number.get())
-    });
+    let can_release =
+        Memo::new(move |_| crate::model::rules::release_possible(released_number.get()));
     Effect::new(move |_| {
         if can_release.get() && actions.editing.get_untracked() {
             // The edited round is done or gone: back to the next round.

@@ -100,11 +100,21 @@ async fn pain_is_reported_alerted_and_acknowledged_once(backend: Backend) {
     .fetch_one(&app.db.pool)
     .await
     .unwrap();
-    let data: serde_json::Value = serde_json::from_str(&payload).unwrap();
+    let mut data: serde_json::Value = serde_json::from_str(&payload).unwrap();
+    // The event carries the report as the view shows it (the time too).
+    let reported_at: (i64,) = sqlx::query_as("SELECT reported_at FROM pain_reports WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        data.as_object_mut().unwrap().remove("reported_at"),
+        Some(serde_json::json!(reported_at.0))
+    );
     assert_eq!(
         data,
         serde_json::json!({"by": "athlete", "report_id": id, "round_id": round, "number": 1,
-            "exercise": 0, "set": 2, "note": "Left knee, sharp"})
+            "exercise": 0, "set": 2, "note": "Left knee, sharp", "name": "Back squat"})
     );
     // The trainer's page says so, in the page and its title.
     let html = app

@@ -192,11 +192,24 @@ async fn sets_are_logged_and_corrected_until_the_round_is_finished(backend: Back
     .fetch_one(&app.db.pool)
     .await
     .unwrap();
-    let data: serde_json::Value = serde_json::from_str(&payload).unwrap();
+    let mut data: serde_json::Value = serde_json::from_str(&payload).unwrap();
+    // The event carries the set as the view shows it: its targets and time.
+    let logged_at: (i64,) = sqlx::query_as(
+        "SELECT logged_at FROM set_logs WHERE round_id = $1 AND position = 0 AND set_number = 1",
+    )
+    .bind(round)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        data.as_object_mut().unwrap().remove("logged_at"),
+        Some(serde_json::json!(logged_at.0))
+    );
     assert_eq!(
         data,
         serde_json::json!({"by": "athlete", "round_id": round, "number": 1, "exercise": 0, "set": 1,
-            "reps": 8, "load": 82.5, "unit": "kg", "rpe": 7.5})
+            "reps": 8, "load": 82.5, "unit": "kg", "rpe": 7.5, "name": "Back squat",
+            "target_sets": 3, "target_reps": 8, "target_load": 80.0, "rest_s": 120})
     );
 
     // A correction: set 1 was 6 reps. The same values again change nothing.

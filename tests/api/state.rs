@@ -60,7 +60,10 @@ async fn open(app: &TestApp, who: &Person, session: i64, since: i64, snapshot: b
     request
         .headers_mut()
         .insert(header::COOKIE, who.cookie.parse().expect("cookie header"));
-    connect_async(request).await.expect("participant may listen").0
+    connect_async(request)
+        .await
+        .expect("participant may listen")
+        .0
 }
 
 /// Reads a socket as a browser does, all the time (answering the server's
@@ -82,7 +85,10 @@ fn reader(mut socket: Socket) -> mpsc::UnboundedReceiver<Frame> {
 }
 
 /// The next frame within `wait`, or None.
-async fn frame_within(frames: &mut mpsc::UnboundedReceiver<Frame>, wait: Duration) -> Option<Frame> {
+async fn frame_within(
+    frames: &mut mpsc::UnboundedReceiver<Frame>,
+    wait: Duration,
+) -> Option<Frame> {
     tokio::time::timeout(wait, frames.recv()).await.ok()?
 }
 
@@ -130,7 +136,10 @@ impl Page {
     fn take(&mut self, frame: Frame) {
         match frame {
             Frame::Snapshot { last_seq, view } => {
-                assert_eq!(view.summary.last_seq, last_seq, "the frame's position is the view's");
+                assert_eq!(
+                    view.summary.last_seq, last_seq,
+                    "the frame's position is the view's"
+                );
                 assert_eq!(view.viewer, self.side);
                 self.view = Some(*view);
             }
@@ -206,7 +215,10 @@ fn rows(rng: &mut Rng) -> Vec<[String; 8]> {
 
 async fn save(app: &TestApp, trainer: &Person, session: i64, round_id: &str, rng: &mut Rng) {
     let rows = rows(rng);
-    let rows: Vec<[&str; 8]> = rows.iter().map(|r| r.each_ref().map(String::as_str)).collect();
+    let rows: Vec<[&str; 8]> = rows
+        .iter()
+        .map(|r| r.each_ref().map(String::as_str))
+        .collect();
     let action = if round_id.is_empty() && rng.chance(30) {
         "release"
     } else {
@@ -237,13 +249,15 @@ async fn step(app: &TestApp, athlete: &Person, trainer: &Person, session: i64, r
         2 => {
             if let Some(d) = &draft {
                 // Refused while another round is open: changes nothing.
-                app.round_call(trainer, "/api/rounds/release", session, d.id).await;
+                app.round_call(trainer, "/api/rounds/release", session, d.id)
+                    .await;
             }
         }
         3 => {
             let round = if rng.chance(50) { &draft } else { &released };
             if let Some(r) = round {
-                app.round_call(trainer, "/api/rounds/delete", session, r.id).await;
+                app.round_call(trainer, "/api/rounds/delete", session, r.id)
+                    .await;
             }
         }
         4..=7 => {
@@ -306,9 +320,19 @@ async fn step(app: &TestApp, athlete: &Person, trainer: &Person, session: i64, r
                 let rows: Vec<[&str; 6]> = r
                     .exercises
                     .iter()
-                    .map(|_| ["3", "8", "60", "8", if rng.chance(20) { "on" } else { "" }, "Fine"])
+                    .map(|_| {
+                        [
+                            "3",
+                            "8",
+                            "60",
+                            "8",
+                            if rng.chance(20) { "on" } else { "" },
+                            "Fine",
+                        ]
+                    })
                     .collect();
-                app.complete(athlete, session, r.id, r.revision, &rows).await;
+                app.complete(athlete, session, r.id, r.revision, &rows)
+                    .await;
             }
         }
         _ => {
@@ -352,7 +376,12 @@ async fn random_sessions_converge_on_the_fresh_snapshot(backend: Backend) {
                 pages.push(Page::open(&app, &athlete, Side::Athlete, session).await);
                 pages.push(Page::open(&app, &trainer, Side::Trainer, session).await);
             }
-            if fresh(&app, &trainer, session).await.summary.status.has_ended() {
+            if fresh(&app, &trainer, session)
+                .await
+                .summary
+                .status
+                .has_ended()
+            {
                 break;
             }
         }
@@ -429,11 +458,17 @@ async fn the_athlete_hears_nothing_of_drafts(backend: Backend) {
         for frame in frames_for(&mut frames, Duration::from_millis(800)).await {
             match frame {
                 Frame::Hello { last_seq, .. } => {
-                    assert_eq!(last_seq, want.summary.last_seq, "hello: the athlete's position")
+                    assert_eq!(
+                        last_seq, want.summary.last_seq,
+                        "hello: the athlete's position"
+                    )
                 }
                 Frame::Event(e) => events.push(e),
                 Frame::Heartbeat { last_seq, .. } => {
-                    assert_eq!(last_seq, want.summary.last_seq, "heartbeat: the athlete's position")
+                    assert_eq!(
+                        last_seq, want.summary.last_seq,
+                        "heartbeat: the athlete's position"
+                    )
                 }
                 _ => {}
             }
@@ -448,7 +483,10 @@ async fn the_athlete_hears_nothing_of_drafts(backend: Backend) {
         .fetch_one(&app.db.pool)
         .await
         .expect("log end");
-    assert!(log_end.0 > want.summary.last_seq, "the log holds draft events");
+    assert!(
+        log_end.0 > want.summary.last_seq,
+        "the log holds draft events"
+    );
     assert_eq!(
         replay.last().map(|e| e.seq),
         Some(want.summary.last_seq),
@@ -457,7 +495,10 @@ async fn the_athlete_hears_nothing_of_drafts(backend: Backend) {
     // Server-Sent Events: the same.
     let response = athlete
         .client
-        .get(format!("{}/api/sessions/{session}/events?since=0&snapshot=1", app.address))
+        .get(format!(
+            "{}/api/sessions/{session}/events?since=0&snapshot=1",
+            app.address
+        ))
         .send()
         .await
         .expect("sse");
@@ -496,7 +537,10 @@ async fn a_snapshot_carries_a_thirty_exercise_round(backend: Backend) {
     let round = app.new_round(&trainer, session, &rows, false).await;
     app.release(&trainer, session, round).await;
     let want = fresh(&app, &athlete, session).await;
-    assert_eq!(want.rounds[0].exercises.len(), spotter::model::EXERCISES_MAX);
+    assert_eq!(
+        want.rounds[0].exercises.len(),
+        spotter::model::EXERCISES_MAX
+    );
     page.catch_up(want.summary.last_seq).await;
     same(page.view.clone().expect("view"), want.clone()).expect("event applied");
     let mut again = Page::open(&app, &athlete, Side::Athlete, session).await;

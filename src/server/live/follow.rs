@@ -232,7 +232,12 @@ async fn run(
 }
 
 /// The position `side` is told about when the log ends at `end`.
-async fn shown_upto(db: &Database, session_id: i64, side: Side, end: i64) -> Result<i64, sqlx::Error> {
+async fn shown_upto(
+    db: &Database,
+    session_id: i64,
+    side: Side,
+    end: i64,
+) -> Result<i64, sqlx::Error> {
     if side == Side::Trainer {
         return Ok(end);
     }

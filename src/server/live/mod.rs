@@ -45,11 +45,12 @@ pub use follow::{follow, Ended, Follower};
 /// `snapshot` frame. The read model lives in `server::training`, which
 /// sits above this layer (its mutations publish through the bus), so the
 /// app's state hands the reader in.
-pub type ReadView = fn(
-    Database,
-    i64,
-    Side,
-) -> futures::future::BoxFuture<'static, Result<crate::model::SessionView, String>>;
+pub type ReadView =
+    fn(
+        Database,
+        i64,
+        Side,
+    ) -> futures::future::BoxFuture<'static, Result<crate::model::SessionView, String>>;
 
 /// What the live endpoints need from the app's state.
 #[derive(Clone, Debug)]
