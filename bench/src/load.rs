@@ -6,7 +6,7 @@ use crate::{
 };
 use futures::StreamExt;
 use hdrhistogram::Histogram;
-use spotter_protocol::live::Frame;
+use spotter_protocol::{live::Frame, state::Applied, view::SessionView};
 use std::{
     sync::{
         atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
@@ -61,6 +61,12 @@ struct Shared {
     dropped: AtomicU64,
     /// Text frames the protocol crate could not decode.
     undecodable: AtomicU64,
+    /// Browser-like subscribers that read the whole session over HTTP
+    /// (`sessions/view`) after every event, as pages did before the live
+    /// link carried the state (`--refetch`).
+    refetch: bool,
+    /// Where and how subscribers refetch (`--refetch`).
+    client: reqwest::Client,
 }
 
 impl Shared {
@@ -79,12 +85,25 @@ pub struct Tally {
     pub session: usize,
 }
 
+/// A subscriber as it ended: its tally, and the view it built from the
+/// frames alone (a snapshot, then each event applied), with what it
+/// needs to read a fresh snapshot to compare.
+pub struct Ended {
+    tally: Tally,
+    view: Option<SessionView>,
+    url: String,
+    cookie: String,
+}
+
 /// Loss, duplicates and reordering over every subscriber.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Totals {
     pub expected: u64,
     pub delivered: u64,
     pub lost: u64,
+    /// Subscribers whose view, built from the frames, differs from a
+    /// fresh snapshot of their side (or that have none).
+    pub divergent: u64,
     pub duplicates: u64,
     pub out_of_order: u64,
     pub dropped: u64,
@@ -94,7 +113,11 @@ pub struct Totals {
 impl Totals {
     /// Nothing lost, duplicated, reordered or unreadable.
     pub fn clean(&self) -> bool {
-        self.lost == 0 && self.duplicates == 0 && self.out_of_order == 0 && self.undecodable == 0
+        self.lost == 0
+            && self.divergent == 0
+            && self.duplicates == 0
+            && self.out_of_order == 0
+            && self.undecodable == 0
     }
 }
 
@@ -143,7 +166,7 @@ pub struct Live {
     shared: Arc<Shared>,
     storm: watch::Sender<u64>,
     stop: watch::Sender<bool>,
-    subscribers: Vec<tokio::task::JoinHandle<Tally>>,
+    subscribers: Vec<tokio::task::JoinHandle<Ended>>,
     driven: Mutex<Vec<Driven>>,
     pub connected_in: Duration,
 }
@@ -170,6 +193,8 @@ impl Live {
             connected: AtomicUsize::new(0),
             dropped: AtomicU64::new(0),
             undecodable: AtomicU64::new(0),
+            refetch: args.refetch,
+            client: fleet.client.clone(),
         });
         let (storm, _) = watch::channel(0u64);
         let (stop, _) = watch::channel(false);
@@ -189,6 +214,7 @@ impl Live {
                     format!("{url}/api/sessions/{}/live", session.id),
                     cookie,
                     index,
+                    side == 0,
                     storm.subscribe(),
                     stop.subscribe(),
                 )));
@@ -217,7 +243,6 @@ impl Live {
             "spotter-bench: {total} subscribers connected in {:.2} s",
             connected_in.as_secs_f64()
         );
-        let _ = args;
         let driven = (0..fleet.sessions.len())
             .map(|index| Driven {
                 index,
@@ -261,6 +286,7 @@ impl Live {
             let _ = idle_tx.send(driven);
         }
         let ok = Arc::new(AtomicU64::new(0));
+        let drafts = Arc::new(AtomicU64::new(0));
         let failed = Arc::new(AtomicU64::new(0));
         let probing = Arc::new(AtomicBool::new(true));
         let probe = tokio::spawn(probe_pages(
@@ -297,7 +323,7 @@ impl Live {
                     fleet.sessions[driven.index].id,
                     driven,
                     idle_tx.clone(),
-                    ok.clone(),
+                    [ok.clone(), drafts.clone()],
                     failed.clone(),
                 ));
             }
@@ -341,7 +367,9 @@ impl Live {
             }
         }
         let ok = ok.load(Ordering::SeqCst);
-        let expected = ok * 2;
+        // Each event goes to both subscribers of its session, but a new
+        // round's (a draft's) only to the trainer's.
+        let expected = ok * 2 - drafts.load(Ordering::SeqCst);
         let deadline = Instant::now() + Duration::from_secs(10);
         while self.shared.delivered.load(Ordering::SeqCst) - delivered_before < expected
             && Instant::now() < deadline
@@ -395,17 +423,61 @@ impl Live {
             undecodable: self.shared.undecodable.load(Ordering::SeqCst),
             ..Totals::default()
         };
+        let mut ended = Vec::with_capacity(self.subscribers.len());
         for handle in self.subscribers {
-            let Ok(tally) = handle.await else { continue };
+            let Ok(end) = handle.await else { continue };
+            let tally = end.tally;
             let expected = (final_seq[tally.session] - SEQ_AFTER_SETUP).max(0) as u64;
             totals.expected += expected;
             totals.delivered += tally.received;
-            totals.lost += expected.saturating_sub(tally.received - tally.duplicates);
             totals.duplicates += tally.duplicates;
             totals.out_of_order += tally.out_of_order;
+            ended.push(end);
         }
+        // What each subscriber built from the frames must be exactly what
+        // a fresh snapshot of its side says now (a few at a time).
+        let divergent = futures::stream::iter(ended)
+            .map(|end| async move {
+                match (end.view, fresh_view(&end.url, &end.cookie).await) {
+                    (Some(mut built), Some(mut fresh)) => {
+                        built.now = 0;
+                        fresh.now = 0;
+                        built != fresh
+                    }
+                    _ => true,
+                }
+            })
+            .buffer_unordered(64)
+            .filter(|divergent| std::future::ready(*divergent))
+            .count()
+            .await;
+        totals.divergent = divergent as u64;
+        totals.lost = totals.divergent;
         totals
     }
+}
+
+/// A fresh snapshot of a session as the cookie's side sees it, read the
+/// way a page reads one (a new live connection's `snapshot` frame).
+async fn fresh_view(url: &str, cookie: &str) -> Option<SessionView> {
+    let mut request = format!("{url}?snapshot=1").into_client_request().ok()?;
+    request.headers_mut().insert("cookie", cookie.parse().ok()?);
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.ok()?;
+    let view = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(message)) = socket.next().await {
+            if let Message::Text(text) = message {
+                if let Ok(Frame::Snapshot { view, .. }) = serde_json::from_str::<Frame>(&text) {
+                    return Some(*view);
+                }
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten();
+    let _ = socket.close(None).await;
+    view
 }
 
 fn fleet_cookies(fleet: &Fleet, index: usize) -> [String; 2] {
@@ -487,7 +559,7 @@ async fn act(
     session_id: i64,
     mut driven: Driven,
     idle: mpsc::UnboundedSender<Driven>,
-    ok: Arc<AtomicU64>,
+    [ok, drafts]: [Arc<AtomicU64>; 2],
     failed: Arc<AtomicU64>,
 ) {
     let seq = driven.seq + 1;
@@ -583,6 +655,9 @@ async fn act(
     match body {
         Some(body) => {
             driven.seq = seq;
+            if matches!(driven.step, Step::NewRound) {
+                drafts.fetch_add(1, Ordering::SeqCst);
+            }
             driven.step = match driven.step {
                 Step::NewRound => Step::Release {
                     round: body.trim().parse().unwrap_or_default(),
@@ -605,28 +680,42 @@ async fn act(
     let _ = idle.send(driven);
 }
 
-/// One live subscriber: connects, counts and times every event, reconnects
-/// with its last seq on every storm, until told to stop.
+/// One live subscriber, as a page is one: connects with `snapshot=1`,
+/// keeps the session's view by applying every event to the snapshot (the
+/// protocol crate's `SessionView::apply`), times each event from the
+/// action to "the view is updated", reconnects on every storm (and gets a
+/// new snapshot), until told to stop. With `--refetch` it behaves like the
+/// pages before: after each event it reads the whole session over HTTP
+/// (`sessions/view`), and the view is updated when that answer is in.
 async fn subscribe(
     shared: Arc<Shared>,
     url: String,
     cookie: String,
     session: usize,
+    athlete: bool,
     mut storm: watch::Receiver<u64>,
     mut stop: watch::Receiver<bool>,
-) -> Tally {
+) -> Ended {
     let mut tally = Tally {
         last_seq: SEQ_AFTER_SETUP,
         session,
         ..Tally::default()
     };
+    let mut view: Option<SessionView> = None;
     let mut attempts = 0;
+    let done = |tally, view| Ended {
+        tally,
+        view,
+        url: url.clone(),
+        cookie: cookie.clone(),
+    };
     loop {
-        let mut request = match format!("{url}?since={}", tally.last_seq).into_client_request() {
+        let live = format!("{url}?since={}&snapshot=1", tally.last_seq);
+        let mut request = match live.into_client_request() {
             Ok(request) => request,
             Err(e) => {
                 eprintln!("spotter-bench: bad live URL {url}: {e}");
-                return tally;
+                return done(tally, view);
             }
         };
         if let Ok(value) = cookie.parse() {
@@ -638,7 +727,7 @@ async fn subscribe(
                 attempts += 1;
                 if attempts >= 50 {
                     eprintln!("spotter-bench: cannot connect to {url}: {e}");
-                    return tally;
+                    return done(tally, view);
                 }
                 tokio::time::sleep(Duration::from_millis(20 * attempts)).await;
                 continue;
@@ -661,11 +750,40 @@ async fn subscribe(
                         continue;
                     };
                     match frame {
-                        Frame::Hello { .. } if !said_hello => {
-                            said_hello = true;
-                            shared.connected.fetch_add(1, Ordering::SeqCst);
+                        Frame::Hello { .. } => {}
+                        Frame::Snapshot { view: snapshot, .. } => {
+                            tally.last_seq = tally.last_seq.max(snapshot.summary.last_seq);
+                            view = Some(*snapshot);
+                            if !said_hello {
+                                said_hello = true;
+                                shared.connected.fetch_add(1, Ordering::SeqCst);
+                            }
                         }
-                        Frame::Event(event) => record(&shared, &mut tally, event.seq, event.at),
+                        Frame::Event(event) => {
+                            let applied = view.as_mut().map(|v| v.apply(&event));
+                            match applied {
+                                Some(Applied::Changed) => {
+                                    // A trainer is sent every event; an
+                                    // athlete's have gaps (the drafts).
+                                    let next = event.seq == tally.last_seq + 1;
+                                    if shared.refetch {
+                                        refetch(&shared, &url, &cookie, view.as_ref()).await;
+                                    }
+                                    record(&shared, &mut tally, event.seq, event.at, athlete || next);
+                                }
+                                Some(Applied::Stale) => {
+                                    tally.duplicates += 1;
+                                    shared.duplicates.fetch_add(1, Ordering::Relaxed);
+                                }
+                                // A draft's event sent to an athlete, or an
+                                // event before any snapshot: the protocol
+                                // broken.
+                                Some(Applied::NotShown) | None => {
+                                    tally.out_of_order += 1;
+                                    shared.out_of_order.fetch_add(1, Ordering::Relaxed);
+                                }
+                            }
+                        }
                         _ => {}
                     }
                 }
@@ -676,7 +794,7 @@ async fn subscribe(
         match reason {
             "stop" => {
                 let _ = socket.close(None).await;
-                return tally;
+                return done(tally, view);
             }
             "storm" => {
                 // Everyone drops at once, like a network blip in the gym.
@@ -692,16 +810,28 @@ async fn subscribe(
     }
 }
 
-fn record(shared: &Shared, tally: &mut Tally, seq: i64, at: i64) {
+/// What a page did on every live event before the link carried the
+/// state: read the whole session again over HTTP.
+async fn refetch(shared: &Shared, live_url: &str, cookie: &str, view: Option<&SessionView>) {
+    let Some(view) = view else { return };
+    // ws://host/api/sessions/7/live -> http://host/api/sessions/view
+    let Some(base) = live_url.split("/api/").next() else {
+        return;
+    };
+    let base = base.replacen("ws://", "http://", 1);
+    let form = [("session_id", view.summary.id.to_string())];
+    if let Ok(response) = post(&shared.client, &base, "/api/sessions/view", Some(cookie), &form).await {
+        let _ = response.bytes().await;
+    }
+}
+
+/// Counts and times one event applied to a subscriber's view (`in_order`:
+/// the next seq, or a gap the side is allowed to have).
+fn record(shared: &Shared, tally: &mut Tally, seq: i64, at: i64, in_order: bool) {
     let now = shared.micros();
     tally.received += 1;
     shared.delivered.fetch_add(1, Ordering::Relaxed);
-    if seq <= tally.last_seq {
-        tally.duplicates += 1;
-        shared.duplicates.fetch_add(1, Ordering::Relaxed);
-        return;
-    }
-    if seq != tally.last_seq + 1 {
+    if !in_order {
         tally.out_of_order += 1;
         shared.out_of_order.fetch_add(1, Ordering::Relaxed);
     }

@@ -73,9 +73,17 @@ pub struct Args {
     /// The site's `pkg` folder (`target/site/pkg`).
     #[arg(long)]
     pub pkg_dir: Option<PathBuf>,
-    /// Exit with status 1 if any event was lost, duplicated or reordered.
+    /// Exit with status 1 if any event was lost, duplicated or reordered,
+    /// or any subscriber's view (a snapshot plus every event applied)
+    /// differs from a fresh snapshot at the end.
     #[arg(long)]
     pub check: bool,
+    /// Subscribers behave like the pages before the live link carried the
+    /// state: after every event they read the whole session over HTTP
+    /// (`POST /api/sessions/view`), and "the view is updated" when that
+    /// answer is in. For before/after comparisons in one sitting.
+    #[arg(long)]
+    pub refetch: bool,
     /// Requests in flight while creating users and sessions.
     #[arg(long, default_value_t = 32)]
     pub setup_concurrency: usize,
@@ -202,8 +210,8 @@ async fn run(args: Args) -> Result<bool, String> {
     let clean = totals.clean() && report.actions_failed == 0 && report.actions_ok > 0;
     if args.check && !clean {
         eprintln!(
-            "spotter-bench: check failed: {} lost, {} duplicated, {} reordered, {} undecodable frames, {} actions failed, {} succeeded",
-            totals.lost, totals.duplicates, totals.out_of_order, totals.undecodable, report.actions_failed, report.actions_ok
+            "spotter-bench: check failed: {} divergent views, {} duplicated, {} reordered, {} undecodable frames, {} actions failed, {} succeeded",
+            totals.divergent, totals.duplicates, totals.out_of_order, totals.undecodable, report.actions_failed, report.actions_ok
         );
     }
     Ok(!args.check || clean)

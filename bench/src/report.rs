@@ -23,6 +23,9 @@ pub struct StepResult {
 /// Everything measured; also the JSON written with `--json`.
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
+    /// `state` (subscribers apply the frames) or `refetch` (they read the
+    /// whole session over HTTP after every event, as pages did before).
+    pub mode: &'static str,
     pub subscribers: usize,
     pub sessions: usize,
     pub instances: usize,
@@ -146,6 +149,7 @@ impl Phase {
 impl Report {
     pub fn new(args: &Args) -> Report {
         Report {
+            mode: if args.refetch { "refetch" } else { "state" },
             subscribers: args.sessions * 2,
             sessions: args.sessions,
             instances: args.urls.len(),
@@ -287,8 +291,8 @@ impl Report {
         println!();
         println!("spotter-bench results");
         println!(
-            "  subscribers            {} ({} sessions, {} instance(s))",
-            self.subscribers, self.sessions, self.instances
+            "  subscribers            {} ({} sessions, {} instance(s), mode {})",
+            self.subscribers, self.sessions, self.instances, self.mode
         );
         println!("  connected in           {:.2} s", self.connect_s);
         println!("  rate                   {} actions/s for {:.1} s ({} ok, {} failed, {} not sent in time)", self.rate, self.duration_s, self.actions_ok, self.actions_failed, self.behind);
@@ -297,7 +301,7 @@ impl Report {
             self.delivered, self.expected, self.events_per_s
         );
         println!(
-            "  lost / dup / reordered {} / {} / {}  (undecodable frames {})",
+            "  divergent / dup / reordered {} / {} / {}  (undecodable frames {})",
             self.lost, self.duplicates, self.out_of_order, self.undecodable_frames
         );
         println!(

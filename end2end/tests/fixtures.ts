@@ -140,7 +140,12 @@ export async function pathProxy(baseURL: string) {
   const net = await import("node:net");
   const target = new URL(baseURL);
   const open = new Set<{ client: import("node:net").Socket; server: import("node:net").Socket; websocket: boolean; cut: boolean }>();
+  let refusing = false;
   const server = net.createServer((client) => {
+    if (refusing) {
+      client.resetAndDestroy();
+      return;
+    }
     const upstream = net.connect(Number(target.port), target.hostname);
     const conn = { client, server: upstream, websocket: false, cut: false };
     open.add(conn);
@@ -169,6 +174,21 @@ export async function pathProxy(baseURL: string) {
   const port = (server.address() as import("node:net").AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
+    /// What a NAT timeout or an access-point change really does: every
+    /// connection open now (the WebSocket *and* the browser's pooled HTTP
+    /// connections) goes silent, no FIN, no RST; new ones pass.
+    blackHole() {
+      for (const conn of open) conn.cut = true;
+    },
+    /// A real outage: everything open goes silent and new connections are
+    /// refused until `up()`.
+    down() {
+      for (const conn of open) conn.cut = true;
+      refusing = true;
+    },
+    up() {
+      refusing = false;
+    },
     cut() {
       for (const conn of open) {
         if (conn.websocket) conn.cut = true;

@@ -13,17 +13,19 @@ use leptos::prelude::*;
 /// Live (the dashboard shows just this).
 #[component]
 pub fn LinkStatusBadge(live: Live) -> impl IntoView {
-    let class = move || match live.status.get() {
+    let class = move || match live.shown() {
         LinkStatus::Live => "live-link live-link-live",
-        LinkStatus::Connecting | LinkStatus::Reconnecting(_) => "live-link live-link-reconnecting",
+        LinkStatus::Connecting | LinkStatus::Reconnecting(_) | LinkStatus::Sending => {
+            "live-link live-link-reconnecting"
+        }
         LinkStatus::Offline => "live-link live-link-offline",
     };
-    let last_update = move || match (live.status.get(), live.last_update.get()) {
+    let last_update = move || match (live.shown(), live.last_update.get()) {
         (LinkStatus::Live, _) | (_, None) => None,
         (_, Some(at)) => Some(format!("Last update {}", clock(at))),
     };
     view! {
-        <span class=move || format!("{} needs-js", class()) data-testid="live-status">{move || live.status.get().label()}</span>
+        <span class=move || format!("{} needs-js", class()) data-testid="live-status">{move || live.shown().label()}</span>
         <span class="live-link live-link-static no-js-only">"Refresh to see changes"</span>
         <span class="last-update" data-testid="last-update">{last_update}</span>
     }

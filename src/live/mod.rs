@@ -38,6 +38,9 @@ pub enum LinkStatus {
     Reconnecting(u32),
     /// The browser says it is offline; waiting for it to come back.
     Offline,
+    /// The link is up, but something this page sent failed on the network
+    /// and waits to be sent again: not Live until it is in.
+    Sending,
 }
 
 impl LinkStatus {
@@ -48,6 +51,7 @@ impl LinkStatus {
             LinkStatus::Live => "Live".into(),
             LinkStatus::Reconnecting(n) => format!("Reconnecting (attempt {n})"),
             LinkStatus::Offline => "Offline".into(),
+            LinkStatus::Sending => "Sending…".into(),
         }
     }
 }
@@ -76,11 +80,23 @@ pub struct Live {
     /// Session pages: the session as this side sees it, kept current by the
     /// link (None until the page's first data or the link's snapshot).
     pub view: RwSignal<Option<SessionView>>,
+    /// Set by the page while something it sent failed on the network and
+    /// waits in its outbox: the indicator then says "Sending…", not Live.
+    pub unsent: RwSignal<bool>,
     probes: RwSignal<u32>,
     stalls: RwSignal<u32>,
 }
 
 impl Live {
+    /// What the indicator shows: the link's state, but never Live while
+    /// something sent from this page failed and waits.
+    pub fn shown(&self) -> LinkStatus {
+        match self.status.get() {
+            LinkStatus::Live if self.unsent.get() => LinkStatus::Sending,
+            status => status,
+        }
+    }
+
     /// Starts the view from data the page fetched (the server-rendered
     /// first paint), unless the link already brought something as new.
     pub fn adopt(&self, fetched: SessionView) {
@@ -145,6 +161,7 @@ fn follow(session_id: Option<i64>, side: Side) -> Live {
     let view = RwSignal::new(None::<SessionView>);
     let probes = RwSignal::new(0u32);
     let stalls = RwSignal::new(0u32);
+    let unsent = RwSignal::new(false);
     #[cfg(feature = "hydrate")]
     link::start(
         session_id,
@@ -174,6 +191,7 @@ fn follow(session_id: Option<i64>, side: Side) -> Live {
         changes,
         last_update,
         view,
+        unsent,
         probes,
         stalls,
     }

@@ -162,6 +162,9 @@ fn AthleteSession() -> impl IntoView {
         let result = send.value().get();
         let waiting = !outbox::for_session(id.get_untracked()).is_empty();
         queued.set(waiting);
+        if !waiting {
+            live.unsent.set(false);
+        }
         match result {
             Some(Ok(Delivery::Sent)) => {
                 match last.get_untracked() {
@@ -170,7 +173,10 @@ fn AthleteSession() -> impl IntoView {
                 }
                 flush(id.get_untracked(), send);
             }
-            Some(Ok(Delivery::Queued)) => live.network_failed(),
+            Some(Ok(Delivery::Queued)) => {
+                live.unsent.set(true);
+                live.network_failed();
+            }
             _ => {}
         }
     });
