@@ -45,9 +45,12 @@
 //!
 //! Data flows one way: page form → server function (`api`) → unit of work
 //! (`server::training`, rules from `model::rules`) → rows + event row
-//! (`server::events`) → commit → bus → hub → socket → `live` hook →
-//! resource refetch → view. `src/main.rs` is the server entry (feature
-//! `ssr`); [`hydrate`] is the browser entry (feature `hydrate`).
+//! (`server::events`; the event carries what changed) → commit → bus →
+//! hub → socket (the side's snapshot on connect, then the events it is
+//! shown) → `live` link → the page's view through the one shared rule
+//! (`model::state`, `SessionView::apply`) → view, updated in place. No live
+//! update makes a page fetch anything. `src/main.rs` is the server entry
+//! (feature `ssr`); [`hydrate`] is the browser entry (feature `hydrate`).
 
 #![recursion_limit = "256"]
 

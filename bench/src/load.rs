@@ -820,7 +820,15 @@ async fn refetch(shared: &Shared, live_url: &str, cookie: &str, view: Option<&Se
     };
     let base = base.replacen("ws://", "http://", 1);
     let form = [("session_id", view.summary.id.to_string())];
-    if let Ok(response) = post(&shared.client, &base, "/api/sessions/view", Some(cookie), &form).await {
+    if let Ok(response) = post(
+        &shared.client,
+        &base,
+        "/api/sessions/view",
+        Some(cookie),
+        &form,
+    )
+    .await
+    {
         let _ = response.bytes().await;
     }
 }

@@ -141,10 +141,25 @@ test("a send whose answer was lost, then a reload, still completes the round onc
   // the same key.
   let answerLost!: () => void;
   const lost = new Promise<void>((done) => (answerLost = done));
+  let first = true;
+  let reloaded = false;
   await athlete.route("**/api/rounds/complete", async (route) => {
-    await route.fetch();
-    await route.abort("connectionreset");
-    answerLost();
+    if (first) {
+      first = false;
+      await route.fetch();
+      await route.abort("connectionreset");
+      answerLost();
+    } else if (!reloaded) {
+      // Retries before the reload fail on the way there (the path is
+      // still bad), so the reloaded page is the one that delivers it.
+      await route.abort("connectionreset");
+    } else {
+      await route.continue();
+    }
+  });
+  // (Set when the reload commits: the old page can send nothing after.)
+  athlete.on("framenavigated", (frame) => {
+    if (frame === athlete.mainFrame() && !first) reloaded = true;
   });
   await athlete.getByTestId("feedback-0").getByLabel("Reps done").fill("7");
   await athlete.getByRole("button", { name: "Send feedback and finish the round" }).click();
@@ -152,7 +167,6 @@ test("a send whose answer was lost, then a reload, still completes the round onc
   // (The status shows at once; the reload must wait until the server has
   // committed and the answer was lost, or it would cancel the request.)
   await lost;
-  await athlete.unroute("**/api/rounds/complete");
   await athlete.reload();
   await hydrated(athlete);
   await expect(athlete.getByTestId("outbox-status")).toHaveText("Sent", { timeout: 10000 });

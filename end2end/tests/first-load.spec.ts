@@ -15,9 +15,14 @@ import type { BrowserContext, Page, CDPSession } from "@playwright/test";
 /// render code. So this budget only stops growth unnoticed. It was 350 KB;
 /// logging sets and reporting pain on the athlete's page (issue 16) took
 /// the page to 372,504 bytes, and the budget to 380 KB (about 4 % over).
+/// The live link carrying the page's state (issue 27: the snapshot and
+/// events applied in place, a page drawn part by part so an update touches
+/// only what changed) took it to 418,860 bytes, and the budget to 420 KB:
+/// the price of fine-grained parts (one reactive memo type per part) to
+/// win back (issue 30's rework of the athlete page is the place).
 /// Without the precompressed copies it fails (1.1 MB); without the split
 /// it fails too.
-const CODE_BUDGET = 380 * 1024;
+const CODE_BUDGET = 420 * 1024;
 
 type Loaded = { url: string; status: number; encoding: string; bytes: number; cached: boolean };
 

@@ -141,6 +141,7 @@ export async function pathProxy(baseURL: string) {
   const target = new URL(baseURL);
   const open = new Set<{ client: import("node:net").Socket; server: import("node:net").Socket; websocket: boolean; cut: boolean }>();
   let refusing = false;
+  let httpDown = false;
   const server = net.createServer((client) => {
     if (refusing) {
       client.resetAndDestroy();
@@ -153,6 +154,7 @@ export async function pathProxy(baseURL: string) {
     upstream.setNoDelay(true);
     client.on("data", (data) => {
       if (!conn.websocket && /^upgrade: websocket/im.test(data.toString("latin1"))) conn.websocket = true;
+      if (httpDown && !conn.websocket) conn.cut = true;
       if (!conn.cut) upstream.write(data);
     });
     upstream.on("data", (data) => {
@@ -188,6 +190,14 @@ export async function pathProxy(baseURL: string) {
     },
     up() {
       refusing = false;
+      httpDown = false;
+    },
+    /// Only plain HTTP dies (what a request path through a broken
+    /// middlebox looks like): every open non-WebSocket connection goes
+    /// silent, new ones go silent at their first request; WebSockets pass.
+    httpDown() {
+      for (const conn of open) if (!conn.websocket) conn.cut = true;
+      httpDown = true;
     },
     cut() {
       for (const conn of open) {

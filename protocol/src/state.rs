@@ -234,3 +234,232 @@ impl SessionView {
         &mut self.rounds[index]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        view::{Exercise, SessionSummary},
+        Side,
+    };
+
+    fn view(viewer: Side) -> SessionView {
+        SessionView {
+            summary: SessionSummary {
+                id: 7,
+                athlete_name: "Andy".into(),
+                trainer_name: "Tina".into(),
+                status: SessionStatus::Active,
+                created_at: 1,
+                cancelled_by: None,
+                cancel_reason: None,
+                rounds_completed: 0,
+                last_seq: 2,
+            },
+            viewer,
+            rounds: Vec::new(),
+            now: 0,
+            pain: Vec::new(),
+        }
+    }
+
+    fn squat() -> Exercise {
+        Exercise {
+            name: "Back squat".into(),
+            sets: Some(3),
+            reps: Some(5),
+            load: Some(100.0),
+            load_unit: Some(LoadUnit::Kg),
+            duration_s: None,
+            rest_s: Some(90),
+            notes: String::new(),
+        }
+    }
+
+    fn live(seq: i64, event: SessionEvent) -> LiveEvent {
+        LiveEvent {
+            seq,
+            session_id: 7,
+            at: 1000 + seq,
+            event,
+        }
+    }
+
+    fn round(status: RoundStatus, round_id: i64, number: i64) -> SessionEvent {
+        let (by, revision, is_final, exercises) = (Side::Trainer, 1, false, vec![squat()]);
+        match status {
+            RoundStatus::Released => SessionEvent::RoundReleased {
+                by,
+                round_id,
+                number,
+                status,
+                revision,
+                is_final,
+                released_at: Some(5),
+                exercises,
+            },
+            _ => SessionEvent::RoundUpdated {
+                by,
+                round_id,
+                number,
+                status,
+                revision,
+                is_final,
+                released_at: None,
+                exercises,
+            },
+        }
+    }
+
+    fn set(seq: i64, number: i64, reps: i64) -> LiveEvent {
+        live(
+            seq,
+            SessionEvent::SetLogged {
+                by: Side::Athlete,
+                round_id: 1,
+                number: 1,
+                exercise: 0,
+                set: number,
+                reps: Some(reps),
+                load: Some(100.0),
+                unit: Some("kg".into()),
+                rpe: None,
+                name: "Back squat".into(),
+                target_sets: Some(3),
+                target_reps: Some(5),
+                target_load: Some(100.0),
+                rest_s: Some(90),
+                logged_at: 1000 + seq,
+            },
+        )
+    }
+
+    #[test]
+    fn an_athlete_view_ignores_drafts_and_old_events_and_keeps_its_position() {
+        let mut athlete = view(Side::Athlete);
+        let draft = live(3, round(RoundStatus::Draft, 1, 1));
+        assert_eq!(athlete.apply(&draft), Applied::NotShown);
+        assert_eq!(athlete.summary.last_seq, 2, "a draft moves nothing");
+        assert_eq!(
+            athlete.apply(&live(2, round(RoundStatus::Released, 1, 1))),
+            Applied::Stale
+        );
+        let mut other = live(4, round(RoundStatus::Released, 1, 1));
+        other.session_id = 8;
+        assert_eq!(athlete.apply(&other), Applied::Stale, "another session's");
+        assert_eq!(
+            athlete.apply(&live(4, round(RoundStatus::Released, 1, 1))),
+            Applied::Changed
+        );
+        assert_eq!(athlete.rounds[0].exercises, vec![squat()]);
+        assert_eq!(athlete.rounds[0].released_at, Some(5));
+        assert_eq!((athlete.summary.last_seq, athlete.now), (4, 1004));
+    }
+
+    #[test]
+    fn rounds_stay_in_number_order_and_sets_in_set_order() {
+        let mut trainer = view(Side::Trainer);
+        trainer.apply(&live(3, round(RoundStatus::Draft, 2, 2)));
+        trainer.apply(&live(4, round(RoundStatus::Released, 1, 1)));
+        let numbers: Vec<i64> = trainer.rounds.iter().map(|r| r.number).collect();
+        assert_eq!(numbers, [1, 2]);
+        trainer.apply(&set(5, 2, 5));
+        trainer.apply(&set(6, 1, 4));
+        let sets: Vec<u32> = trainer.rounds[0].sets.iter().map(|s| s.set).collect();
+        assert_eq!(sets, [1, 2]);
+        trainer.apply(&live(
+            7,
+            SessionEvent::SetUpdated {
+                by: Side::Athlete,
+                round_id: 1,
+                number: 1,
+                exercise: 0,
+                set: 1,
+                reps: Some(3),
+                load: None,
+                unit: Some("kg".into()),
+                rpe: Some(9.0),
+                updated_at: 1007,
+            },
+        ));
+        let first = &trainer.rounds[0].sets[0];
+        assert_eq!(
+            (first.reps, first.load, first.rpe),
+            (Some(3), None, Some(9.0))
+        );
+        assert_eq!((first.logged_at, first.updated_at), (1006, Some(1007)));
+        assert_eq!(first.target_reps, Some(5), "the targets stay as logged");
+    }
+
+    #[test]
+    fn a_completed_round_counts_once_and_a_cancel_says_who_and_why() {
+        let mut athlete = view(Side::Athlete);
+        athlete.apply(&live(3, round(RoundStatus::Released, 1, 1)));
+        let completed = |seq| {
+            live(
+                seq,
+                SessionEvent::RoundCompleted {
+                    by: Side::Athlete,
+                    round_id: 1,
+                    number: 1,
+                    pain: false,
+                    is_final: false,
+                    completed_at: 99,
+                    feedback: Vec::new(),
+                },
+            )
+        };
+        athlete.apply(&completed(4));
+        athlete.apply(&completed(5));
+        assert_eq!(athlete.summary.rounds_completed, 1);
+        assert_eq!(athlete.rounds[0].status, RoundStatus::Completed);
+        athlete.apply(&live(
+            6,
+            SessionEvent::SessionCancelled {
+                by: Side::Trainer,
+                reason: Some("Gym closes".into()),
+            },
+        ));
+        assert_eq!(athlete.summary.status, SessionStatus::Cancelled);
+        assert_eq!(athlete.summary.cancelled_by, Some(Side::Trainer));
+        assert_eq!(athlete.summary.cancel_reason.as_deref(), Some("Gym closes"));
+    }
+
+    #[test]
+    fn pain_is_reported_in_id_order_and_acknowledged() {
+        let mut trainer = view(Side::Trainer);
+        let report = |seq, report_id| {
+            live(
+                seq,
+                SessionEvent::PainReported {
+                    by: Side::Athlete,
+                    report_id,
+                    round_id: 1,
+                    number: 1,
+                    exercise: 0,
+                    set: None,
+                    note: None,
+                    name: "Back squat".into(),
+                    reported_at: 50,
+                },
+            )
+        };
+        trainer.apply(&report(3, 9));
+        trainer.apply(&report(4, 4));
+        trainer.apply(&live(
+            5,
+            SessionEvent::PainAcknowledged {
+                by: Side::Trainer,
+                report_id: 9,
+                acknowledged_at: 60,
+            },
+        ));
+        let ids: Vec<(i64, Option<i64>)> = trainer
+            .pain
+            .iter()
+            .map(|p| (p.id, p.acknowledged_at))
+            .collect();
+        assert_eq!(ids, [(4, None), (9, Some(60))]);
+        assert_eq!(trainer.pain[0].note, "", "no note reads as empty");
+    }
+}

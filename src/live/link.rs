@@ -45,6 +45,14 @@ pub const AWAY_MS: f64 = 3_000.0;
 pub const PROBE_MS: f64 = 1_000.0;
 /// How often the watchdog runs.
 const TICK_MS: i32 = 1_000;
+/// How long a new connection may take to say `hello`.
+const OPENING_MS: f64 = 10_000.0;
+/// The shortest time between two reconnects for failed requests.
+const STALL_PAUSE_MS: f64 = 5_000.0;
+
+fn out_view(link: &Shared) -> RwSignal<Option<SessionView>> {
+    link.borrow().out.view
+}
 
 type Navigate = Rc<dyn Fn(&str)>;
 /// A page-lifecycle listener: (on the document rather than the window,
@@ -54,6 +62,10 @@ type Listener = (bool, &'static str, Closure<dyn FnMut(web_sys::Event)>);
 /// One WebSocket or EventSource and the callbacks it holds.
 struct Conn {
     id: u32,
+    /// When it was opened (ms since the epoch): one that has not said
+    /// `hello` within [`OPENING_MS`] (a handshake on a dead path hangs
+    /// without an error) counts as failed.
+    opened_at: f64,
     socket: Option<WebSocket>,
     sse: Option<EventSource>,
     callbacks: Vec<Box<dyn Any>>,
@@ -167,7 +179,17 @@ pub(super) fn start(
         out,
         navigate: Rc::new(move |path: &str| navigate(path, NavigateOptions::default())),
     }));
-    connect(&link);
+    // Connect once the page has its first data (a page that cannot show
+    // the session, say someone else's, never opens a live connection).
+    let starting = link.clone();
+    let view = out_view(&link);
+    Effect::new(move |started: Option<bool>| {
+        let ready = starting.borrow().session_id.is_none() || view.with(Option::is_some);
+        if ready && started != Some(true) {
+            connect(&starting);
+        }
+        ready || started == Some(true)
+    });
     let probing = link.clone();
     Effect::new(move |previous: Option<u32>| {
         let n = probes.get();
@@ -176,10 +198,15 @@ pub(super) fn start(
         }
         n
     });
+    // A failed request makes the path suspect, at most once per
+    // STALL_PAUSE_MS: a request that keeps failing on a live link (a proxy
+    // refusing just that path) must not make the link reconnect in a loop.
     let stalling = link.clone();
+    let last_stall = StoredValue::new(f64::NEG_INFINITY);
     Effect::new(move |previous: Option<u32>| {
         let n = stalls.get();
-        if previous.is_some_and(|p| p != n) {
+        if previous.is_some_and(|p| p != n) && now() - last_stall.get_value() > STALL_PAUSE_MS {
+            last_stall.set_value(now());
             resync(&stalling);
         }
         n
@@ -320,9 +347,14 @@ fn watchdog(link: &Shared) {
         let gap = t - l.last_tick;
         l.last_tick = t;
         let window = dead_after_ms(l.heartbeat_ms) as f64;
-        let dead = l.live_conn.is_some() && t - l.last_heard > window;
+        let silent = l.live_conn.is_some() && t - l.last_heard > window;
+        // The newest connection, still opening long after it was opened.
+        let stuck = l
+            .conns
+            .last()
+            .is_some_and(|c| Some(c.id) != l.live_conn && t - c.opened_at > OPENING_MS.max(window));
         let probe_failed = l.probe.is_some_and(|(_, deadline)| t > deadline);
-        (gap > AWAY_MS, dead, probe_failed)
+        (gap > AWAY_MS, silent || stuck, probe_failed)
     };
     if dead {
         // Heard nothing for the whole window: the path is gone, whatever
@@ -496,6 +528,7 @@ fn connect(link: &Shared) {
     };
     let mut conn = Conn {
         id,
+        opened_at: now(),
         socket: None,
         sse: None,
         callbacks: Vec::new(),

@@ -86,20 +86,6 @@ fn TrainerSession() -> impl IntoView {
     // current (every change, the trainer's own included, arrives as an
     // event): nothing is fetched again, nothing falls back to "Loading".
     let first = Resource::new(move || id.get(), load_session);
-    // A saved builder shows what the server stored: what was typed into
-    // that form is done (only that form's: the other keeps its text).
-    // (What was typed into it while the request was on its way stays.)
-    Effect::new(move |_| {
-        if let Some(Ok(round_id)) = actions.save.value().get() {
-            actions.drafts.accepted(NEW_ROUND_SCOPE);
-            actions.drafts.accepted(&format!("{round_id}:"));
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(round_id)) = actions.edit.value().get() {
-            actions.drafts.accepted(&format!("{round_id}:"));
-        }
-    });
     // The names this trainer used before, suggested by the builders; asked
     // again after a save (a new name joins them).
     let names = Resource::new(move || (saves.0.get(), saves.1.get()), |_| exercise_names());
@@ -147,6 +133,36 @@ fn TrainerView(live: Live, actions: TrainerActions) -> impl IntoView {
     let draft = part(live, |v| v.draft_round().map(prescription));
     let draft = Memo::new(move |_| draft.get().flatten());
     let has_draft = Memo::new(move |_| draft.with(Option::is_some));
+    // What the builders show: the server's draft and released round, but
+    // held while one of the builders' own saves is on its way (its event
+    // arrives before its answer), and shown once it settled, after what
+    // that form sent is forgotten from the drafts (so a saved "move up"
+    // does not lay the old typing over the new order of rows). What was
+    // typed meanwhile stays; the other form keeps its text.
+    let builders = RwSignal::new((draft.get_untracked(), released.get_untracked()));
+    Effect::new(move |_| {
+        let current = (draft.get(), released.get());
+        let busy = actions.save.pending().get()
+            || actions.edit.pending().get()
+            || actions.repeat.pending().get();
+        if busy {
+            return;
+        }
+        for action in [actions.save, actions.repeat] {
+            if let Some(Ok(round_id)) = action.value().get_untracked() {
+                actions.drafts.accepted(NEW_ROUND_SCOPE);
+                actions.drafts.accepted(&format!("{round_id}:"));
+            }
+        }
+        if let Some(Ok(round_id)) = actions.edit.value().get_untracked() {
+            actions.drafts.accepted(&format!("{round_id}:"));
+        }
+        if builders.with_untracked(|shown| *shown != current) {
+            builders.set(current);
+        }
+    });
+    let draft_shown = Memo::new(move |_| builders.with(|(draft, _)| draft.clone()));
+    let released_shown = Memo::new(move |_| builders.with(|(_, released)| released.clone()));
     let completed = part(live, |v| {
         v.completed_rounds().rev().cloned().collect::<Vec<Round>>()
     });
@@ -225,10 +241,10 @@ fn TrainerView(live: Live, actions: TrainerActions) -> impl IntoView {
                     // edited: one form open at a time (an exclusive pair of
                     // disclosures, which works without JavaScript too).
                     <div class="desk-build">
-                        {move || released.get().map(|round| view! {
+                        {move || released_shown.get().map(|round| view! {
                             <RoundBuilder session_id round=Some(round) action=actions.edit drafts=actions.drafts editing=actions.editing is_editor=true last_done=last_done()/>
                         })}
-                        {move || match draft.get() {
+                        {move || match draft_shown.get() {
                             Some(round) => view! { <DraftPanel session_id round actions can_release=can_release.get() last_done=last_done()/> }.into_any(),
                             None => {
                                 let release_number = can_release.get().then(|| next_number.get());
