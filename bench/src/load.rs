@@ -83,6 +83,8 @@ pub struct Tally {
     pub out_of_order: u64,
     pub last_seq: i64,
     pub session: usize,
+    /// The athlete's subscriber (not sent the trainer's drafts).
+    pub athlete: bool,
 }
 
 /// A subscriber as it ended: its tally, and the view it built from the
@@ -159,6 +161,8 @@ struct Driven {
     step: Step,
     /// The session's last committed seq.
     seq: i64,
+    /// New rounds saved (each a draft's event the athlete is not sent).
+    drafts: i64,
 }
 
 /// The live connections, and the driver's view of each session.
@@ -248,6 +252,7 @@ impl Live {
                 index,
                 step: Step::NewRound,
                 seq: SEQ_AFTER_SETUP,
+                drafts: 0,
             })
             .collect();
         Ok(Live {
@@ -411,10 +416,11 @@ impl Live {
     /// its session's log holds.
     pub async fn finish(self, fleet: &Fleet) -> Totals {
         let _ = self.stop.send(true);
-        let final_seq: Vec<i64> = {
-            let mut seqs = vec![SEQ_AFTER_SETUP; fleet.sessions.len()];
+        // Per session: (last seq, drafts' events).
+        let final_seq: Vec<(i64, i64)> = {
+            let mut seqs = vec![(SEQ_AFTER_SETUP, 0); fleet.sessions.len()];
             for driven in self.driven.lock().unwrap().iter() {
-                seqs[driven.index] = driven.seq;
+                seqs[driven.index] = (driven.seq, driven.drafts);
             }
             seqs
         };
@@ -427,7 +433,9 @@ impl Live {
         for handle in self.subscribers {
             let Ok(end) = handle.await else { continue };
             let tally = end.tally;
-            let expected = (final_seq[tally.session] - SEQ_AFTER_SETUP).max(0) as u64;
+            let (last, drafts) = final_seq[tally.session];
+            let hidden = if tally.athlete { drafts } else { 0 };
+            let expected = (last - SEQ_AFTER_SETUP - hidden).max(0) as u64;
             totals.expected += expected;
             totals.delivered += tally.received;
             totals.duplicates += tally.duplicates;
@@ -657,6 +665,7 @@ async fn act(
             driven.seq = seq;
             if matches!(driven.step, Step::NewRound) {
                 drafts.fetch_add(1, Ordering::SeqCst);
+                driven.drafts += 1;
             }
             driven.step = match driven.step {
                 Step::NewRound => Step::Release {
@@ -699,6 +708,7 @@ async fn subscribe(
     let mut tally = Tally {
         last_seq: SEQ_AFTER_SETUP,
         session,
+        athlete,
         ..Tally::default()
     };
     let mut view: Option<SessionView> = None;

@@ -17,9 +17,9 @@
 //!   is Live only once that snapshot is in the page's view, and every event
 //!   after it is applied to the view in place (`SessionView::apply`). A
 //!   heartbeat saying the server is further than the view, a failed probe
-//!   or a failed request of the page ([`super::Live::network_failed`]) ends
-//!   Live at once and opens a fresh connection, whose snapshot makes the
-//!   view current again.
+//!   or a request of the page that failed on the network (any server
+//!   function or outbox send: `api::client`) ends Live at once and opens a
+//!   fresh connection, whose snapshot makes the view current again.
 //! - Each connection owns its browser callbacks; they are freed when the
 //!   connection is (on the next watchdog tick, never inside their own call).
 
@@ -118,6 +118,8 @@ struct Link {
     last_heard: f64,
     /// When the watchdog last ran: a long gap means the page was frozen.
     last_tick: f64,
+    /// When a failed request last made the link reconnect.
+    last_stall: f64,
     /// When the page was hidden or frozen, if it is.
     away_since: Option<f64>,
     /// A `ping` waiting for its `pong`: (id, deadline).
@@ -148,15 +150,10 @@ impl Link {
 }
 
 /// Starts following the session; everything stops when the calling
-/// component is cleaned up. `probes` asks for a probe each time it changes,
-/// `stalls` says a request of the page failed on the network.
-pub(super) fn start(
-    session_id: Option<i64>,
-    side: Side,
-    probes: RwSignal<u32>,
-    stalls: RwSignal<u32>,
-    out: Outputs,
-) {
+/// component is cleaned up. `probes` asks for a probe each time it changes;
+/// a request of the page that failed on the network (the window event
+/// `api::client::REQUEST_FAILED_EVENT`) makes the link reconnect.
+pub(super) fn start(session_id: Option<i64>, side: Side, probes: RwSignal<u32>, out: Outputs) {
     let navigate = use_navigate();
     let link: Shared = Rc::new(RefCell::new(Link {
         session_id,
@@ -169,6 +166,7 @@ pub(super) fn start(
         heartbeat_ms: 0,
         last_heard: now(),
         last_tick: now(),
+        last_stall: f64::NEG_INFINITY,
         away_since: None,
         probe: None,
         next_ping: 0,
@@ -195,19 +193,6 @@ pub(super) fn start(
         let n = probes.get();
         if previous.is_some_and(|p| p != n) {
             probe(&probing);
-        }
-        n
-    });
-    // A failed request makes the path suspect, at most once per
-    // STALL_PAUSE_MS: a request that keeps failing on a live link (a proxy
-    // refusing just that path) must not make the link reconnect in a loop.
-    let stalling = link.clone();
-    let last_stall = StoredValue::new(f64::NEG_INFINITY);
-    Effect::new(move |previous: Option<u32>| {
-        let n = stalls.get();
-        if previous.is_some_and(|p| p != n) && now() - last_stall.get_value() > STALL_PAUSE_MS {
-            last_stall.set_value(now());
-            resync(&stalling);
         }
         n
     });
@@ -241,6 +226,11 @@ pub(super) fn start(
         ),
         (true, "freeze", callback(|l, _| went_away(l))),
         (true, "resume", callback(|l, _| wake(l))),
+        (
+            false,
+            crate::api::client::REQUEST_FAILED_EVENT,
+            callback(|l, _| stall(l)),
+        ),
     ];
     for_each_listener(&listeners, |target, name, f| {
         let _ = target.add_event_listener_with_callback(name, f);
@@ -454,6 +444,23 @@ fn resync(link: &Shared) {
         not_live(&mut l, LinkStatus::Reconnecting(attempt));
     }
     connect(link);
+}
+
+/// A request of the page failed on the network (or ran out of time): the
+/// path is suspect, whatever the socket says, so not Live and a fresh
+/// connection; at most once per [`STALL_PAUSE_MS`], so a request that keeps
+/// failing on a live link (a proxy refusing just that path) does not make
+/// the link reconnect in a loop.
+fn stall(link: &Shared) {
+    {
+        let mut l = link.borrow_mut();
+        let t = now();
+        if l.session_id.is_none() || t - l.last_stall < STALL_PAUSE_MS {
+            return;
+        }
+        l.last_stall = t;
+    }
+    resync(link);
 }
 
 /// Asks the server for a `pong` within [`PROBE_MS`]; the watchdog replaces

@@ -84,7 +84,6 @@ pub struct Live {
     /// waits in its outbox: the indicator then says "Sending…", not Live.
     pub unsent: RwSignal<bool>,
     probes: RwSignal<u32>,
-    stalls: RwSignal<u32>,
 }
 
 impl Live {
@@ -115,14 +114,6 @@ impl Live {
     /// the athlete submits.
     pub fn probe(&self) {
         self.probes.update(|n| *n = n.wrapping_add(1));
-    }
-
-    /// A request of this page failed on the network (or ran out of time):
-    /// whatever the socket says, this path is suspect. The link stops
-    /// saying Live at once and opens a fresh connection, which is Live
-    /// again only once its snapshot arrived.
-    pub fn network_failed(&self) {
-        self.stalls.update(|n| *n = n.wrapping_add(1));
     }
 }
 
@@ -160,14 +151,12 @@ fn follow(session_id: Option<i64>, side: Side) -> Live {
     let (last_update, set_last_update) = signal(None::<f64>);
     let view = RwSignal::new(None::<SessionView>);
     let probes = RwSignal::new(0u32);
-    let stalls = RwSignal::new(0u32);
     let unsent = RwSignal::new(false);
     #[cfg(feature = "hydrate")]
     link::start(
         session_id,
         side,
         probes,
-        stalls,
         link::Outputs {
             status: set_status,
             presence: set_presence,
@@ -193,7 +182,6 @@ fn follow(session_id: Option<i64>, side: Side) -> Live {
         view,
         unsent,
         probes,
-        stalls,
     }
 }
 

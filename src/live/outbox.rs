@@ -76,17 +76,16 @@ pub fn remove(key: &str) {
     save(&entries);
 }
 
-/// How long one send may take before it counts as failed on the network
-/// (a request on a dead path has no deadline of its own: it would hang).
-pub const SEND_DEADLINE_MS: u32 = 8_000;
-
 /// Sends one entry the way a form would and says what became of it: within
-/// [`SEND_DEADLINE_MS`], or [`Sent::Unreachable`].
+/// the deadline every request of a page has
+/// ([`crate::api::client::REQUEST_DEADLINE_MS`]), or [`Sent::Unreachable`]
+/// (and the page's live link hears of it).
 pub async fn send(pending: &Pending) -> Sent {
     #[cfg(feature = "hydrate")]
     {
+        use crate::api::client::{request_failed, REQUEST_DEADLINE_MS};
         use gloo_net::http::Request;
-        let deadline = web_sys::AbortSignal::timeout_with_u32(SEND_DEADLINE_MS);
+        let deadline = web_sys::AbortSignal::timeout_with_u32(REQUEST_DEADLINE_MS);
         let request = Request::post(&pending.path)
             .abort_signal(Some(&deadline))
             .header("Accept", "application/json")
@@ -96,6 +95,7 @@ pub async fn send(pending: &Pending) -> Sent {
             return Sent::Unreachable;
         };
         let Ok(response) = request.send().await else {
+            request_failed();
             return Sent::Unreachable;
         };
         if response.ok() {

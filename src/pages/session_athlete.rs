@@ -173,10 +173,8 @@ fn AthleteSession() -> impl IntoView {
                 }
                 flush(id.get_untracked(), send);
             }
-            Some(Ok(Delivery::Queued)) => {
-                live.unsent.set(true);
-                live.network_failed();
-            }
+            // (The failed request already told the live link.)
+            Some(Ok(Delivery::Queued)) => live.unsent.set(true),
             _ => {}
         }
     });
