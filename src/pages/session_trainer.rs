@@ -140,22 +140,72 @@ fn TrainerView(live: Live, actions: TrainerActions) -> impl IntoView {
     // does not lay the old typing over the new order of rows). What was
     // typed meanwhile stays; the other form keeps its text.
     let builders = RwSignal::new((draft.get_untracked(), released.get_untracked()));
+    // After a builder's own save the server's answer can come before its
+    // event (on PostgreSQL by some milliseconds): until the view has the
+    // saved round at a new revision, the builder stays as it was (or a
+    // "Release round 1" still on the next round's form would make a second
+    // round). At most 3 s: a round deleted meanwhile does not hold it.
+    let waiting_for = RwSignal::new(None::<(i64, i64)>);
+    let at_dispatch = StoredValue::new(Vec::<(i64, i64)>::new());
+    let was_busy = StoredValue::new(false);
+    let versions = StoredValue::new([0usize; 3]);
+    let revisions = move || {
+        live.view.with_untracked(|v| {
+            v.as_ref()
+                .map(|v| {
+                    v.rounds
+                        .iter()
+                        .map(|r| (r.id, r.revision))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    };
     Effect::new(move |_| {
         let current = (draft.get(), released.get());
         let busy = actions.save.pending().get()
             || actions.edit.pending().get()
             || actions.repeat.pending().get();
         if busy {
+            if !was_busy.get_value() {
+                was_busy.set_value(true);
+                at_dispatch.set_value(revisions());
+            }
             return;
         }
-        for action in [actions.save, actions.repeat] {
+        was_busy.set_value(false);
+        let forms = [actions.save, actions.repeat, actions.edit];
+        for (i, action) in forms.into_iter().enumerate() {
+            let version = action.version().get();
+            if version == versions.with_value(|v| v[i]) {
+                continue;
+            }
+            versions.update_value(|v| v[i] = version);
             if let Some(Ok(round_id)) = action.value().get_untracked() {
-                actions.drafts.accepted(NEW_ROUND_SCOPE);
+                if i < 2 {
+                    actions.drafts.accepted(NEW_ROUND_SCOPE);
+                }
                 actions.drafts.accepted(&format!("{round_id}:"));
+                let before = at_dispatch.with_value(|revs| {
+                    revs.iter()
+                        .find(|(id, _)| *id == round_id)
+                        .map_or(0, |(_, revision)| *revision)
+                });
+                waiting_for.set(Some((round_id, before)));
+                set_timeout(
+                    move || waiting_for.set(None),
+                    std::time::Duration::from_secs(3),
+                );
             }
         }
-        if let Some(Ok(round_id)) = actions.edit.value().get_untracked() {
-            actions.drafts.accepted(&format!("{round_id}:"));
+        if let Some((round_id, before)) = waiting_for.get() {
+            let arrived = revisions()
+                .iter()
+                .any(|(id, revision)| *id == round_id && *revision > before);
+            if !arrived {
+                return;
+            }
+            waiting_for.set(None);
         }
         if builders.with_untracked(|shown| *shown != current) {
             builders.set(current);
