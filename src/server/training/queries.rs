@@ -162,14 +162,40 @@ pub async fn session_view(
     user: &User,
     session_id: i64,
 ) -> Result<SessionView, AppError> {
-    read_view(db, session_id, |session| session.side_of(user.id)).await
+    read_view(db, session_id, Viewer::User(user.id)).await
 }
 
 /// A whole session as `side` sees it, for a live connection's `snapshot`
 /// frame (the caller checked who may look): `NotFound` if there is no
 /// such session.
 pub async fn snapshot(db: &Database, session_id: i64, side: Side) -> Result<SessionView, AppError> {
-    read_view(db, session_id, |_| Ok(side)).await
+    read_view(db, session_id, Viewer::Side(side)).await
+}
+
+/// Who reads a view: a user (a participant, or refused), or a side the
+/// caller already checked.
+#[derive(Clone, Copy)]
+enum Viewer {
+    User(i64),
+    Side(Side),
+}
+
+/// [`read_in_one_transaction`] in a task of its own: a caller that goes
+/// away (a page closed mid-request, a live connection dropped while its
+/// snapshot is read) must not cancel the transaction halfway, which would
+/// put its connection back in the pool still inside it.
+async fn read_view(
+    db: &Database,
+    session_id: i64,
+    viewer: Viewer,
+) -> Result<SessionView, AppError> {
+    let db = db.clone();
+    tokio::spawn(async move { read_in_one_transaction(&db, session_id, viewer).await })
+        .await
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, "the session view's read failed");
+            Err(AppError::Internal)
+        })
 }
 
 /// Reads the view in one read transaction (a snapshot on PostgreSQL too),
@@ -177,10 +203,10 @@ pub async fn snapshot(db: &Database, session_id: i64, side: Side) -> Result<Sess
 /// connection continues from it and no change falls between the two. For
 /// the athlete that position is their last visible event's, so nothing
 /// about drafts shows, not even how many changes they had.
-async fn read_view(
+async fn read_in_one_transaction(
     db: &Database,
     session_id: i64,
-    side_of: impl FnOnce(&SessionRow) -> Result<Side, AppError>,
+    viewer: Viewer,
 ) -> Result<SessionView, AppError> {
     let mut tx = db.pool.begin().await?;
     if db.backend == Backend::Postgres {
@@ -193,7 +219,10 @@ async fn read_view(
         .fetch_optional(&mut *tx)
         .await?;
     let (mut summary, session) = row.ok_or_else(no_such_session)?.summary()?;
-    let viewer = side_of(&session)?;
+    let viewer = match viewer {
+        Viewer::User(user_id) => session.side_of(user_id)?,
+        Viewer::Side(side) => side,
+    };
     if viewer == Side::Athlete {
         summary.last_seq =
             events::last_shown(&mut tx, session_id, viewer, summary.last_seq).await?;
