@@ -294,11 +294,12 @@ impl Live {
         let drafts = Arc::new(AtomicU64::new(0));
         let failed = Arc::new(AtomicU64::new(0));
         let probing = Arc::new(AtomicBool::new(true));
-        let probe = tokio::spawn(probe_pages(
-            self.shared.clone(),
-            fleet_pages(fleet),
-            probing.clone(),
-        ));
+        let pages = if args.no_probe {
+            Vec::new()
+        } else {
+            fleet_pages(fleet)
+        };
+        let probe = tokio::spawn(probe_pages(self.shared.clone(), pages, probing.clone()));
 
         let started = Instant::now();
         let mut issued: u64 = 0;

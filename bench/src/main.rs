@@ -84,6 +84,12 @@ pub struct Args {
     /// answer is in. For before/after comparisons in one sitting.
     #[arg(long)]
     pub refetch: bool,
+    /// Do not render pages during the load (by default an athlete and a
+    /// trainer page every 100 ms, to time SSR under load): the server's
+    /// CPU per action then counts only the actions and what the
+    /// subscribers cost.
+    #[arg(long)]
+    pub no_probe: bool,
     /// Requests in flight while creating users and sessions.
     #[arg(long, default_value_t = 32)]
     pub setup_concurrency: usize,

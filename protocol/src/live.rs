@@ -89,6 +89,10 @@ pub enum Frame {
         /// The log's last seq.
         last_seq: i64,
     },
+    /// The answer to a client's [`ClientFrame::Call`], sent only to the
+    /// connection that made the call: what `POST <path>` would have
+    /// answered over HTTP.
+    Answer(Answer),
     /// Who is connected to the session now (not logged, no seq).
     Presence {
         /// The session.
@@ -113,6 +117,62 @@ pub enum ClientFrame {
         /// Chosen by the client, echoed back.
         id: u64,
     },
+    /// "Call this server function for me": the request `POST <path>` with
+    /// this form body (`application/x-www-form-urlencoded`), made with the
+    /// login and origin the connection was opened with, answered with a
+    /// [`Frame::Answer`] with the same `id`. A connection that just proved
+    /// itself (its snapshot arrived) is the one network path a page knows
+    /// is alive; its pooled HTTP connections may be dead. Calls on one
+    /// connection are answered in order, one at a time.
+    Call {
+        /// Chosen by the client, echoed back in the answer.
+        id: u64,
+        /// The server function's path, e.g. `/api/sets/log`.
+        path: String,
+        /// Its form.
+        body: String,
+    },
+}
+
+/// What a [`ClientFrame::Call`] was answered.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Answer {
+    /// The call's `id`.
+    pub id: u64,
+    /// The HTTP status the request got.
+    pub status: u16,
+    /// The answer's body (JSON for a server function).
+    pub body: String,
+    /// Its `Location` header, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Whether the server function asked the page to navigate (Leptos's
+    /// redirect header).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub redirect: bool,
+}
+
+/// The most calls one connection may have waiting; one more is answered
+/// 503 at once.
+pub const CALLS_IN_FLIGHT: usize = 8;
+
+/// The largest call body a client sends over a live connection (the
+/// server takes messages up to 64 KiB); a larger one goes over HTTP.
+pub const MAX_CALL_BYTES: usize = 56 * 1024;
+
+/// Server functions that set or clear the login cookie: never called over
+/// a live connection (its answers carry no cookie).
+pub const NOT_CALLABLE_LIVE: &[&str] = &[
+    "/api/register",
+    "/api/login",
+    "/api/login/failed",
+    "/api/logout",
+];
+
+/// Whether `path` may be called over a live connection: a server
+/// function's path (`/api/...`) that does not touch the login cookie.
+pub fn callable_live(path: &str) -> bool {
+    path.starts_with("/api/") && !NOT_CALLABLE_LIVE.contains(&path)
 }
 
 /// The server's heartbeat interval when nothing else is configured.
@@ -145,7 +205,8 @@ pub const CLOSE_GOING_AWAY: u16 = 1001;
 /// intervals.
 pub const CLOSE_TIMEOUT: u16 = 4008;
 /// Close code (WebSocket's "message too big"): the client sent a message
-/// over 64 KiB (clients only ever send small `ping` frames).
+/// over 64 KiB (clients send `ping` frames and calls smaller than that;
+/// a larger call goes over HTTP).
 pub const CLOSE_TOO_BIG: u16 = 1009;
 
 #[cfg(test)]

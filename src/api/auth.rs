@@ -4,7 +4,7 @@ use crate::{error::AppError, model::User};
 use leptos::prelude::*;
 
 /// Creates an account, logs it in and goes to the dashboard.
-#[server(endpoint = "register", client = crate::api::client::Deadline)]
+#[server(endpoint = "register", client = crate::live::client::Deadline)]
 pub async fn register(
     // Missing fields (an unticked radio button sends nothing) count as empty,
     // so they get a message on the field rather than a decoding error.
@@ -44,7 +44,7 @@ pub async fn register(
 /// A refusal to a plain HTML form (no JavaScript) goes back to the login
 /// page with the email and the message kept in a short-lived cookie (see
 /// [`login_failed`]), not encoded into the address bar.
-#[server(endpoint = "login", client = crate::api::client::Deadline)]
+#[server(endpoint = "login", client = crate::live::client::Deadline)]
 pub async fn login(
     #[server(default)] email: String,
     #[server(default)] password: String,
@@ -112,7 +112,7 @@ pub async fn login(
 
 /// The login this browser tried without JavaScript and that failed, once
 /// (the cookie is removed as it is read).
-#[server(endpoint = "login/failed", client = crate::api::client::Deadline)]
+#[server(endpoint = "login/failed", client = crate::live::client::Deadline)]
 pub async fn login_failed() -> Result<Option<crate::model::LoginFailed>, AppError> {
     use crate::server::{auth, request_parts, set_cookie};
     Ok(
@@ -125,7 +125,7 @@ pub async fn login_failed() -> Result<Option<crate::model::LoginFailed>, AppErro
 
 /// Ends this browser's login (the token stops working server-side) and goes
 /// to the home page.
-#[server(endpoint = "logout", client = crate::api::client::Deadline)]
+#[server(endpoint = "logout", client = crate::live::client::Deadline)]
 pub async fn logout() -> Result<(), AppError> {
     use crate::server::{answer, auth, request_parts, set_cookie, state};
     answer(
@@ -150,7 +150,7 @@ pub async fn logout() -> Result<(), AppError> {
 }
 
 /// The logged-in user, or `None`.
-#[server(endpoint = "me", client = crate::api::client::Deadline)]
+#[server(endpoint = "me", client = crate::live::client::Deadline)]
 pub async fn current_user() -> Result<Option<User>, AppError> {
     use crate::server::{auth, request_parts};
     Ok(auth::current_user(&request_parts()?))

@@ -3,7 +3,6 @@
 //! over HTTP at a fixed `/api/<endpoint>` path.
 
 pub mod auth;
-pub mod client;
 pub mod pain;
 pub mod rounds;
 pub mod sessions;

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 /// The athlete reports pain on exercise `exercise` (its position, 0 first)
 /// of round `round_id`, in set `set` (empty: the exercise as a whole), with
 /// an optional `note`. Returns the report's id.
-#[server(endpoint = "pain/report", client = crate::api::client::Deadline)]
+#[server(endpoint = "pain/report", client = crate::live::client::Deadline)]
 pub async fn report_pain(
     #[server(default)] session_id: i64,
     #[server(default)] round_id: i64,
@@ -48,7 +48,7 @@ pub async fn report_pain(
 
 /// The trainer acknowledges pain report `report_id`: the alert goes, and
 /// the athlete sees the trainer saw it.
-#[server(endpoint = "pain/acknowledge", client = crate::api::client::Deadline)]
+#[server(endpoint = "pain/acknowledge", client = crate::live::client::Deadline)]
 pub async fn acknowledge_pain(
     #[server(default)] session_id: i64,
     #[server(default)] report_id: i64,

@@ -13,7 +13,7 @@ use leptos::prelude::*;
 /// a row's (`remove:2`, `up:1`, `down:0`), applied before saving, or
 /// `release`, which saves the round as it is on screen and releases it in
 /// the same transaction. Returns the round's id.
-#[server(endpoint = "rounds/save", client = crate::api::client::Deadline)]
+#[server(endpoint = "rounds/save", client = crate::live::client::Deadline)]
 pub async fn save_round(
     #[server(default)] session_id: i64,
     #[server(default)] round_id: String,
@@ -63,7 +63,7 @@ pub async fn save_round(
 }
 
 /// Releases a draft round to the athlete.
-#[server(endpoint = "rounds/release", client = crate::api::client::Deadline)]
+#[server(endpoint = "rounds/release", client = crate::live::client::Deadline)]
 pub async fn release_round(
     #[server(default)] session_id: i64,
     #[server(default)] round_id: i64,
@@ -90,7 +90,7 @@ pub async fn release_round(
 }
 
 /// Deletes a round that is not completed.
-#[server(endpoint = "rounds/delete", client = crate::api::client::Deadline)]
+#[server(endpoint = "rounds/delete", client = crate::live::client::Deadline)]
 pub async fn delete_round(
     #[server(default)] session_id: i64,
     #[server(default)] round_id: i64,
@@ -119,7 +119,7 @@ pub async fn delete_round(
 /// The athlete completes the released round: feedback for each exercise, in
 /// order, against the round `revision` they saw. Returns whether that
 /// completed the session.
-#[server(endpoint = "rounds/complete", client = crate::api::client::Deadline)]
+#[server(endpoint = "rounds/complete", client = crate::live::client::Deadline)]
 pub async fn complete_round(
     #[server(default)] session_id: i64,
     #[server(default)] round_id: i64,

@@ -8,14 +8,14 @@ use crate::{
 use leptos::prelude::*;
 
 /// The logged-in user's dashboard.
-#[server(endpoint = "dashboard", client = crate::api::client::Deadline)]
+#[server(endpoint = "dashboard", client = crate::live::client::Deadline)]
 pub async fn load_dashboard() -> Result<Dashboard, AppError> {
     use crate::server::{answer, require_user, state, training};
     answer(async { training::dashboard(&state()?.db, &require_user()?).await }.await)
 }
 
 /// A session as the logged-in participant sees it.
-#[server(endpoint = "sessions/view", client = crate::api::client::Deadline)]
+#[server(endpoint = "sessions/view", client = crate::live::client::Deadline)]
 pub async fn load_session(#[server(default)] session_id: i64) -> Result<SessionView, AppError> {
     use crate::server::{answer, require_user, state, training};
     answer(async { training::session_view(&state()?.db, &require_user()?, session_id).await }.await)
@@ -24,14 +24,14 @@ pub async fn load_session(#[server(default)] session_id: i64) -> Result<SessionV
 /// The exercise names the logged-in trainer used before, most recent
 /// first: the round builder suggests them (an HTML `datalist`). Empty for
 /// athletes.
-#[server(endpoint = "exercises/names", client = crate::api::client::Deadline)]
+#[server(endpoint = "exercises/names", client = crate::live::client::Deadline)]
 pub async fn exercise_names() -> Result<Vec<String>, AppError> {
     use crate::server::{answer, require_user, state, training};
     answer(async { training::exercise_names(&state()?.db, &require_user()?).await }.await)
 }
 
 /// An athlete starts a session with a trainer, then goes to it.
-#[server(endpoint = "sessions/start", client = crate::api::client::Deadline)]
+#[server(endpoint = "sessions/start", client = crate::live::client::Deadline)]
 pub async fn start_session(
     #[server(default)] trainer_id: String,
     #[server(default)] idempotency_key: String,
@@ -58,7 +58,7 @@ pub async fn start_session(
 }
 
 /// The trainer joins a waiting session, then goes to the trainer's view.
-#[server(endpoint = "sessions/join", client = crate::api::client::Deadline)]
+#[server(endpoint = "sessions/join", client = crate::live::client::Deadline)]
 pub async fn join_session(
     #[server(default)] session_id: i64,
     #[server(default)] idempotency_key: String,
@@ -81,7 +81,7 @@ pub async fn join_session(
 
 /// Either side ends the session early, with an optional reason, and goes
 /// back to the dashboard.
-#[server(endpoint = "sessions/cancel", client = crate::api::client::Deadline)]
+#[server(endpoint = "sessions/cancel", client = crate::live::client::Deadline)]
 pub async fn cancel_session(
     #[server(default)] session_id: i64,
     #[server(default)] reason: String,

@@ -13,7 +13,7 @@ use leptos::prelude::*;
 /// the first), `set` the set's number (1 is the first), against the round
 /// `revision` they saw. Empty values are allowed ("done as planned").
 /// Returns whether the set was new.
-#[server(endpoint = "sets/log", client = crate::api::client::Deadline)]
+#[server(endpoint = "sets/log", client = crate::live::client::Deadline)]
 pub async fn log_set(
     #[server(default)] session_id: i64,
     #[server(default)] round_id: i64,

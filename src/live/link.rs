@@ -18,23 +18,33 @@
 //!   after it is applied to the view in place (`SessionView::apply`). A
 //!   heartbeat saying the server is further than the view, a failed probe
 //!   or a request of the page that failed on the network (any server
-//!   function or outbox send: `api::client`) ends Live at once and opens a
+//!   function or outbox send: `live::client`) ends Live at once and opens a
 //!   fresh connection, whose snapshot makes the view current again.
+//! - The page's requests go over the Live WebSocket when there is one
+//!   ([`call`], used by `live::client`): a `call` frame, answered on the
+//!   same connection. A connection that closes cancels the calls it has
+//!   not answered.
 //! - Each connection owns its browser callbacks; they are freed when the
 //!   connection is (on the next watchdog tick, never inside their own call).
 
 use super::{backoff_ms, LinkStatus, WEBSOCKET_TRIES_BEFORE_SSE};
 use crate::model::{
     live::{
-        dead_after_ms, ClientFrame, Frame, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHORIZED,
+        dead_after_ms, Answer, ClientFrame, Frame, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND,
+        CLOSE_UNAUTHORIZED,
     },
     state::Applied,
     SessionView, Side,
 };
+use futures::channel::oneshot;
 use leptos::prelude::*;
 use leptos_router::{hooks::use_navigate, NavigateOptions};
 use send_wrapper::SendWrapper;
-use std::{any::Any, cell::RefCell, rc::Rc};
+use std::{
+    any::Any,
+    cell::RefCell,
+    rc::{Rc, Weak},
+};
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{CloseEvent, EventSource, MessageEvent, WebSocket};
 
@@ -69,12 +79,16 @@ struct Conn {
     socket: Option<WebSocket>,
     sse: Option<EventSource>,
     callbacks: Vec<Box<dyn Any>>,
+    /// Calls sent on it, waiting for their answers.
+    calls: Vec<(u64, oneshot::Sender<Answer>)>,
 }
 
 impl Conn {
     /// Detaches the callbacks and closes the transport. The callbacks stay
     /// alive until the `Conn` is dropped.
     fn close(&mut self) {
+        // Their callers learn that no answer will come.
+        self.calls.clear();
         if let Some(socket) = self.socket.take() {
             socket.set_onmessage(None);
             socket.set_onclose(None);
@@ -125,6 +139,10 @@ struct Link {
     /// A `ping` waiting for its `pong`: (id, deadline).
     probe: Option<(u64, f64)>,
     next_ping: u64,
+    next_call: u64,
+    /// Live: the newest connection said hello and (session pages) its
+    /// snapshot is in the view.
+    current: bool,
     /// Hellos received (a dashboard refetches after every reconnect).
     hellos: u32,
     retry_timer: Option<i32>,
@@ -135,6 +153,60 @@ struct Link {
 }
 
 type Shared = Rc<RefCell<Link>>;
+
+thread_local! {
+    /// The page's running links, oldest first: calls go over the newest
+    /// Live one.
+    static LINKS: RefCell<Vec<Weak<RefCell<Link>>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Sends `POST path` with form `body` as a `call` frame over the page's
+/// Live WebSocket, if it has one: the receiver gets the answer, or is
+/// cancelled when that connection closes first. `None`: no Live
+/// WebSocket (not connected, not current yet, or on SSE).
+pub(super) fn call(path: &str, body: &str) -> Option<oneshot::Receiver<Answer>> {
+    newest_live(|l| {
+        let live = l.live_conn;
+        let id = l.next_call;
+        let conn = l.conns.iter_mut().find(|c| Some(c.id) == live)?;
+        let text = serde_json::to_string(&ClientFrame::Call {
+            id,
+            path: path.into(),
+            body: body.into(),
+        })
+        .ok()?;
+        conn.socket.as_ref()?.send_with_str(&text).ok()?;
+        let (answer, waiting) = oneshot::channel();
+        conn.calls.push((id, answer));
+        l.next_call += 1;
+        Some(waiting)
+    })
+}
+
+/// Whether [`call`] would go over a live connection now.
+pub(super) fn callable() -> bool {
+    newest_live(|l| {
+        let live = l.live_conn;
+        l.conns
+            .iter()
+            .any(|c| Some(c.id) == live && c.socket.is_some())
+            .then_some(())
+    })
+    .is_some()
+}
+
+/// `f` on the newest running link that is Live, until it gives `Some`.
+fn newest_live<T>(mut f: impl FnMut(&mut Link) -> Option<T>) -> Option<T> {
+    let links: Vec<Shared> = LINKS.with(|links| {
+        let mut links = links.borrow_mut();
+        links.retain(|l| l.strong_count() > 0);
+        links.iter().rev().filter_map(Weak::upgrade).collect()
+    });
+    links.iter().find_map(|link| {
+        let mut l = link.try_borrow_mut().ok()?;
+        (l.current && !l.stopped).then(|| f(&mut l)).flatten()
+    })
+}
 
 fn now() -> f64 {
     js_sys::Date::now()
@@ -152,7 +224,7 @@ impl Link {
 /// Starts following the session; everything stops when the calling
 /// component is cleaned up. `probes` asks for a probe each time it changes;
 /// a request of the page that failed on the network (the window event
-/// `api::client::REQUEST_FAILED_EVENT`) makes the link reconnect.
+/// `live::client::REQUEST_FAILED_EVENT`) makes the link reconnect.
 pub(super) fn start(session_id: Option<i64>, side: Side, probes: RwSignal<u32>, out: Outputs) {
     let navigate = use_navigate();
     let link: Shared = Rc::new(RefCell::new(Link {
@@ -170,6 +242,8 @@ pub(super) fn start(session_id: Option<i64>, side: Side, probes: RwSignal<u32>, 
         away_since: None,
         probe: None,
         next_ping: 0,
+        next_call: 0,
+        current: false,
         hellos: 0,
         retry_timer: None,
         watchdog: None,
@@ -228,13 +302,14 @@ pub(super) fn start(session_id: Option<i64>, side: Side, probes: RwSignal<u32>, 
         (true, "resume", callback(|l, _| wake(l))),
         (
             false,
-            crate::api::client::REQUEST_FAILED_EVENT,
+            crate::live::client::REQUEST_FAILED_EVENT,
             callback(|l, _| stall(l)),
         ),
     ];
     for_each_listener(&listeners, |target, name, f| {
         let _ = target.add_event_listener_with_callback(name, f);
     });
+    LINKS.with(|links| links.borrow_mut().push(Rc::downgrade(&link)));
     let guard = SendWrapper::new((link, listeners, tick));
     on_cleanup(move || {
         let (link, listeners, tick) = guard.take();
@@ -271,6 +346,11 @@ fn for_each_listener(
 }
 
 fn stop(link: &Shared) {
+    LINKS.with(|links| {
+        links
+            .borrow_mut()
+            .retain(|l| l.upgrade().is_some_and(|l| !Rc::ptr_eq(&l, link)))
+    });
     let mut l = link.borrow_mut();
     l.stopped = true;
     retire_all(&mut l);
@@ -319,6 +399,7 @@ fn retire_others(l: &mut Link, keep: u32) {
 /// Not Live any more: say so, and forget who of the other side is there
 /// (unknown until the link is back).
 fn not_live(l: &mut Link, status: LinkStatus) {
+    l.current = false;
     l.out.status.set(status);
     l.out.presence.set(None);
 }
@@ -539,6 +620,7 @@ fn connect(link: &Shared) {
         socket: None,
         sse: None,
         callbacks: Vec::new(),
+        calls: Vec::new(),
     };
     let on_message = message_handler(link, id);
     if let (true, Some(session_id)) = (use_sse, session_id) {
@@ -707,6 +789,7 @@ fn apply(link: &Shared, conn: u32, frame: Frame) {
             if l.session_id.is_none() {
                 // A dashboard is Live at once, and refetches its lists
                 // after every reconnect (it has no replay).
+                l.current = true;
                 l.out.status.set(LinkStatus::Live);
                 if l.hellos > 1 {
                     l.out.changes.update(|n| *n += 1);
@@ -728,6 +811,7 @@ fn apply(link: &Shared, conn: u32, frame: Frame) {
             if !same {
                 l.out.view.set(Some(view));
             }
+            l.current = true;
             l.out.status.set(LinkStatus::Live);
         }
         Frame::Heartbeat { last_seq, .. } => {
@@ -735,6 +819,15 @@ fn apply(link: &Shared, conn: u32, frame: Frame) {
                 // This connection sent something the view never got.
                 drop(l);
                 resync(link);
+            }
+        }
+        Frame::Answer(answer) => {
+            let Some(conn) = l.conns.iter_mut().find(|c| c.id == conn) else {
+                return;
+            };
+            if let Some(at) = conn.calls.iter().position(|(id, _)| *id == answer.id) {
+                let (_, waiting) = conn.calls.swap_remove(at);
+                let _ = waiting.send(answer);
             }
         }
         Frame::Pong { id, .. } => {

@@ -15,6 +15,7 @@
 use crate::model::{SessionView, Side};
 use leptos::prelude::*;
 
+pub mod client;
 #[cfg(feature = "hydrate")]
 mod link;
 pub mod outbox;

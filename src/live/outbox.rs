@@ -76,51 +76,31 @@ pub fn remove(key: &str) {
     save(&entries);
 }
 
-/// Sends one entry the way a form would and says what became of it: within
-/// the deadline every request of a page has
-/// ([`crate::api::client::REQUEST_DEADLINE_MS`]), or [`Sent::Unreachable`]
-/// (and the page's live link hears of it).
+/// Sends one entry the way every request of a page goes
+/// ([`crate::live::client::post_form`]: over the live connection when it is
+/// Live, with a deadline, once more over a fresh connection after a
+/// network failure) and says what became of it.
 pub async fn send(pending: &Pending) -> Sent {
-    #[cfg(feature = "hydrate")]
-    {
-        use crate::api::client::{request_failed, REQUEST_DEADLINE_MS};
-        use gloo_net::http::Request;
-        let deadline = web_sys::AbortSignal::timeout_with_u32(REQUEST_DEADLINE_MS);
-        let request = Request::post(&pending.path)
-            .abort_signal(Some(&deadline))
-            .header("Accept", "application/json")
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(pending.body.clone());
-        let Ok(request) = request else {
-            return Sent::Unreachable;
-        };
-        let Ok(response) = request.send().await else {
-            request_failed();
-            return Sent::Unreachable;
-        };
-        if response.ok() {
-            return Sent::Accepted;
-        }
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        let sent = match serde_json::from_str::<AppError>(&text) {
-            Ok(error) => Sent::Refused(error),
-            // Not our answer (a proxy's 502 while spotter restarts, say).
-            Err(_) => Sent::Unreachable,
-        };
-        sent.or_retry_on(status)
+    let Ok(reply) = crate::live::client::post_form(&pending.path, pending.body.clone()).await
+    else {
+        return Sent::Unreachable;
+    };
+    let status = reply.status();
+    if (200..300).contains(&status) {
+        return Sent::Accepted;
     }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = pending;
-        Sent::Unreachable
-    }
+    let text = reply.text().await;
+    let sent = match serde_json::from_str::<AppError>(&text) {
+        Ok(error) => Sent::Refused(error),
+        // Not our answer (a proxy's 502 while spotter restarts, say).
+        Err(_) => Sent::Unreachable,
+    };
+    sent.or_retry_on(status)
 }
 
 impl Sent {
     /// A refusal that says the service is briefly unavailable is worth
     /// another try.
-    #[cfg(feature = "hydrate")]
     fn or_retry_on(self, status: u16) -> Sent {
         match self {
             Sent::Refused(_) if status == 503 => Sent::Unreachable,

@@ -116,6 +116,18 @@ pub struct Peer {
     phase: Arc<Phase>,
 }
 
+impl Peer {
+    /// The same client for a request that has no connection of its own (a
+    /// call made over a live connection, `live::calls`): its phase is its
+    /// own, so answering it never touches the live connection's deadlines.
+    pub fn detached(&self) -> Peer {
+        Peer {
+            address: self.address,
+            phase: Arc::default(),
+        }
+    }
+}
+
 impl Connected<IncomingStream<'_, GuardedListener>> for Peer {
     fn connect_info(stream: IncomingStream<'_, GuardedListener>) -> Self {
         Peer {

@@ -91,6 +91,7 @@ pub async fn build(config: &Config) -> Result<Application, StartError> {
         live_cap: ConnectionCap::new(config.live_connections_per_user),
         metrics: Exporter::new(config.metrics_token.as_deref()),
         deadlines: config.deadlines,
+        calls: Default::default(),
     };
     // The limiters forget addresses and users that are back to full.
     let limits = state.limits.clone();
@@ -144,7 +145,12 @@ impl Application {
             state, stop, tasks, ..
         } = self;
         let listener = GuardedListener::new(listener, state.deadlines);
+        let calls = state.calls.clone();
         let app = router(state);
+        // Calls over live sockets go into this router while it serves
+        // (held here; the state only keeps a weak handle).
+        let held = std::sync::Arc::new(app.clone());
+        calls.serve_with(&held);
         let (signalled, stopping) = tokio::sync::oneshot::channel::<()>();
         // The peer address reaches handlers (per-address rate limits), and
         // the connection's phase reaches `connection::watch_requests`.
@@ -174,6 +180,7 @@ impl Application {
         for task in tasks {
             let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
         }
+        drop(held);
         served
     }
 }

@@ -42,6 +42,9 @@ pub struct AppState {
     pub writer: Writer,
     /// Login cookies to users (remembered briefly).
     pub logins: super::auth::Logins,
+    /// Where server functions called over a live WebSocket go (the router,
+    /// once it serves).
+    pub calls: super::live::calls::Calls,
 }
 
 impl AppState {
@@ -76,6 +79,7 @@ impl FromRef<AppState> for LiveContext {
             heartbeat: state.heartbeat,
             shutdown: state.shutdown.clone(),
             cap: state.live_cap.clone(),
+            calls: state.calls.clone(),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod architecture;
 mod auth;
+mod calls;
 mod compression;
 mod config;
 mod connections;

@@ -9,14 +9,17 @@
 //! | [`presence`] | who is connected to each session, here and on other instances (reports expire) |
 //! | [`follow`] | replay from the log, then live frames: each event once, in seq order |
 //! | [`socket`] | the WebSocket transport (session and dashboard) |
+//! | [`calls`] | server functions called over a WebSocket, made into the app's router |
 //! | [`sse`] | the Server-Sent Events transport |
 //!
 //! The wire format is documented in `docs/live-protocol.md`. Authorization
 //! happens before anything is sent: no login is 401, not a participant 403,
 //! no such session 404 (plain HTTP answers, before the upgrade). Nothing
-//! here writes to the database.
+//! here writes to the database (a call over a WebSocket is a request to
+//! the app's router, which does).
 
 pub mod bus;
+pub mod calls;
 pub mod cap;
 pub mod follow;
 pub mod hub;
@@ -67,6 +70,8 @@ pub struct LiveContext {
     pub shutdown: Shutdown,
     /// Open live connections per user.
     pub cap: cap::ConnectionCap,
+    /// Where calls made over a WebSocket go.
+    pub calls: calls::Calls,
 }
 
 /// The live routes, merged into the app's router.

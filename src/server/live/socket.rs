@@ -6,6 +6,7 @@
 
 use super::{
     authorize,
+    calls::{Caller, Queue},
     follow::{follow, heartbeats, Ended, Follower},
     hub::SharedFrame,
     LiveContext, Since,
@@ -45,6 +46,7 @@ pub async fn session(
     Query(Since { since, snapshot }): Query<Since>,
     Extension(user): Extension<CurrentUser>,
     Extension(CurrentLogin(login)): Extension<CurrentLogin>,
+    caller: Caller,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let (side, slot) = match authorize(&state, user, session_id).await {
@@ -58,6 +60,7 @@ pub async fn session(
         // Present before the first frame goes out, so a client that got
         // `hello` is already counted.
         let presence = state.bus.presences().present(session_id, side);
+        let calls = Queue::new(state.calls, caller, &out);
         let follower = tokio::spawn(follow(
             state.db.clone(),
             state.bus.clone(),
@@ -73,8 +76,11 @@ pub async fn session(
         ));
         pump(
             socket,
-            frames,
-            follower,
+            Sources {
+                frames,
+                follower,
+                calls,
+            },
             state.heartbeat,
             state.shutdown,
             ended,
@@ -85,8 +91,9 @@ pub async fn session(
     })
 }
 
-/// Buffers sized for what flows here: clients send only pongs and close
-/// frames, the server small JSON frames written one at a time. (The 128 KiB
+/// Buffers sized for what flows here: clients send pongs, close frames,
+/// pings and the odd call, the server small JSON frames written one at a
+/// time. (The 128 KiB
 /// defaults cost ~150 KiB of memory per idle connection.)
 fn lean(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
     upgrade
@@ -103,6 +110,7 @@ pub async fn dashboard(
     State(state): State<LiveContext>,
     Extension(CurrentUser(user)): Extension<CurrentUser>,
     Extension(CurrentLogin(login)): Extension<CurrentLogin>,
+    caller: Caller,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let ended = super::logged_out(state.bus.logouts(), login);
@@ -126,6 +134,7 @@ pub async fn dashboard(
     lean(upgrade).on_upgrade(move |socket| async move {
         let _slot = slot;
         let (out, frames) = mpsc::channel::<SharedFrame>(64);
+        let calls = Queue::new(state.calls, caller, &out);
         let follower = tokio::spawn(async move {
             let hello = Frame::Hello {
                 version: PROTOCOL_VERSION,
@@ -156,8 +165,11 @@ pub async fn dashboard(
         });
         pump(
             socket,
-            frames,
-            follower,
+            Sources {
+                frames,
+                follower,
+                calls,
+            },
             heartbeat,
             state.shutdown,
             ended,
@@ -167,8 +179,19 @@ pub async fn dashboard(
     })
 }
 
+/// What a connection's frames come from and its calls go to.
+struct Sources {
+    /// The follower's frames and the calls' answers.
+    frames: mpsc::Receiver<SharedFrame>,
+    /// The follower (it ends when the client is gone or fell behind).
+    follower: tokio::task::JoinHandle<Ended>,
+    /// The client's calls.
+    calls: Queue,
+}
+
 /// Moves frames to the socket, pings every `heartbeat`, answers the client's
-/// `ping` frames with `pong` at once, and ends the connection when the
+/// `ping` frames with `pong` at once, queues its calls (answered on the
+/// frames channel, `calls`), and ends the connection when the
 /// client leaves, when it has been silent for exactly two heartbeats (close
 /// code 4008), when it sends a message over 64 KiB (1009), when the
 /// follower ends (one that fell behind gets 4000), or
@@ -179,8 +202,11 @@ pub async fn dashboard(
 /// ends, so they can be read (and their close codes checked) side by side.
 async fn pump(
     socket: WebSocket,
-    mut frames: mpsc::Receiver<SharedFrame>,
-    follower: tokio::task::JoinHandle<Ended>,
+    Sources {
+        mut frames,
+        follower,
+        mut calls,
+    }: Sources,
     heartbeat: Duration,
     shutdown: Shutdown,
     logged_out: impl std::future::Future<Output = ()>,
@@ -241,7 +267,7 @@ async fn pump(
                 }
                 Some(Ok(message)) => {
                     silence.as_mut().reset(tokio::time::Instant::now() + heartbeat * 2);
-                    if let Some(pong) = answer(&message) {
+                    if let Some(pong) = answer(&message, &mut calls) {
                         match tokio::time::timeout(deadline, sink.send(Message::Text(pong.into()))).await {
                             Ok(Ok(())) => {}
                             _ => break,
@@ -280,13 +306,18 @@ fn is_too_big(error: &axum::Error) -> bool {
     text.contains("Space limit exceeded") || text.contains("Message too long")
 }
 
-/// The reply to a client's frame, if it asks for one (only `ping` does;
-/// anything else a client sends is ignored).
-fn answer(message: &Message) -> Option<String> {
+/// The immediate reply to a client's frame, if it asks for one (`ping`
+/// does; a `call` is queued and answered later; anything else a client
+/// sends is ignored).
+fn answer(message: &Message, calls: &mut Queue) -> Option<String> {
     let Message::Text(text) = message else {
         return None;
     };
     match serde_json::from_str::<ClientFrame>(text.as_str()).ok()? {
         ClientFrame::Ping { id } => serde_json::to_string(&Frame::Pong { id, at: now_ms() }).ok(),
+        ClientFrame::Call { id, path, body } => {
+            calls.push(id, path, body);
+            None
+        }
     }
 }

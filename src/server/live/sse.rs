@@ -73,6 +73,7 @@ pub async fn session(
             Frame::Presence { .. } => event.event("presence"),
             Frame::Heartbeat { .. } => event.event("heartbeat"),
             Frame::Pong { .. } => event.event("pong"),
+            Frame::Answer(_) => event.event("answer"),
         };
         Some((Ok::<_, std::convert::Infallible>(event), (frames, presence)))
     });
