@@ -190,19 +190,21 @@ pub fn repeatable(path: &str, body: &str) -> bool {
         })
 }
 
-/// Sends a form (`application/x-www-form-urlencoded`) to `path` the way a
-/// server function call goes (see the module's text): its answer, or why
-/// none came.
+/// Sends a form (`application/x-www-form-urlencoded`) to `path` once, the
+/// way a server function call goes (over the Live connection, else
+/// `fetch`; with the deadline; a network failure reported to the link),
+/// but without the second try: the outbox keeps what failed and sends it
+/// again itself when the link is back. Its answer, or why none came.
 pub async fn post_form(path: &str, body: String) -> Result<Reply, String> {
     #[cfg(feature = "hydrate")]
     {
-        browser::exchange(browser::Form {
+        let form = browser::Form {
             path: path.to_string(),
             content_type: "application/x-www-form-urlencoded".into(),
             accept: "application/json".into(),
             body,
-        })
-        .await
+        };
+        browser::attempt(&form).await.inspect_err(|_| request_failed())
     }
     #[cfg(not(feature = "hydrate"))]
     {
@@ -279,7 +281,7 @@ mod browser {
     }
 
     /// One try, over the live connection if the page has a Live one.
-    async fn attempt(form: &Form) -> Result<Reply, String> {
+    pub(super) async fn attempt(form: &Form) -> Result<Reply, String> {
         let over_live = callable_live(&form.path) && form.body.len() <= MAX_CALL_BYTES;
         if let Some(answer) = over_live
             .then(|| super::super::link::call(&form.path, &form.body))
@@ -295,8 +297,8 @@ mod browser {
         }
         let request = <BrowserRequest as ClientReq<ServerFnError>>::try_new_post(
             &form.path,
-            &form.accept,
             &form.content_type,
+            &form.accept,
             form.body.clone(),
         )
         .map_err(|e| e.to_string())?;

@@ -1,7 +1,11 @@
 //! The connection state machine (browser only). One `Link` per live page.
 //!
 //! - WebSocket first; after [`WEBSOCKET_TRIES_BEFORE_SSE`] failures in a
-//!   row, Server-Sent Events; reconnects with [`backoff_ms`].
+//!   row, Server-Sent Events; reconnects with [`backoff_ms`]. A link Live
+//!   on SSE tries a WebSocket again beside it (at once, then every
+//!   [`WEBSOCKET_TRIAL_EVERY_MS`]): the failures may have been an outage
+//!   rather than a proxy that breaks WebSockets, and only a WebSocket
+//!   carries the page's calls.
 //! - A link is Live only while frames keep coming: the server sends a
 //!   heartbeat every `heartbeat_ms` (from `hello`), and a watchdog that runs
 //!   every second calls the link dead after [`dead_after_ms`] of silence,
@@ -59,6 +63,9 @@ const TICK_MS: i32 = 1_000;
 const OPENING_MS: f64 = 10_000.0;
 /// The shortest time between two reconnects for failed requests.
 const STALL_PAUSE_MS: f64 = 5_000.0;
+/// How often a link on Server-Sent Events tries a WebSocket again (the
+/// first try right after the SSE connection is Live).
+const WEBSOCKET_TRIAL_EVERY_MS: f64 = 30_000.0;
 
 fn out_view(link: &Shared) -> RwSignal<Option<SessionView>> {
     link.borrow().out.view
@@ -79,6 +86,9 @@ struct Conn {
     socket: Option<WebSocket>,
     sse: Option<EventSource>,
     callbacks: Vec<Box<dyn Any>>,
+    /// A WebSocket tried while the link is Live on SSE: it replaces the
+    /// SSE connection if it says hello, and goes quietly if it fails.
+    trial: bool,
     /// Calls sent on it, waiting for their answers.
     calls: Vec<(u64, oneshot::Sender<Answer>)>,
 }
@@ -134,6 +144,8 @@ struct Link {
     last_tick: f64,
     /// When a failed request last made the link reconnect.
     last_stall: f64,
+    /// When a WebSocket was last tried while on SSE.
+    last_trial: f64,
     /// When the page was hidden or frozen, if it is.
     away_since: Option<f64>,
     /// A `ping` waiting for its `pong`: (id, deadline).
@@ -239,6 +251,7 @@ pub(super) fn start(session_id: Option<i64>, side: Side, probes: RwSignal<u32>, 
         last_heard: now(),
         last_tick: now(),
         last_stall: f64::NEG_INFINITY,
+        last_trial: f64::NEG_INFINITY,
         away_since: None,
         probe: None,
         next_ping: 0,
@@ -384,6 +397,18 @@ fn retire_all(l: &mut Link) {
     l.probe = None;
 }
 
+/// Closes the trial WebSocket if `which` says it is the one; whether it
+/// was. The link goes on as it was (on SSE).
+fn drop_trial(l: &mut Link, which: impl Fn(&Conn) -> bool) -> bool {
+    let Some(at) = l.conns.iter().position(|c| c.trial && which(c)) else {
+        return false;
+    };
+    let mut conn = l.conns.remove(at);
+    conn.close();
+    l.retired.push(conn);
+    true
+}
+
 /// Closes every connection but `keep`.
 fn retire_others(l: &mut Link, keep: u32) {
     let (kept, old): (Vec<Conn>, Vec<Conn>) = std::mem::take(&mut l.conns)
@@ -418,6 +443,8 @@ fn watchdog(link: &Shared) {
         let gap = t - l.last_tick;
         l.last_tick = t;
         let window = dead_after_ms(l.heartbeat_ms) as f64;
+        // A trial WebSocket that has not said hello in time just goes.
+        drop_trial(&mut l, |c| t - c.opened_at > OPENING_MS.max(window));
         let silent = l.live_conn.is_some() && t - l.last_heard > window;
         // The newest connection, still opening long after it was opened.
         let stuck = l
@@ -440,7 +467,26 @@ fn watchdog(link: &Shared) {
         resync(link);
     } else if frozen {
         refresh(link);
+    } else if wants_trial(&mut link.borrow_mut(), t) {
+        open(link, true);
     }
+}
+
+/// Whether to try a WebSocket now: the link is Live on SSE (which cannot
+/// carry the page's calls), no trial is open, and none was tried lately.
+fn wants_trial(l: &mut Link, t: f64) -> bool {
+    let on_sse = l
+        .conns
+        .iter()
+        .any(|c| Some(c.id) == l.live_conn && c.sse.is_some());
+    let due = on_sse
+        && l.current
+        && !l.conns.iter().any(|c| c.trial)
+        && t - l.last_trial > WEBSOCKET_TRIAL_EVERY_MS;
+    if due {
+        l.last_trial = t;
+    }
+    due
 }
 
 fn visibility_changed(link: &Shared) {
@@ -592,6 +638,12 @@ fn go_offline(link: &Shared) {
 }
 
 fn connect(link: &Shared) {
+    open(link, false);
+}
+
+/// Opens a connection: WebSocket, or SSE after repeated WebSocket failures;
+/// a `trial` is always a WebSocket.
+fn open(link: &Shared, trial: bool) {
     let (session_id, since, use_sse, id) = {
         let mut l = link.borrow_mut();
         if l.stopped {
@@ -606,7 +658,7 @@ fn connect(link: &Shared) {
             not_live(&mut l, LinkStatus::Offline);
             return;
         }
-        let sse = l.session_id.is_some() && l.failures >= WEBSOCKET_TRIES_BEFORE_SSE;
+        let sse = !trial && l.session_id.is_some() && l.failures >= WEBSOCKET_TRIES_BEFORE_SSE;
         let id = l.next_conn;
         l.next_conn += 1;
         (l.session_id, l.applied(), sse, id)
@@ -620,6 +672,7 @@ fn connect(link: &Shared) {
         socket: None,
         sse: None,
         callbacks: Vec::new(),
+        trial,
         calls: Vec::new(),
     };
     let on_message = message_handler(link, id);
@@ -677,6 +730,9 @@ fn connect(link: &Shared) {
 fn closed(link: &Shared, id: u32, code: Option<u16>) {
     let newest = {
         let mut l = link.borrow_mut();
+        if drop_trial(&mut l, |c| c.id == id) {
+            return;
+        }
         let newest = l.conns.last().is_some_and(|c| c.id == id);
         if let Some(at) = l.conns.iter().position(|c| c.id == id) {
             let mut conn = l.conns.remove(at);
@@ -780,6 +836,9 @@ fn apply(link: &Shared, conn: u32, frame: Frame) {
                 return;
             }
             retire_others(&mut l, conn);
+            for c in l.conns.iter_mut() {
+                c.trial = false;
+            }
             l.live_conn = Some(conn);
             l.heartbeat_ms = heartbeat_ms;
             l.failures = 0;
