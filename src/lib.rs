@@ -22,7 +22,7 @@
 //! | [`api`] | `#[server]` functions, one module per area, at fixed `/api/<name>` paths |
 //! | [`pages`] | one component per route |
 //! | [`components`] | view pieces used by several pages |
-//! | [`live`] | browser side of the live channel: link state machine, backoff, outbox, wake lock, `use_session_live` |
+//! | [`live`] | browser side of the live channel: link state machine, backoff, outbox, wake lock, `use_session_live`; `client` (every server function call: over the Live WebSocket, else `fetch`, with a deadline) |
 //! | `server` (feature `ssr`) | everything else on the server; its own map is in `src/server/mod.rs` |
 //!
 //! The server, top to bottom (each row uses only rows below it; a test in
@@ -35,7 +35,7 @@
 //! | `edge.rs`, `limits.rs` | the edge: origin checks, security headers, error statuses; rate limits |
 //! | `health.rs`, `auth.rs` | `/healthz`, `/readyz`; login sessions and the login middleware |
 //! | `training/` | mutations: `writer.rs` (runs them: group commit on SQLite's writer thread, the pool on PostgreSQL), `work.rs` (unit of work), `sessions.rs`, `rounds.rs`; read models `queries.rs`; storage `codec.rs` |
-//! | `live/` | `bus.rs` (SQLite: straight to the hub; PostgreSQL: LISTEN/NOTIFY through `listener.rs`), `hub.rs` (local fan-out), `presence.rs`, `follow.rs` (replay, then live), `socket.rs` and `sse.rs` (transports), `cap.rs` (connections per user) |
+//! | `live/` | `bus.rs` (SQLite: straight to the hub; PostgreSQL: LISTEN/NOTIFY through `listener.rs`), `hub.rs` (local fan-out), `presence.rs`, `follow.rs` (replay, then live), `socket.rs` and `sse.rs` (transports), `calls.rs` (server functions called over a WebSocket, made into the router), `cap.rs` (connections per user) |
 //! | `events.rs` | the event log: append inside a mutation's transaction, read back |
 //! | `accounts.rs`, `idempotency.rs`, `demo.rs`, `config.rs`, `shutdown.rs` | users; exactly-once answers; demo accounts; settings; the stop signal |
 //! | `connection.rs` | deadlines on the raw connection: request head, idle keep-alive, stalled writes |

@@ -73,8 +73,14 @@ impl Caller {
     fn new(headers: &HeaderMap, peer: Option<&Peer>) -> Caller {
         let mut carried = HeaderMap::new();
         for name in CARRIED {
-            if let Some(value) = headers.get(&name) {
-                carried.insert(name, value.clone());
+            // A copy: the request's value is a slice of the connection's
+            // whole read buffer, which a clone would keep alive for as
+            // long as the connection lives (kilobytes per connection).
+            if let Some(value) = headers
+                .get(&name)
+                .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok())
+            {
+                carried.insert(name, value);
             }
         }
         Caller {
