@@ -133,16 +133,48 @@ test("feedback sent while offline is kept on the phone and arrives exactly once"
 
 test("a send whose answer was lost, then a reload, still completes the round once", async ({ browser, baseURL, problems }) => {
   const { trainer, athlete, close } = await trainerAndAthlete(browser, baseURL, problems);
-  const id = await joinedSession(trainer, athlete, named("Lara Lost"), named("Mo Mute"));
-  await releaseRound(trainer, 1, "Dip");
-  await expect(athlete.getByTestId("released-round")).toContainText("Dip");
   // The server commits, but the phone never hears back (the answer dies
   // on the way), then the athlete reloads: the outbox sends it again, with
-  // the same key.
+  // the same key. The send goes over the live WebSocket when the page is
+  // Live (a `call` frame), over HTTP otherwise: the answer dies on either.
   let answerLost!: () => void;
   const lost = new Promise<void>((done) => (answerLost = done));
   let first = true;
   let reloaded = false;
+  let overSocket = false;
+  const completing = (message: string | Buffer) =>
+    typeof message === "string" && message.includes('"type":"call"') && message.includes("/api/rounds/complete");
+  await athlete.routeWebSocket(/\/api\/sessions\/\d+\/live/, (ws) => {
+    const server = ws.connectToServer();
+    let lostCall: number | undefined;
+    ws.onMessage((message) => {
+      if (completing(message)) {
+        if (first) {
+          first = false;
+          overSocket = true;
+          lostCall = JSON.parse(message as string).id;
+        } else if (!reloaded) {
+          // Retries before the reload die on the way there (the path is
+          // still bad), so the reloaded page is the one that delivers it.
+          return;
+        }
+      }
+      server.send(message);
+    });
+    server.onMessage((message) => {
+      if (lostCall !== undefined && typeof message === "string" && message.includes('"type":"answer"') && JSON.parse(message).id === lostCall) {
+        // Committed; the answer and the path it was on die.
+        ws.close();
+        server.close();
+        answerLost();
+        return;
+      }
+      ws.send(message);
+    });
+  });
+  const id = await joinedSession(trainer, athlete, named("Lara Lost"), named("Mo Mute"));
+  await releaseRound(trainer, 1, "Dip");
+  await expect(athlete.getByTestId("released-round")).toContainText("Dip");
   await athlete.route("**/api/rounds/complete", async (route) => {
     if (first) {
       first = false;
@@ -172,6 +204,7 @@ test("a send whose answer was lost, then a reload, still completes the round onc
   await expect(athlete.getByTestId("outbox-status")).toHaveText("Sent", { timeout: 10000 });
   await expect(trainer.locator(".completed-round")).toHaveCount(1);
   expect((await eventKinds(athlete, id)).filter((k) => k === "round-completed")).toHaveLength(1);
+  expect(overSocket, "the Live page sent it over its live connection").toBe(true);
   const expected = (p: string) =>
     (/rounds\/complete/.test(p) || /console error: Failed to load resource/.test(p)) && /ERR_CONNECTION_RESET|ERR_FAILED/.test(p);
   problems.splice(0, problems.length, ...problems.filter((p) => !expected(p)));
