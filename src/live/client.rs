@@ -204,7 +204,9 @@ pub async fn post_form(path: &str, body: String) -> Result<Reply, String> {
             accept: "application/json".into(),
             body,
         };
-        browser::attempt(&form).await.inspect_err(|_| request_failed())
+        browser::attempt(&form)
+            .await
+            .inspect_err(|_| request_failed())
     }
     #[cfg(not(feature = "hydrate"))]
     {

@@ -3,7 +3,7 @@
 //! idempotency as over HTTP, and never a way around them.
 
 use crate::{
-    helpers::{round_form, spawn_app, Backend},
+    helpers::{round_form, spawn_app, Backend, Person, TestApp},
     live::{connect_to, hello, next_frame, Socket, SQUAT},
 };
 use futures::SinkExt;
@@ -25,6 +25,15 @@ fn encoded(form: &[(String, String)]) -> String {
     form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
         .finish()
+}
+
+/// `who`'s live connection to `session`, past its `hello`.
+async fn open(app: &TestApp, who: &Person, session: i64) -> Socket {
+    let mut socket = connect_to(&app.address, Some(&who.cookie), session, 2)
+        .await
+        .expect("participant may listen");
+    hello(&mut socket).await;
+    socket
 }
 
 async fn send_call(socket: &mut Socket, id: u64, path: &str, body: &str) {
@@ -55,10 +64,7 @@ async fn a_call_commits_once_however_often_it_is_sent_and_is_answered_on_its_con
 ) {
     let app = spawn_app(backend).await;
     let (_athlete, trainer, session) = app.active_session().await;
-    let mut socket = connect_to(&app.address, Some(&trainer.cookie), session, 2)
-        .await
-        .unwrap();
-    hello(&mut socket).await;
+    let mut socket = open(&app, &trainer, session).await;
     let mut form = round_form(session, "", &[SQUAT], "");
     form.push(("idempotency_key".into(), "call-over-the-socket-0001".into()));
     let body = encoded(&form);
@@ -106,10 +112,7 @@ async fn a_bad_call_is_refused_naming_the_field_and_changes_nothing(backend: Bac
     let app = spawn_app(backend).await;
     let (athlete, trainer, session) = app.active_session().await;
     let before = app.snapshot().await;
-    let mut socket = connect_to(&app.address, Some(&trainer.cookie), session, 2)
-        .await
-        .unwrap();
-    hello(&mut socket).await;
+    let mut socket = open(&app, &trainer, session).await;
     // A letter in a number field.
     let mut bad = SQUAT;
     bad[1] = "3x";
@@ -131,10 +134,7 @@ async fn a_bad_call_is_refused_naming_the_field_and_changes_nothing(backend: Bac
     send_call(&mut socket, 2, "/api/rounds/save", &body).await;
     // The athlete's own socket: the athlete may not save rounds, whatever
     // path the request takes.
-    let mut athletes = connect_to(&app.address, Some(&athlete.cookie), session, 2)
-        .await
-        .unwrap();
-    hello(&mut athletes).await;
+    let mut athletes = open(&app, &athlete, session).await;
     let body = encoded(&round_form(session, "", &[SQUAT], ""));
     send_call(&mut athletes, 3, "/api/rounds/save", &body).await;
     let (answer, _) = answer_to(&mut athletes, 3).await;
@@ -145,10 +145,7 @@ async fn a_bad_call_is_refused_naming_the_field_and_changes_nothing(backend: Bac
 async fn login_cookie_endpoints_and_other_paths_cannot_be_called(backend: Backend) {
     let app = spawn_app(backend).await;
     let (athlete, _trainer, session) = app.active_session().await;
-    let mut socket = connect_to(&app.address, Some(&athlete.cookie), session, 2)
-        .await
-        .unwrap();
-    hello(&mut socket).await;
+    let mut socket = open(&app, &athlete, session).await;
     for (id, path) in [
         (1, "/api/logout"),
         (2, "/api/login"),
@@ -174,10 +171,7 @@ async fn login_cookie_endpoints_and_other_paths_cannot_be_called(backend: Backen
 async fn a_flood_of_calls_is_answered_in_order_or_refused_at_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let (athlete, _trainer, session) = app.active_session().await;
-    let mut socket = connect_to(&app.address, Some(&athlete.cookie), session, 2)
-        .await
-        .unwrap();
-    hello(&mut socket).await;
+    let mut socket = open(&app, &athlete, session).await;
     let body = format!("session_id={session}");
     let calls = 3 * CALLS_IN_FLIGHT as u64;
     for id in 1..=calls {
