@@ -1,10 +1,7 @@
 //! The HTML shell, the router and the layout every page shares.
 
 use crate::{
-    api::auth::{current_user, Logout},
-    components::header::Header,
-    error::AppError,
-    model::User,
+    components::{auth::Auth, header::Header},
     pages::{not_found::NotFound, session_athlete::AthleteSessionPage},
 };
 use leptos::prelude::*;
@@ -66,54 +63,9 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The logged-in user, shared by the header and pages, and the log-out
-/// action (the header's button).
-///
-/// Login and register actions belong to their pages (inside `<Routes>`, where
-/// a failed form post without JavaScript finds its error in the URL); they
-/// call [`Auth::changed`] on success so the user is fetched again.
-#[derive(Clone, Copy)]
-pub struct Auth {
-    /// Log out.
-    pub logout: ServerAction<Logout>,
-    /// Who is logged in, if anyone.
-    pub user: Resource<Result<Option<User>, AppError>>,
-    logins: RwSignal<u32>,
-}
-
-impl Auth {
-    /// Refetches the user after `action` succeeds (client side; without
-    /// JavaScript every form post reloads the page anyway).
-    pub fn refresh_after<I, O>(self, action: ServerAction<I>)
-    where
-        I: leptos::server_fn::ServerFn<Output = O, Error = AppError>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        O: Clone + Send + Sync + 'static,
-    {
-        Effect::new(move |_| {
-            if matches!(action.value().get(), Some(Ok(_))) {
-                self.logins.update(|n| *n += 1);
-            }
-        });
-    }
-}
-
 #[component]
 fn Layout(routing: ReadSignal<bool>) -> impl IntoView {
-    let logout = ServerAction::<Logout>::new();
-    let logins = RwSignal::new(0);
-    let user = Resource::new(
-        move || (logins.get(), logout.version().get()),
-        |_| current_user(),
-    );
-    provide_context(Auth {
-        logout,
-        user,
-        logins,
-    });
+    Auth::provide();
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <Show when=move || routing.get()>

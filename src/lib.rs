@@ -16,14 +16,19 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`app`] | HTML shell, router, layout, the shared [`app::Auth`] context |
+//! | [`app`] | HTML shell, router, the layout |
 //! | [`model`] | types shared by server and browser, validation, and the session rules as pure functions ([`model::rules`]); re-exports the protocol |
 //! | [`error`] | [`error::AppError`], the one error every server function returns, and its HTTP status |
 //! | [`api`] | `#[server]` functions, one module per area, at fixed `/api/<name>` paths |
-//! | [`pages`] | one component per route |
-//! | [`components`] | view pieces used by several pages |
-//! | [`live`] | browser side of the live channel: link state machine, backoff, outbox, wake lock, `use_session_live`; `client` (every server function call: over the Live WebSocket, else `fetch`, with a deadline) |
+//! | [`pages`] | one component per route; no page uses another |
+//! | [`components`] | what more than one page uses: view pieces, `auth` (the logged-in user context), `forms` (a form's messages and successes), `session_view` (the session id in the URL, parts of the live view); never a page |
+//! | [`live`] | browser side of the live channel: link state machine, backoff, outbox, wake lock, `use_session_live`; `storage` (`localStorage`); `client` (every server function call: over the Live WebSocket, else `fetch`, with a deadline) |
 //! | `server` (feature `ssr`) | everything else on the server; its own map is in `src/server/mod.rs` |
+//!
+//! These point one way too (`app` → `pages` → `components` → `api` →
+//! `live` → `error` → `model`; `tests/api/architecture.rs` fails on a
+//! cycle, on `model` using anything of the app, and on a page using
+//! another page).
 //!
 //! The server, top to bottom (each row uses only rows below it; a test in
 //! `tests/api/architecture.rs` fails on any cycle):

@@ -1,6 +1,6 @@
 //! The top bar: the brand, and who is logged in with a log-out button.
 
-use crate::app::Auth;
+use crate::components::auth::Auth;
 use leptos::prelude::*;
 use leptos_router::components::A;
 

@@ -2,7 +2,7 @@
 //! user, or sends the visitor to `/login?next=<this page>` (a real 302 when
 //! rendered on the server, a client navigation after hydration).
 
-use crate::{app::Auth, model::User};
+use crate::{components::auth::Auth, model::User};
 use leptos::prelude::*;
 use leptos_router::{components::Redirect, hooks::use_location};
 

@@ -15,13 +15,13 @@
 use crate::{
     api::rounds::SaveRound,
     components::field::{scoped_id, Drafts, Field, IdempotencyKey, TextArea},
+    components::forms::{field_error, general_error},
     error::AppError,
     model::{
         exercise_field, ExerciseInput, LastDone, LoadUnit, Round, RoundStatus, DURATION_MAX_S,
         EXERCISE_NAME_MAX_CHARS, LOAD_MAX, NOTES_MAX_CHARS, RELEASE_ACTION, REPS_MAX, REST_MAX_S,
         SETS_MAX,
     },
-    pages::{field_error, general_error},
 };
 use leptos::prelude::*;
 
@@ -71,6 +71,10 @@ pub fn RoundBuilder(
     /// opening one closes the other, and closing the editor opens the next
     /// round's form.
     editing: RwSignal<bool>,
+    /// True while the page waits for this form's own save to show (its
+    /// buttons are off meanwhile).
+    #[prop(optional)]
+    settling: Option<Signal<bool>>,
     /// Whether this builder is the released round's editor.
     #[prop(optional)]
     is_editor: bool,
@@ -125,6 +129,7 @@ pub fn RoundBuilder(
         Some(r) => (format!("Round {} (draft)", r.number), "Save draft"),
     };
     let err = move |field: String| field_error(action.into(), field);
+    let busy = move || action.pending().get() || settling.is_some_and(|s| s.get());
     // One round form open at a time. (Not the `name` attribute of
     // exclusive disclosures: a form rendered anew after a save would be the
     // one the browser closes.) The attribute is for the server's HTML, the
@@ -143,7 +148,7 @@ pub fn RoundBuilder(
                 // The form's first submit button is what Enter in a field
                 // presses: save, not a row's "Move up".
                 <button type="submit" name="row_action" value="" class="visually-hidden" tabindex="-1" aria-hidden="true">{save_label}</button>
-                <IdempotencyKey renew=crate::pages::successes(action.into())/>
+                <IdempotencyKey renew=crate::components::forms::successes(action.into())/>
                 <input type="hidden" name="session_id" value=session_id/>
                 <input type="hidden" name="round_id" value=round_id/>
                 {rows
@@ -221,9 +226,9 @@ pub fn RoundBuilder(
                 <p class="form-error" role="alert">{move || general_error(action.into()).get()}</p>
                 <p class="field-error" role="alert">{move || err("exercises".to_string()).get()}</p>
                 <div class="form-actions">
-                    <button type="submit" class:secondary=release_label.is_some() name="row_action" value="" disabled=move || action.pending().get()>{save_label}</button>
+                    <button type="submit" class:secondary=release_label.is_some() name="row_action" value="" disabled=busy>{save_label}</button>
                     {release_label.map(|label| view! {
-                        <button type="submit" name="row_action" value=RELEASE_ACTION disabled=move || action.pending().get()>{label}</button>
+                        <button type="submit" name="row_action" value=RELEASE_ACTION disabled=busy>{label}</button>
                     })}
                 </div>
             </ActionForm>

@@ -6,9 +6,9 @@ use crate::components::field::IdempotencyKey;
 use crate::{
     api::sessions::CancelSession,
     components::field::Field,
+    components::forms::{field_error, general_error},
     error::AppError,
     model::{format_number, Round, SessionStatus, SessionSummary, Side},
-    pages::{field_error, general_error, set_page_status},
 };
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -154,7 +154,7 @@ pub fn CancelForm(session_id: i64, action: ServerAction<CancelSession>) -> impl 
         <details class="card cancel">
             <summary>"Cancel this session"</summary>
             <ActionForm action=action>
-                <IdempotencyKey renew=crate::pages::successes(action.into())/>
+                <IdempotencyKey renew=crate::components::forms::successes(action.into())/>
                 <input type="hidden" name="session_id" value=session_id/>
                 <Field label="Reason (optional)" name="reason" maxlength=crate::model::NOTES_MAX_CHARS error=reason_error/>
                 <p class="form-error" role="alert">{move || general_error(action.into()).get()}</p>
@@ -203,5 +203,17 @@ pub fn WrongSide(viewer: Side, session_id: i64) -> impl IntoView {
             <p>{text}</p>
             <p><A href=href>"Go to your view of this session"</A></p>
         </section>
+    }
+}
+
+/// Sets the HTTP status of a page rendered on the server (no-op in the
+/// browser).
+fn set_page_status(_status: u16) {
+    #[cfg(feature = "ssr")]
+    if let (Some(response), Ok(status)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        axum::http::StatusCode::from_u16(_status),
+    ) {
+        response.set_status(status);
     }
 }

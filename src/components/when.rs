@@ -2,7 +2,6 @@
 //! in UTC, then in the browser's own time zone and language; with the date
 //! whenever it is not today.
 
-use crate::pages::clock;
 use leptos::prelude::*;
 
 /// `ms` (since the epoch) as a `<time>` element.
@@ -46,4 +45,34 @@ fn local(ms: i64) -> Option<String> {
         let _ = ms;
         None
     }
+}
+
+/// When a time (ms since the epoch) was, in UTC, as the server renders
+/// it: `14:05 UTC` today, `24 Nov 2026, 14:05 UTC` on another day. In the
+/// browser this is only the text hydration starts from; [`When`] replaces
+/// it with the browser's own time zone and language.
+///
+pub(crate) fn clock(ms: i64) -> String {
+    #[cfg(feature = "ssr")]
+    {
+        use time::{macros::format_description, OffsetDateTime};
+        if let Ok(at) = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000) {
+            let formatted = if at.date() == OffsetDateTime::now_utc().date() {
+                at.format(format_description!("[hour]:[minute] UTC"))
+            } else {
+                at.format(format_description!(
+                    "[day padding:none] [month repr:short] [year], [hour]:[minute] UTC"
+                ))
+            };
+            if let Ok(text) = formatted {
+                return text;
+            }
+        }
+    }
+    let minutes = ms.div_euclid(60_000);
+    format!(
+        "{:02}:{:02} UTC",
+        minutes.div_euclid(60).rem_euclid(24),
+        minutes.rem_euclid(60)
+    )
 }

@@ -15,7 +15,7 @@
 //!    [`MAX_CALL_BYTES`]) over `fetch`.
 //! 2. No answer within [`REQUEST_DEADLINE_MS`], or the connection closed
 //!    first, or `fetch` failed: the page's live link hears of it (a window
-//!    event, [`REQUEST_FAILED_EVENT`]), stops saying Live and opens a new
+//!    event, [`super::REQUEST_FAILED_EVENT`]), stops saying Live and opens a new
 //!    connection.
 //! 3. A call that may be repeated (it carries an `idempotency_key`, or it
 //!    only reads) waits up to another deadline for the link to be Live
@@ -39,10 +39,6 @@ use std::future::Future;
 
 /// How long any request of a page may take.
 pub const REQUEST_DEADLINE_MS: u32 = 8_000;
-
-/// The window event a request that failed on the network fires (the live
-/// link listens for it).
-pub const REQUEST_FAILED_EVENT: &str = "spotter-request-failed";
 
 /// Server functions that only read: repeating one is always safe.
 const READS: &[&str] = &[
@@ -218,9 +214,10 @@ pub async fn post_form(path: &str, body: String) -> Result<Reply, String> {
 /// Tells the page's live link that a request failed on the network.
 pub fn request_failed() {
     #[cfg(feature = "hydrate")]
-    if let (Some(window), Ok(event)) =
-        (web_sys::window(), web_sys::Event::new(REQUEST_FAILED_EVENT))
-    {
+    if let (Some(window), Ok(event)) = (
+        web_sys::window(),
+        web_sys::Event::new(super::REQUEST_FAILED_EVENT),
+    ) {
         let _ = window.dispatch_event(&event);
     }
 }

@@ -236,7 +236,7 @@ impl Link {
 /// Starts following the session; everything stops when the calling
 /// component is cleaned up. `probes` asks for a probe each time it changes;
 /// a request of the page that failed on the network (the window event
-/// `live::client::REQUEST_FAILED_EVENT`) makes the link reconnect.
+/// `live::REQUEST_FAILED_EVENT`) makes the link reconnect.
 pub(super) fn start(session_id: Option<i64>, side: Side, probes: RwSignal<u32>, out: Outputs) {
     let navigate = use_navigate();
     let link: Shared = Rc::new(RefCell::new(Link {
@@ -315,7 +315,7 @@ pub(super) fn start(session_id: Option<i64>, side: Side, probes: RwSignal<u32>, 
         (true, "resume", callback(|l, _| wake(l))),
         (
             false,
-            crate::live::client::REQUEST_FAILED_EVENT,
+            super::REQUEST_FAILED_EVENT,
             callback(|l, _| stall(l)),
         ),
     ];

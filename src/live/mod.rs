@@ -19,7 +19,12 @@ pub mod client;
 #[cfg(feature = "hydrate")]
 mod link;
 pub mod outbox;
+pub mod storage;
 pub mod wake_lock;
+
+/// The window event a request of the page that failed on the network
+/// fires (`client` fires it, the link listens for it).
+pub const REQUEST_FAILED_EVENT: &str = "spotter-request-failed";
 
 /// First reconnect delay cap, milliseconds.
 pub const BACKOFF_BASE_MS: f64 = 500.0;

@@ -3,7 +3,8 @@
 //! its idempotency key, so a repeat can never count twice) until the server
 //! answered it, and sent again when the link is back, after a reload too.
 
-use crate::{components::field::storage, error::AppError};
+use super::storage;
+use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 
 /// Where the outbox lives in `localStorage`.

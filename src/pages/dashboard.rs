@@ -1,7 +1,7 @@
 //! `/dashboard`: the logged-in home. Athletes start sessions and see theirs
 //! by status; trainers see sessions waiting for them, active and past ones.
 
-use super::{field_error, general_error};
+use crate::components::forms::{field_error, general_error};
 use crate::components::{field::IdempotencyKey, live_indicator::LinkStatusBadge, when::When};
 use crate::{
     api::sessions::{load_dashboard, JoinSession, StartSession},
@@ -109,7 +109,7 @@ fn AthleteDashboard(dashboard: Dashboard, start: ServerAction<StartSession>) -> 
             } else {
                 view! {
                     <ActionForm action=start>
-                        <IdempotencyKey renew=crate::pages::successes(start.into())/>
+                        <IdempotencyKey renew=crate::components::forms::successes(start.into())/>
                         <div class="field">
                             <label for=select_id.clone()>"Trainer"</label>
                             <select id=select_id name="trainer_id" aria-describedby="field-trainer_id-error">
@@ -153,7 +153,7 @@ fn TrainerDashboard(dashboard: Dashboard, join: ServerAction<JoinSession>) -> im
                                 <li>
                                     <span>{format!("{} · started ", s.athlete_name)}<When ms=s.created_at/></span>
                                     <ActionForm action=join attr:class="inline">
-                                        <IdempotencyKey renew=crate::pages::successes(join.into())/>
+                                        <IdempotencyKey renew=crate::components::forms::successes(join.into())/>
                                         <input type="hidden" name="session_id" value=s.id/>
                                         <button type="submit">{format!("Join {}", s.athlete_name)}</button>
                                     </ActionForm>

@@ -1,7 +1,7 @@
 //! `/sessions/:id/history`: the read-only record of a session for both
 //! sides, once it has ended.
 
-use super::session_athlete::session_id_param;
+use crate::components::session_view::session_id_param;
 use crate::{
     api::sessions::load_session,
     components::{

@@ -1,6 +1,6 @@
 //! `/`: what spotter is, and the way in.
 
-use crate::app::Auth;
+use crate::components::auth::Auth;
 use leptos::prelude::*;
 use leptos_router::components::A;
 

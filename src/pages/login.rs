@@ -2,11 +2,13 @@
 //! JavaScript a refused login comes back here with the email still typed
 //! and the message under its field (see [`login_failed`]).
 
-use super::{field_error, general_error};
 use crate::{
     api::auth::{login_failed, Login},
-    app::Auth,
-    components::field::Field,
+    components::{
+        auth::Auth,
+        field::Field,
+        forms::{field_error, general_error},
+    },
     model::LoginFailed,
 };
 use leptos::prelude::*;

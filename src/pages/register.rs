@@ -1,9 +1,9 @@
 //! `/register`: create a trainer or athlete account.
 
-use super::{field_error, general_error};
+use crate::components::forms::{field_error, general_error};
 use crate::{
     api::auth::Register,
-    app::Auth,
+    components::auth::Auth,
     components::field::Field,
     model::{NAME_MAX_CHARS, PASSWORD_MAX_CHARS},
 };

@@ -9,7 +9,10 @@
 //! its idempotency key makes every resend count once. The screen stays on
 //! while a round is open.
 
-use super::{field_error, general_error};
+use crate::components::{
+    forms::{field_error, general_error},
+    session_view::{part, prescription, session_id_param},
+};
 use crate::{
     api::{
         sessions::{load_session, CancelSession},
@@ -31,25 +34,13 @@ use crate::{
         use_session_live, wake_lock, LinkStatus, Live,
     },
     model::{
-        feedback_field, Round, SessionStatus, SessionView, Side, DURATION_MAX_S, LOAD_MAX,
-        NOTES_MAX_CHARS, REPS_MAX, RPE_MAX, SETS_MAX,
+        feedback_field, Round, SessionStatus, Side, DURATION_MAX_S, LOAD_MAX, NOTES_MAX_CHARS,
+        REPS_MAX, RPE_MAX, SETS_MAX,
     },
 };
 use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
-use leptos_router::{components::A, hooks::use_params_map};
-
-/// The session id from the URL (0, which matches nothing, if malformed).
-pub(crate) fn session_id_param() -> Memo<i64> {
-    let params = use_params_map();
-    Memo::new(move |_| {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse().ok())
-            .unwrap_or(0)
-    })
-}
+use leptos_router::components::A;
 
 /// The athlete's session page.
 #[component]
@@ -218,28 +209,6 @@ fn AthleteSession() -> impl IntoView {
                 }
             })}
         </Suspense>
-    }
-}
-
-/// A part of the page's view, recomputed when the view changes and passed
-/// on only when that part did (so only what changed is drawn again).
-pub(crate) fn part<T>(
-    live: Live,
-    pick: impl Fn(&SessionView) -> T + Send + Sync + 'static,
-) -> Memo<Option<T>>
-where
-    T: Clone + PartialEq + Send + Sync + 'static,
-{
-    Memo::new(move |_| live.view.with(|v| v.as_ref().map(&pick)))
-}
-
-/// A round as prescribed (what forms are built from): without its sets and
-/// feedback, so a set landing does not make its forms again.
-pub(crate) fn prescription(round: &Round) -> Round {
-    Round {
-        sets: Vec::new(),
-        feedback: Vec::new(),
-        ..round.clone()
     }
 }
 

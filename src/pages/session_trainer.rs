@@ -2,12 +2,11 @@
 //! the round builder, the released round and its status, each completed
 //! round with the athlete's feedback next to the prescription, cancel.
 
-use super::{
-    general_error,
-    session_athlete::{part, prescription, session_id_param},
-    successes,
+use crate::components::{
+    field::IdempotencyKey,
+    forms::{general_error, successes},
+    session_view::{part, prescription, session_id_param},
 };
-use crate::components::field::IdempotencyKey;
 use crate::{
     api::{
         pain::AcknowledgePain,
@@ -51,6 +50,19 @@ struct TrainerActions {
     /// Whether the released round's editor (rather than the next round's
     /// form) is the open one.
     editing: RwSignal<bool>,
+    /// A builder's own save answered, its event not in the view yet: the
+    /// saved round and its revision before the save. Meanwhile the builders
+    /// show the form as it was before the save, so their buttons are off
+    /// (its "Release round 1" would make a second round).
+    waiting_for: RwSignal<Option<(i64, i64)>>,
+}
+
+impl TrainerActions {
+    /// Whether the builders' buttons wait for a save to settle.
+    fn settling(self) -> Signal<bool> {
+        let waiting_for = self.waiting_for;
+        Signal::derive(move || waiting_for.with(Option::is_some))
+    }
 }
 
 /// The trainer's session page.
@@ -76,6 +88,7 @@ fn TrainerSession() -> impl IntoView {
         // Kept on this computer as typed, restored after a reload.
         drafts: Drafts::persisted(format!("spotter.draft.{}.trainer", id.get_untracked())),
         editing: RwSignal::new(false),
+        waiting_for: RwSignal::new(None),
     };
     let saves = (
         successes(actions.save.into()),
@@ -145,7 +158,7 @@ fn TrainerView(live: Live, actions: TrainerActions) -> impl IntoView {
     // saved round at a new revision, the builder stays as it was (or a
     // "Release round 1" still on the next round's form would make a second
     // round). At most 3 s: a round deleted meanwhile does not hold it.
-    let waiting_for = RwSignal::new(None::<(i64, i64)>);
+    let waiting_for = actions.waiting_for;
     let at_dispatch = StoredValue::new(Vec::<(i64, i64)>::new());
     let was_busy = StoredValue::new(false);
     let versions = StoredValue::new([0usize; 3]);
@@ -278,7 +291,7 @@ fn TrainerView(live: Live, actions: TrainerActions) -> impl IntoView {
                 <section class="card">
                     <p>{format!("{} started this session and is waiting for you.", athlete())}</p>
                     <ActionForm action=actions.join>
-                        <IdempotencyKey renew=crate::pages::successes(actions.join.into())/>
+                        <IdempotencyKey renew=crate::components::forms::successes(actions.join.into())/>
                         <input type="hidden" name="session_id" value=session_id/>
                         <p class="form-error" role="alert">{move || general_error(actions.join.into()).get()}</p>
                         <button type="submit" disabled=move || actions.join.pending().get()>"Join session"</button>
@@ -292,14 +305,14 @@ fn TrainerView(live: Live, actions: TrainerActions) -> impl IntoView {
                     // disclosures, which works without JavaScript too).
                     <div class="desk-build">
                         {move || released_shown.get().map(|round| view! {
-                            <RoundBuilder session_id round=Some(round) action=actions.edit drafts=actions.drafts editing=actions.editing is_editor=true last_done=last_done()/>
+                            <RoundBuilder session_id round=Some(round) action=actions.edit drafts=actions.drafts editing=actions.editing is_editor=true last_done=last_done() settling=actions.settling()/>
                         })}
                         {move || match draft_shown.get() {
                             Some(round) => view! { <DraftPanel session_id round actions can_release=can_release.get() last_done=last_done()/> }.into_any(),
                             None => {
                                 let release_number = can_release.get().then(|| next_number.get());
                                 view! {
-                                    <RoundBuilder session_id round=None action=actions.save drafts=actions.drafts editing=actions.editing release_number last_done=last_done()/>
+                                    <RoundBuilder session_id round=None action=actions.save drafts=actions.drafts editing=actions.editing release_number last_done=last_done() settling=actions.settling()/>
                                 }
                                 .into_any()
                             }
@@ -389,7 +402,7 @@ fn DraftPanel(
     let number = round.number;
     let round_id = round.id;
     view! {
-        <RoundBuilder session_id round=Some(round) action=actions.save drafts=actions.drafts release_number=can_release.then_some(number) editing=actions.editing last_done>
+        <RoundBuilder session_id round=Some(round) action=actions.save drafts=actions.drafts release_number=can_release.then_some(number) editing=actions.editing last_done settling=actions.settling()>
             <div class="release" data-testid="release-panel">
                 <DeleteButton session_id round_id number actions/>
                 {(!can_release).then(|| view! { <p class="hint">"Release it once the athlete has completed the open round."</p> })}
@@ -407,7 +420,7 @@ fn DeleteButton(
 ) -> impl IntoView {
     view! {
         <ActionForm action=actions.delete attr:class="inline">
-            <IdempotencyKey renew=crate::pages::successes(actions.delete.into())/>
+            <IdempotencyKey renew=crate::components::forms::successes(actions.delete.into())/>
             <input type="hidden" name="session_id" value=session_id/>
             <input type="hidden" name="round_id" value=round_id/>
             <button type="submit" class="secondary danger" disabled=move || actions.delete.pending().get()>
@@ -446,7 +459,7 @@ fn PainAlerts(
                             {format!(" in round {}: {} ({when})", report.round, report.describe())}
                         </p>
                         <ActionForm action=action attr:class="inline">
-                            <IdempotencyKey renew=crate::pages::successes(action.into())/>
+                            <IdempotencyKey renew=crate::components::forms::successes(action.into())/>
                             <input type="hidden" name="session_id" value=session_id/>
                             <input type="hidden" name="report_id" value=report.id/>
                             <button type="submit" disabled=move || action.pending().get()>"Seen"</button>
@@ -493,7 +506,7 @@ fn RepeatRound(
     let label = format!("Repeat round {} as round {next}", round.number);
     view! {
         <ActionForm action=action attr:class="repeat-round">
-            <IdempotencyKey renew=crate::pages::successes(action.into())/>
+            <IdempotencyKey renew=crate::components::forms::successes(action.into())/>
             <input type="hidden" name="session_id" value=session_id/>
             <input type="hidden" name="round_id" value=""/>
             <input type="hidden" name="row_action" value=""/>

@@ -1,7 +1,10 @@
-//! The server's module map, checked: dependencies between the modules of
+//! The module map, checked: dependencies between the modules of
 //! `src/server` (and between the files of `src/server/live`) point one way,
-//! with no cycle, and `db` depends on nothing else in the server. Read from
-//! the `super::…` and `crate::server::…` paths in the source.
+//! with no cycle, and `db` depends on nothing else in the server; the
+//! app's modules (`app`, `pages`, `components`, `live`, `model`, `api`,
+//! `error`) have no cycle either, `model` uses nothing of the app,
+//! components never use pages and no page uses another. Read from the
+//! `super::…`, `crate::…` and `crate::server::…` paths in the source.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -131,6 +134,25 @@ fn folder_graph(folder: &Path) -> Graph {
         .collect()
 }
 
+/// The graph between the files of one of the app's folders: `super::x` or
+/// `<folder>::x` (in `crate::<folder>::x` or a `crate::{<folder>::…}`
+/// group) from a file.
+fn app_folder_graph(src: &Path, folder: &str) -> Graph {
+    let all = modules(&src.join(folder));
+    all.iter()
+        .map(|module| {
+            let source = read(&src.join(folder).join(format!("{module}.rs")));
+            let mut names = names_after(&source, "super::");
+            names.extend(names_after(&source, &format!("{folder}::")));
+            let uses = names
+                .into_iter()
+                .filter(|n| all.contains(n) && n != module)
+                .collect();
+            (module.clone(), uses)
+        })
+        .collect()
+}
+
 /// A cycle, if there is one.
 fn cycle(graph: &Graph) -> Option<Vec<String>> {
     fn visit(
@@ -182,6 +204,67 @@ fn server_modules_depend_one_way_and_db_on_nothing() {
     assert!(live["hub"].is_empty(), "the hub is local fan-out only");
     let training = folder_graph(&server.join("training"));
     assert_eq!(cycle(&training), None, "training files: {training:#?}");
+}
+
+/// The graph between the app's top-level modules: a module depends on
+/// another if any of its files names it as `crate::x` (in a path or a
+/// `crate::{x, …}` group).
+fn crate_graph(src: &Path, all: &[&str]) -> Graph {
+    all.iter()
+        .map(|module| {
+            let uses = files_of(src, module)
+                .iter()
+                .flat_map(|file| names_after(&read(file), "crate::"))
+                .filter(|n| all.contains(&n.as_str()) && n != module)
+                .collect();
+            (module.to_string(), uses)
+        })
+        .collect()
+}
+
+#[test]
+fn app_modules_depend_one_way_and_pages_stand_alone() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let app = [
+        "app",
+        "pages",
+        "components",
+        "live",
+        "model",
+        "api",
+        "error",
+    ];
+    let graph = crate_graph(&src, &app);
+    assert!(
+        graph["pages"].contains("components") && graph["app"].contains("pages"),
+        "the scan sees the modules and their uses: {graph:?}"
+    );
+    assert_eq!(cycle(&graph), None, "app modules: {graph:#?}");
+    assert!(graph["model"].is_empty(), "model uses {:?}", graph["model"]);
+    assert!(
+        !graph["components"].contains("pages") && !graph["components"].contains("app"),
+        "components use {:?}",
+        graph["components"]
+    );
+    assert!(
+        !graph["live"].contains("components") && !graph["live"].contains("api"),
+        "live uses {:?}",
+        graph["live"]
+    );
+    for folder in ["components", "live", "model"] {
+        let files = app_folder_graph(&src, folder);
+        assert_eq!(cycle(&files), None, "{folder} files: {files:#?}");
+    }
+    let components = app_folder_graph(&src, "components");
+    assert!(
+        components["session"].contains("field"),
+        "the scan sees the files' uses: {components:?}"
+    );
+    let pages = app_folder_graph(&src, "pages");
+    assert!(
+        pages.values().all(BTreeSet::is_empty),
+        "a page uses another page: {pages:#?}"
+    );
 }
 
 #[test]
