@@ -77,10 +77,11 @@ pub fn remove(key: &str) {
     save(&entries);
 }
 
-/// Sends one entry the way every request of a page goes
+/// Sends one entry once, the way every request of a page goes
 /// ([`crate::live::client::post_form`]: over the live connection when it is
-/// Live, with a deadline, once more over a fresh connection after a
-/// network failure) and says what became of it.
+/// Live, `fetch` otherwise, with a deadline; a network failure tells the
+/// link) and says what became of it. What stays unsent is sent again by
+/// the page when its link is Live again.
 pub async fn send(pending: &Pending) -> Sent {
     let Ok(reply) = crate::live::client::post_form(&pending.path, pending.body.clone()).await
     else {
