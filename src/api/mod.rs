@@ -2,6 +2,29 @@
 //! one mutation or query, callable from a form (with or without WASM) and
 //! over HTTP at a fixed `/api/<endpoint>` path.
 
+/// Declares mutations' server functions: each is `#[server]` at its
+/// endpoint, through the page's client (`live::client::Deadline`), with
+/// every argument optional in the form (`#[server(default)]`: a missing
+/// field is empty, and the mutation says what it needs), and its body is
+/// one call, `server::mutate`, with its own arguments: the struct
+/// `#[server]` makes of them, named after `as`, for which
+/// `server::training` implements `Mutation`.
+macro_rules! mutation {
+    ($(
+        $(#[doc = $doc:literal])*
+        #[server(endpoint = $endpoint:literal)]
+        pub async fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $answer:ty as $args:ident;
+    )*) => {$(
+        $(#[doc = $doc])*
+        #[leptos::server(endpoint = $endpoint, client = $crate::live::client::Deadline)]
+        pub async fn $name(
+            $(#[server(default)] $arg: $ty),*
+        ) -> Result<$answer, $crate::error::AppError> {
+            $crate::server::mutate($args { $($arg),* }).await
+        }
+    )*};
+}
+
 pub mod auth;
 pub mod pain;
 pub mod rounds;
@@ -30,33 +53,40 @@ pub fn endpoint(path: &str) -> Option<&'static str> {
 #[cfg(feature = "ssr")]
 type FormReader = fn(&[u8]) -> Option<crate::model::FieldError>;
 
-/// Every server function's endpoint and form reader.
+/// Every server function's path and form reader (the endpoint itself is
+/// written once, in its `#[server]` attribute).
 #[cfg(feature = "ssr")]
-const ENDPOINTS: &[(&str, FormReader)] = &[
-    ("register", first_error::<auth::Register>),
-    ("login", first_error::<auth::Login>),
-    ("login/failed", first_error::<auth::LoginFailed>),
-    ("logout", first_error::<auth::Logout>),
-    ("me", first_error::<auth::CurrentUser>),
-    ("rounds/save", first_error::<rounds::SaveRound>),
-    ("rounds/release", first_error::<rounds::ReleaseRound>),
-    ("rounds/delete", first_error::<rounds::DeleteRound>),
-    ("rounds/complete", first_error::<rounds::CompleteRound>),
-    ("sets/log", first_error::<sets::LogSet>),
-    ("pain/report", first_error::<pain::ReportPain>),
-    ("pain/acknowledge", first_error::<pain::AcknowledgePain>),
-    ("dashboard", first_error::<sessions::LoadDashboard>),
-    ("sessions/view", first_error::<sessions::LoadSession>),
-    ("exercises/names", first_error::<sessions::ExerciseNames>),
-    ("sessions/start", first_error::<sessions::StartSession>),
-    ("sessions/join", first_error::<sessions::JoinSession>),
-    ("sessions/cancel", first_error::<sessions::CancelSession>),
-];
+const ENDPOINTS: &[(&str, FormReader)] = {
+    use leptos::server_fn::ServerFn;
+    macro_rules! readers {
+        ($($f:ty),* $(,)?) => { &[$((<$f>::PATH, first_error::<$f>)),*] };
+    }
+    readers![
+        auth::Register,
+        auth::Login,
+        auth::LoginFailed,
+        auth::Logout,
+        auth::CurrentUser,
+        rounds::SaveRound,
+        rounds::ReleaseRound,
+        rounds::DeleteRound,
+        rounds::CompleteRound,
+        sets::LogSet,
+        pain::ReportPain,
+        pain::AcknowledgePain,
+        sessions::LoadDashboard,
+        sessions::LoadSession,
+        sessions::ExerciseNames,
+        sessions::StartSession,
+        sessions::JoinSession,
+        sessions::CancelSession,
+    ]
+};
 
 #[cfg(feature = "ssr")]
 fn lookup(path: &str) -> Option<(&'static str, FormReader)> {
-    let endpoint = path.strip_prefix("/api/")?;
-    ENDPOINTS.iter().copied().find(|(e, _)| *e == endpoint)
+    let (full, reader) = ENDPOINTS.iter().copied().find(|(p, _)| *p == path)?;
+    Some((full.strip_prefix("/api/")?, reader))
 }
 
 #[cfg(feature = "ssr")]

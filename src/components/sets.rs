@@ -25,6 +25,17 @@ pub struct SetSubmit {
     pub scope: String,
 }
 
+/// What the athlete's set and pain forms take from their page: the typed
+/// drafts, the successes that renew their idempotency keys, the last
+/// refusal, and where a submit goes (the page's outbox).
+#[derive(Clone, Copy)]
+pub struct SetForms {
+    pub drafts: Drafts,
+    pub renew: Signal<u32>,
+    pub refusal: Signal<SetRefusal>,
+    pub on_submit: Callback<SetSubmit>,
+}
+
 /// The last refusal of a set or pain form: its scope and the server's error.
 pub type SetRefusal = Option<(String, AppError)>;
 
@@ -75,10 +86,7 @@ pub fn SetRows(
     round: Round,
     #[prop(into)] logged: Signal<Vec<LoggedSet>>,
     index: usize,
-    drafts: Drafts,
-    #[prop(into)] renew: Signal<u32>,
-    #[prop(into)] refusal: Signal<SetRefusal>,
-    on_submit: Callback<SetSubmit>,
+    forms: SetForms,
 ) -> impl IntoView {
     let Some(exercise) = round.exercises.get(index).cloned() else {
         return ().into_any();
@@ -100,7 +108,7 @@ pub fn SetRows(
             move || {
                 let exercise = exercise.clone();
                 view! {
-                    <SetRow session_id round_id revision index set exercise logged=this.get() drafts renew refusal on_submit/>
+                    <SetRow session_id round_id revision index set exercise logged=this.get() forms/>
                 }
             }
         })
@@ -123,11 +131,14 @@ fn SetRow(
     set: u32,
     exercise: Exercise,
     logged: Option<LoggedSet>,
-    drafts: Drafts,
-    renew: Signal<u32>,
-    refusal: Signal<SetRefusal>,
-    on_submit: Callback<SetSubmit>,
+    forms: SetForms,
 ) -> impl IntoView {
+    let SetForms {
+        drafts,
+        renew,
+        refusal,
+        on_submit,
+    } = forms;
     let scope = set_scope(round_id, index, set);
     let label = format!("{}, set {set}", exercise.name);
     let number = |n: Option<u32>| n.map(|n| n.to_string()).unwrap_or_default();
@@ -273,17 +284,7 @@ pub fn CurrentActivity(round: Round, now: i64) -> impl IntoView {
         last.name
     );
     let age_at_read = (now - last.changed_at()).max(0);
-    let elapsed = RwSignal::new(0i64);
-    #[cfg(feature = "hydrate")]
-    {
-        let started = js_sys::Date::now();
-        if let Ok(tick) = set_interval_with_handle(
-            move || elapsed.set((js_sys::Date::now() - started) as i64),
-            std::time::Duration::from_secs(1),
-        ) {
-            on_cleanup(move || tick.clear());
-        }
-    }
+    let elapsed = elapsed_ms(1_000);
     let ago = move || ago_text((age_at_read + elapsed.get()) / 1000);
     view! {
         <p class="activity" role="status" data-testid="activity">
@@ -294,6 +295,26 @@ pub fn CurrentActivity(round: Round, now: i64) -> impl IntoView {
 }
 
 /// "just now", "14 s ago", "3 min ago".
+/// Milliseconds since the component was drawn, updated every `every_ms`
+/// in the browser (stays 0 on the server); the timer ends with the
+/// component.
+fn elapsed_ms(every_ms: u64) -> RwSignal<i64> {
+    let elapsed = RwSignal::new(0i64);
+    #[cfg(feature = "hydrate")]
+    {
+        let started = js_sys::Date::now();
+        if let Ok(tick) = set_interval_with_handle(
+            move || elapsed.set((js_sys::Date::now() - started) as i64),
+            std::time::Duration::from_millis(every_ms),
+        ) {
+            on_cleanup(move || tick.clear());
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = every_ms;
+    elapsed
+}
+
 pub fn ago_text(seconds: i64) -> String {
     match seconds {
         s if s < 5 => "just now".into(),
@@ -312,15 +333,13 @@ pub fn pain_scope(round_id: i64, exercise: usize) -> String {
 /// the exercise as a whole) and an optional note, sent at once through
 /// the page's outbox (a plain post without JavaScript).
 #[component]
-pub fn PainForm(
-    session_id: i64,
-    round: Round,
-    index: usize,
-    drafts: Drafts,
-    #[prop(into)] renew: Signal<u32>,
-    #[prop(into)] refusal: Signal<SetRefusal>,
-    on_submit: Callback<SetSubmit>,
-) -> impl IntoView {
+pub fn PainForm(session_id: i64, round: Round, index: usize, forms: SetForms) -> impl IntoView {
+    let SetForms {
+        drafts,
+        renew,
+        refusal,
+        on_submit,
+    } = forms;
     let Some(exercise) = round.exercises.get(index).cloned() else {
         return ().into_any();
     };
@@ -406,17 +425,7 @@ pub fn RestTimer(round: Round, now: i64, #[prop(optional)] vibrate: bool) -> imp
     if age_at_read > rest_ms + 60_000 {
         return ().into_any();
     }
-    let elapsed = RwSignal::new(0i64);
-    #[cfg(feature = "hydrate")]
-    {
-        let started = js_sys::Date::now();
-        if let Ok(tick) = set_interval_with_handle(
-            move || elapsed.set((js_sys::Date::now() - started) as i64),
-            std::time::Duration::from_millis(250),
-        ) {
-            on_cleanup(move || tick.clear());
-        }
-    }
+    let elapsed = elapsed_ms(250);
     // Whole seconds left, rounded up (0 once the rest is over).
     let left = Memo::new(move |_| {
         let ms = rest_ms - age_at_read - elapsed.get();

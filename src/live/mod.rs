@@ -18,6 +18,7 @@ use leptos::prelude::*;
 pub mod client;
 #[cfg(feature = "hydrate")]
 mod link;
+pub mod machine;
 pub mod outbox;
 pub mod storage;
 pub mod wake_lock;

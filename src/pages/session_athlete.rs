@@ -26,7 +26,7 @@ use crate::{
             CancelForm, CompletedRound, ExerciseList, SessionError, SessionHeader, UnderEach,
             WrongSide,
         },
-        sets::{PainForm, PainStatus, RestTimer, SetRefusal, SetRows, SetSubmit},
+        sets::{PainForm, PainStatus, RestTimer, SetForms, SetRefusal, SetRows, SetSubmit},
     },
     error::AppError,
     live::{
@@ -407,7 +407,12 @@ fn ReleasedRound(
             }
         }
     };
-    let on_set = Callback::new(move |set: SetSubmit| through_outbox(&set.event, &set.scope));
+    let forms = SetForms {
+        drafts,
+        renew: accepted.into(),
+        refusal,
+        on_submit: Callback::new(move |set: SetSubmit| through_outbox(&set.event, &set.scope)),
+    };
     let form = move || {
         let round = round.get()?;
         let scope = scope.clone();
@@ -416,8 +421,8 @@ fn ReleasedRound(
         let prescribed = round.clone();
         let under: UnderEach = std::sync::Arc::new(move |index| {
             view! {
-                <SetRows session_id round=prescribed.clone() logged index drafts renew=accepted refusal on_submit=on_set/>
-                <PainForm session_id round=prescribed.clone() index drafts renew=accepted refusal on_submit=on_set/>
+                <SetRows session_id round=prescribed.clone() logged index forms/>
+                <PainForm session_id round=prescribed.clone() index forms/>
             }
             .into_any()
         });

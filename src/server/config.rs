@@ -110,18 +110,18 @@ impl Config {
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
         let seed_demo = flag("SPOTTER_DEMO", true)?;
         let instance = instance_name(std::env::var("SPOTTER_INSTANCE").ok())?;
-        let listener_retry = Duration::from_millis(number(
+        let listener_retry = millis(
             "SPOTTER_LISTENER_RETRY_MS",
-            DEFAULT_LISTENER_RETRY.as_millis() as u64,
+            DEFAULT_LISTENER_RETRY,
             10,
             60_000,
-        )?);
-        let heartbeat = Duration::from_millis(number(
+        )?;
+        let heartbeat = millis(
             "SPOTTER_HEARTBEAT_MS",
-            crate::model::live::DEFAULT_HEARTBEAT_MS,
+            Duration::from_millis(crate::model::live::DEFAULT_HEARTBEAT_MS),
             100,
             600_000,
-        )?);
+        )?;
         // Unset (0) means the backend's default.
         let db_connections = match number("SPOTTER_DB_CONNECTIONS", 0, 1, 1000)? {
             0 => None,
@@ -136,18 +136,13 @@ impl Config {
             1_000_000,
         )? as usize;
         let deadlines = super::connection::Deadlines {
-            head: Duration::from_millis(number(
+            head: millis(
                 "SPOTTER_HEADER_TIMEOUT_MS",
-                DEFAULT_HEADER_TIMEOUT.as_millis() as u64,
+                DEFAULT_HEADER_TIMEOUT,
                 100,
                 600_000,
-            )?),
-            write_stall: Duration::from_millis(number(
-                "SPOTTER_WRITE_STALL_MS",
-                DEFAULT_WRITE_STALL.as_millis() as u64,
-                100,
-                600_000,
-            )?),
+            )?,
+            write_stall: millis("SPOTTER_WRITE_STALL_MS", DEFAULT_WRITE_STALL, 100, 600_000)?,
             send_buffer: match number("SPOTTER_SEND_BUFFER_BYTES", 0, 0, 64 * 1024 * 1024)? {
                 0 => None,
                 bytes => Some(bytes as usize),
@@ -299,6 +294,17 @@ pub fn origins(value: Option<String>) -> Result<Vec<String>, ConfigError> {
         origins.push(entry.to_string());
     }
     Ok(origins)
+}
+
+/// A duration in milliseconds from variable `name` (see [`number`]).
+fn millis(
+    name: &'static str,
+    default: Duration,
+    min: u64,
+    max: u64,
+) -> Result<Duration, ConfigError> {
+    let default = u64::try_from(default.as_millis()).unwrap_or(u64::MAX);
+    Ok(Duration::from_millis(number(name, default, min, max)?))
 }
 
 fn number(name: &'static str, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {

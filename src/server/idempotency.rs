@@ -11,7 +11,10 @@
 //! Only `training` calls this, from inside its unit of work.
 
 use super::tx::{sql, Tx};
-use crate::{error::AppError, model::validate_idempotency_key};
+use crate::{
+    error::AppError,
+    model::{validate_idempotency_key, IDEMPOTENCY_KEY_FIELD},
+};
 use serde::{de::DeserializeOwned, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -24,6 +27,21 @@ pub struct Idempotency {
 }
 
 impl Idempotency {
+    /// The key of a server function's `request` (its `idempotency_key`
+    /// field), with a fingerprint of `endpoint` and every other field; see
+    /// [`Idempotency::from_request`].
+    pub fn of(endpoint: &str, request: &impl Serialize) -> Result<Option<Idempotency>, AppError> {
+        let mut args = serde_json::to_value(request).map_err(|e| {
+            tracing::error!(error = %e, "cannot encode request arguments");
+            AppError::Internal
+        })?;
+        let key = args
+            .as_object_mut()
+            .and_then(|fields| fields.remove(IDEMPOTENCY_KEY_FIELD));
+        let key = key.as_ref().and_then(serde_json::Value::as_str);
+        Idempotency::from_request(key.unwrap_or_default(), endpoint, &args)
+    }
+
     /// `None` when the request carries no key; a 422 naming the field when
     /// the key is malformed. `args` are the server function's arguments
     /// (everything but the key), which the fingerprint covers.

@@ -79,6 +79,28 @@ pub fn set_cookie(value: HeaderValue) {
     }
 }
 
+/// A mutation's server function: the logged-in user, the rate limit, the
+/// idempotency key, then [`training::mutation::run`]; a plain form post
+/// goes where the mutation says once it is done; errors get their status
+/// ([`answer`]).
+pub async fn mutate<M: training::Mutation>(mutation: M) -> Result<M::Answer, AppError> {
+    answer(
+        async {
+            let user = require_user()?;
+            limit(M::attempt(user.id))?;
+            let key = idempotency::Idempotency::of(M::PATH, &mutation)?;
+            let mutation = std::sync::Arc::new(mutation);
+            let done =
+                training::mutation::run(&state()?.writer, &user, mutation.clone(), key).await?;
+            if let Some(to) = mutation.redirect(&done) {
+                leptos_axum::redirect(&to);
+            }
+            Ok(done)
+        }
+        .await,
+    )
+}
+
 /// Passes a server function's result through, giving an error its HTTP
 /// status (also when a page renders it on the server). A plain HTML form
 /// post (no JavaScript) is left as Leptos's redirect back to the form, which

@@ -6,7 +6,7 @@ use super::{
     limits::Limits,
     live::{cap::ConnectionCap, Bus, LiveContext},
     shutdown::Shutdown,
-    training::{Store, Writer},
+    training::Writer,
 };
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -45,17 +45,6 @@ pub struct AppState {
     /// Where server functions called over a live WebSocket go (the router,
     /// once it serves).
     pub calls: super::live::calls::Calls,
-}
-
-impl AppState {
-    /// What mutations need: the database, the bus and the writer.
-    pub fn store(&self) -> Store<'_> {
-        Store {
-            db: &self.db,
-            bus: &self.bus,
-            writer: &self.writer,
-        }
-    }
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -3,19 +3,20 @@
 
 use super::{
     codec::{bind_exercise, to_centi, to_halves, ExerciseRow, ExerciseTuple, EXERCISE_COLUMNS},
-    work::{corrupt, step, Begun, Finished, Work},
-    Outcome, Store,
+    mutation::Mutation,
+    work::{corrupt, step, Scope, Work},
 };
 use crate::{
+    api::rounds::{CompleteRound, DeleteRound, ReleaseRound, SaveRound},
     error::AppError,
     model::{
+        apply_row_action, checkbox,
         rules::{self, Verdict},
-        validate_feedback, Exercise, Feedback, FeedbackInput, RoundStatus, SessionEvent, Side,
-        User,
+        validate_feedback, validate_round, Exercise, Feedback, RoundStatus, SessionEvent, Side,
+        RELEASE_ACTION,
     },
     server::{
         db::now_ms,
-        idempotency::Idempotency,
         tx::{sql, Tx},
     },
 };
@@ -98,6 +99,19 @@ pub(super) async fn round_in(
     })
 }
 
+/// A round of the session as the athlete may see it: drafts are the
+/// trainer's alone, so a draft is "no such round" to the athlete.
+pub(super) async fn visible_round(
+    work: &mut Work<'_, '_>,
+    round_id: i64,
+) -> Result<RoundRow, AppError> {
+    let session_id = work.session.id;
+    match round_in(work.tx(), session_id, round_id).await? {
+        round if round.status == RoundStatus::Draft => Err(no_such_round()),
+        round => Ok(round),
+    }
+}
+
 pub(super) async fn load_exercises(
     tx: &mut Tx<'_>,
     round_id: i64,
@@ -134,57 +148,47 @@ pub(super) fn exercise_at(exercises: &[Exercise], position: i64) -> Result<&Exer
         })
 }
 
-/// Creates a draft round (`round_id` = None) or replaces an unfinished
-/// round's exercises and final flag, bumping its revision; with `release`,
-/// releases it too, in the same transaction (so what the trainer had on
-/// screen is exactly what the athlete gets). Returns the round's id.
-#[allow(clippy::too_many_arguments)]
-#[tracing::instrument(name = "save_round", skip(store, user, exercises, key), fields(user_id = user.id, exercises = exercises.len()))]
-pub async fn save_round(
-    store: Store<'_>,
-    user: &User,
-    session_id: i64,
-    round_id: Option<i64>,
-    exercises: &[Exercise],
-    is_final: bool,
-    release: bool,
-    key: Option<&Idempotency>,
-) -> Result<Outcome<i64>, AppError> {
-    let (user, exercises, key) = (user.clone(), exercises.to_vec(), key.cloned());
-    store
-        .writer
-        .run(move |tx| {
-            Box::pin(async move {
-                let mut work = match Work::begin(tx, &user, session_id, key.as_ref()).await? {
-                    Begun::Open(work) => work,
-                    Begun::Done(done) => return Ok(done),
-                };
-                let round = match round_id {
-                    None => new_round(&mut work, is_final, exercises.len()).await?,
-                    Some(round_id) => {
-                        revised_round(&mut work, round_id, is_final, exercises.len()).await?
-                    }
-                };
-                for (position, exercise) in exercises.iter().enumerate() {
-                    let query = sql(
-                        "INSERT INTO exercises (round_id, position, name, sets, reps, load_centi, load_unit, duration_s, rest_s, notes) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    )
-                    .bind(round.id)
-                    .bind(position as i64);
-                    work.tx()
-                        .execute(bind_exercise(query, exercise))
-                        .await
-                        .map_err(step("insert an exercise"))?;
-                }
-                work.append(round.event(false, exercises.clone())).await?;
-                if release {
-                    release_in(&mut work, &round).await?;
-                }
-                work.finish(round.id).await
-            })
-        })
-        .await
+/// Creates a draft round (empty `round_id`) or replaces an unfinished
+/// round's exercises and final flag, bumping its revision; the row action
+/// (move, remove) is applied first; with `release`, releases it too, in
+/// the same transaction (so what the trainer had on screen is exactly what
+/// the athlete gets). Answers the round's id.
+impl Mutation for SaveRound {
+    type Answer = i64;
+    const SIDE: Option<(Side, &'static str)> = Some((Side::Trainer, "build rounds"));
+
+    fn scope(&self) -> Scope {
+        Scope::Session(self.session_id)
+    }
+
+    async fn apply(&self, work: &mut Work<'_, '_>) -> Result<i64, AppError> {
+        let round_id = match self.round_id.trim() {
+            "" => None,
+            id => Some(id.parse::<i64>().map_err(|_| no_such_round())?),
+        };
+        let exercises =
+            validate_round(&apply_row_action(self.exercises.clone(), &self.row_action))?;
+        let is_final = checkbox(self.is_final.as_deref(), "is_final".into(), "Final round")?;
+        let round = match round_id {
+            None => new_round(work, is_final, exercises.len()).await?,
+            Some(round_id) => revised_round(work, round_id, is_final, exercises.len()).await?,
+        };
+        for (position, exercise) in exercises.iter().enumerate() {
+            let query = sql(
+                "INSERT INTO exercises (round_id, position, name, sets, reps, load_centi, load_unit, duration_s, rest_s, notes) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(round.id)
+            .bind(position as i64);
+            work.execute("insert an exercise", bind_exercise(query, exercise))
+                .await?;
+        }
+        work.append(round.event(false, exercises)).await?;
+        if self.row_action == RELEASE_ACTION {
+            release_in(work, &round).await?;
+        }
+        Ok(round.id)
+    }
 }
 
 /// Inserts the session's next round, a draft, if [`rules::save`] allows a
@@ -196,16 +200,16 @@ async fn new_round(
 ) -> Result<RoundRow, AppError> {
     let session_id = work.session.id;
     let (count, last): (i64, Option<i64>) = work
-        .tx()
         .fetch_one(
+            "count the rounds",
             sql("SELECT COUNT(*), MAX(number) FROM rounds WHERE session_id = $1").bind(session_id),
         )
         .await?;
     rules::save(work.side, work.session.status, None, count, exercises)?;
     let number = last.unwrap_or(0) + 1;
     let (id,): (i64,) = work
-        .tx()
         .fetch_one(
+            "insert the round",
             sql(
                 "INSERT INTO rounds (session_id, number, status, is_final, revision, created_at) \
                  VALUES ($1, $2, 'draft', $3, 1, $4) RETURNING id",
@@ -215,8 +219,7 @@ async fn new_round(
             .bind(is_final)
             .bind(now_ms()),
         )
-        .await
-        .map_err(step("insert the round"))?;
+        .await?;
     Ok(RoundRow {
         id,
         number,
@@ -236,7 +239,6 @@ async fn revised_round(
     exercises: usize,
 ) -> Result<RoundRow, AppError> {
     let (side, status) = (work.side, work.session.status);
-    rules::require_side(side, Side::Trainer, "build rounds")?;
     rules::require_in_progress(status)?;
     let session_id = work.session.id;
     let round = round_in(work.tx(), session_id, round_id).await?;
@@ -248,17 +250,19 @@ async fn revised_round(
         exercises,
     )?;
     let revision = round.revision + 1;
-    work.tx()
-        .execute(
-            sql("UPDATE rounds SET is_final = $1, revision = $2 WHERE id = $3")
-                .bind(is_final)
-                .bind(revision)
-                .bind(round.id),
-        )
-        .await?;
-    work.tx()
-        .execute(sql("DELETE FROM exercises WHERE round_id = $1").bind(round.id))
-        .await?;
+    work.execute(
+        "revise the round",
+        sql("UPDATE rounds SET is_final = $1, revision = $2 WHERE id = $3")
+            .bind(is_final)
+            .bind(revision)
+            .bind(round.id),
+    )
+    .await?;
+    work.execute(
+        "clear the exercises",
+        sql("DELETE FROM exercises WHERE round_id = $1").bind(round.id),
+    )
+    .await?;
     Ok(RoundRow {
         revision,
         is_final,
@@ -266,25 +270,11 @@ async fn revised_round(
     })
 }
 
-/// Begins a trainer's mutation of one round of an in-progress session;
-/// `Err(done)` if this request (its idempotency key) was committed before,
-/// whose answer was ().
-async fn trainer_round<'a, 'c>(
-    tx: Tx<'c>,
-    user: &User,
-    session_id: i64,
-    round_id: i64,
-    action: &str,
-    key: Option<&'a Idempotency>,
-) -> Result<Result<(Work<'a, 'c>, RoundRow), Finished<()>>, AppError> {
-    let mut work = match Work::begin::<()>(tx, user, session_id, key).await? {
-        Begun::Open(work) => work,
-        Begun::Done(done) => return Ok(Err(done)),
-    };
-    rules::require_side(work.side, Side::Trainer, action)?;
+/// A round of an in-progress session, for the trainer to change.
+async fn open_round(work: &mut Work<'_, '_>, round_id: i64) -> Result<RoundRow, AppError> {
     rules::require_in_progress(work.session.status)?;
-    let round = round_in(work.tx(), session_id, round_id).await?;
-    Ok(Ok((work, round)))
+    let session_id = work.session.id;
+    round_in(work.tx(), session_id, round_id).await
 }
 
 /// Releases `round` (as it now stands) inside the unit of work, if
@@ -293,8 +283,8 @@ async fn release_in(work: &mut Work<'_, '_>, round: &RoundRow) -> Result<(), App
     let session_id = work.session.id;
     let exercises = load_exercises(work.tx(), round.id).await?;
     let open: Option<(i64,)> = work
-        .tx()
         .fetch_optional(
+            "find the open round",
             sql("SELECT number FROM rounds WHERE session_id = $1 AND status = 'released'")
                 .bind(session_id),
         )
@@ -306,13 +296,13 @@ async fn release_in(work: &mut Work<'_, '_>, round: &RoundRow) -> Result<(), App
         open.map(|(number,)| number),
     )?;
     let now = now_ms();
-    work.tx()
-        .execute(
-            sql("UPDATE rounds SET status = 'released', released_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(round.id),
-        )
-        .await?;
+    work.execute(
+        "release the round",
+        sql("UPDATE rounds SET status = 'released', released_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(round.id),
+    )
+    .await?;
     let released = RoundRow {
         status: RoundStatus::Released,
         released_at: Some(now),
@@ -322,71 +312,45 @@ async fn release_in(work: &mut Work<'_, '_>, round: &RoundRow) -> Result<(), App
 }
 
 /// Releases a draft with at least one exercise, when no other round is open.
-#[tracing::instrument(name = "release_round", skip(store, user, key), fields(user_id = user.id))]
-pub async fn release_round(
-    store: Store<'_>,
-    user: &User,
-    session_id: i64,
-    round_id: i64,
-    key: Option<&Idempotency>,
-) -> Result<Outcome<()>, AppError> {
-    let (user, key) = (user.clone(), key.cloned());
-    store
-        .writer
-        .run(move |tx| {
-            Box::pin(async move {
-                let action = "release rounds";
-                let (mut work, round) =
-                    match trainer_round(tx, &user, session_id, round_id, action, key.as_ref())
-                        .await?
-                    {
-                        Ok(open) => open,
-                        Err(done) => return Ok(done),
-                    };
-                release_in(&mut work, &round).await?;
-                work.finish(()).await
-            })
-        })
-        .await
+impl Mutation for ReleaseRound {
+    type Answer = ();
+    const SIDE: Option<(Side, &'static str)> = Some((Side::Trainer, "release rounds"));
+
+    fn scope(&self) -> Scope {
+        Scope::Session(self.session_id)
+    }
+
+    async fn apply(&self, work: &mut Work<'_, '_>) -> Result<(), AppError> {
+        let round = open_round(work, self.round_id).await?;
+        release_in(work, &round).await
+    }
 }
 
 /// Deletes a draft or released (not completed) round.
-#[tracing::instrument(name = "delete_round", skip(store, user, key), fields(user_id = user.id))]
-pub async fn delete_round(
-    store: Store<'_>,
-    user: &User,
-    session_id: i64,
-    round_id: i64,
-    key: Option<&Idempotency>,
-) -> Result<Outcome<()>, AppError> {
-    let (user, key) = (user.clone(), key.cloned());
-    store
-        .writer
-        .run(move |tx| {
-            Box::pin(async move {
-                let action = "delete rounds";
-                let (mut work, round) =
-                    match trainer_round(tx, &user, session_id, round_id, action, key.as_ref())
-                        .await?
-                    {
-                        Ok(open) => open,
-                        Err(done) => return Ok(done),
-                    };
-                rules::delete(round.number, round.status)?;
-                work.tx()
-                    .execute(sql("DELETE FROM rounds WHERE id = $1").bind(round.id))
-                    .await?;
-                let deleted = SessionEvent::RoundDeleted {
-                    by: Side::Trainer,
-                    round_id: round.id,
-                    number: round.number,
-                    was: round.status,
-                };
-                work.append(deleted).await?;
-                work.finish(()).await
-            })
+impl Mutation for DeleteRound {
+    type Answer = ();
+    const SIDE: Option<(Side, &'static str)> = Some((Side::Trainer, "delete rounds"));
+
+    fn scope(&self) -> Scope {
+        Scope::Session(self.session_id)
+    }
+
+    async fn apply(&self, work: &mut Work<'_, '_>) -> Result<(), AppError> {
+        let round = open_round(work, self.round_id).await?;
+        rules::delete(round.number, round.status)?;
+        work.execute(
+            "delete the round",
+            sql("DELETE FROM rounds WHERE id = $1").bind(round.id),
+        )
+        .await?;
+        work.append(SessionEvent::RoundDeleted {
+            by: Side::Trainer,
+            round_id: round.id,
+            number: round.number,
+            was: round.status,
         })
         .await
+    }
 }
 
 /// Stores the checked feedback, one row per exercise, with a copy of the
@@ -415,10 +379,7 @@ async fn insert_feedback(
             .bind(&fb.notes)
             .bind(now)
             .bind(fb.duration_done_s.map(i64::from));
-        work.tx()
-            .execute(query)
-            .await
-            .map_err(step("insert feedback"))?;
+        work.execute("insert feedback", query).await?;
     }
     Ok(())
 }
@@ -426,87 +387,70 @@ async fn insert_feedback(
 /// The athlete completes the released round with feedback for every
 /// exercise, against the `revision` they saw ([`rules::complete`]).
 /// Completing an already completed round again (a retry) changes nothing
-/// and succeeds. Completing the final round completes the session; returns
+/// and succeeds. Completing the final round completes the session; answers
 /// whether it did.
-#[tracing::instrument(name = "complete_round", skip(store, user, feedback, key), fields(user_id = user.id))]
-pub async fn complete_round(
-    store: Store<'_>,
-    user: &User,
-    session_id: i64,
-    round_id: i64,
-    revision: i64,
-    feedback: &[FeedbackInput],
-    key: Option<&Idempotency>,
-) -> Result<Outcome<bool>, AppError> {
-    let (user, feedback, key) = (user.clone(), feedback.to_vec(), key.cloned());
-    store
-        .writer
-        .run(move |tx| {
-            Box::pin(async move {
-                let mut work = match Work::begin(tx, &user, session_id, key.as_ref()).await? {
-                    Begun::Open(work) => work,
-                    Begun::Done(done) => return Ok(done),
-                };
-                rules::require_side(work.side, Side::Athlete, "complete rounds")?;
-                let round = match round_in(work.tx(), session_id, round_id).await {
-                    Ok(round) if round.status != RoundStatus::Draft => round,
-                    // The athlete never learns about drafts.
-                    Ok(_) | Err(AppError::NotFound(_)) => return Err(no_such_round()),
-                    Err(e) => return Err(e),
-                };
-                let verdict = rules::complete(work.session.status, round.status, revision, round.revision)?;
-                if verdict == Verdict::AlreadyDone {
-                    return work.finish(round.is_final).await;
-                }
-                let prescriptions = load_exercises(work.tx(), round.id).await?;
-                if feedback.len() != prescriptions.len() {
-                    return Err(AppError::invalid(
-                        "feedback",
-                        format!(
-                            "Give feedback for each of the {} exercises",
-                            prescriptions.len()
-                        ),
-                    ));
-                }
-                let mut checked = Vec::with_capacity(feedback.len());
-                for (i, (input, prescription)) in feedback.iter().zip(&prescriptions).enumerate() {
-                    checked.push(validate_feedback(i, input, prescription)?);
-                }
-                let now = now_ms();
-                insert_feedback(&mut work, round.id, &checked, now).await?;
-                work.tx()
-                    .execute(
-                        sql("UPDATE rounds SET status = 'completed', completed_at = $1 WHERE id = $2")
-                            .bind(now)
-                            .bind(round.id),
-                    )
-                    .await?;
-                let completed = SessionEvent::RoundCompleted {
-                    by: Side::Athlete,
-                    round_id: round.id,
-                    number: round.number,
-                    pain: checked.iter().any(|fb| fb.pain),
-                    is_final: round.is_final,
-                    completed_at: now,
-                    feedback: checked,
-                };
-                work.append(completed).await?;
-                if round.is_final {
-                    work.tx()
-                        .execute(
-                            sql("UPDATE training_sessions SET status = 'completed', completed_at = $1 WHERE id = $2")
-                                .bind(now)
-                                .bind(session_id),
-                        )
-                        .await?;
-                    let finished = SessionEvent::SessionCompleted {
-                        by: Side::Athlete,
-                        final_round: round.number,
-                    };
-                    work.append(finished).await?;
-                }
-                work.finish(round.is_final).await
-            })
+impl Mutation for CompleteRound {
+    type Answer = bool;
+    const SIDE: Option<(Side, &'static str)> = Some((Side::Athlete, "complete rounds"));
+
+    fn scope(&self) -> Scope {
+        Scope::Session(self.session_id)
+    }
+
+    async fn apply(&self, work: &mut Work<'_, '_>) -> Result<bool, AppError> {
+        let round = visible_round(work, self.round_id).await?;
+        let status = work.session.status;
+        if rules::complete(status, round.status, self.revision, round.revision)?
+            == Verdict::AlreadyDone
+        {
+            return Ok(round.is_final);
+        }
+        let prescriptions = load_exercises(work.tx(), round.id).await?;
+        if self.feedback.len() != prescriptions.len() {
+            return Err(AppError::invalid(
+                "feedback",
+                format!(
+                    "Give feedback for each of the {} exercises",
+                    prescriptions.len()
+                ),
+            ));
+        }
+        let checked = self
+            .feedback
+            .iter()
+            .zip(&prescriptions)
+            .enumerate()
+            .map(|(i, (input, prescription))| validate_feedback(i, input, prescription))
+            .collect::<Result<Vec<_>, _>>()?;
+        let now = now_ms();
+        insert_feedback(work, round.id, &checked, now).await?;
+        work.execute(
+            "complete the round",
+            sql("UPDATE rounds SET status = 'completed', completed_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(round.id),
+        )
+        .await?;
+        work.append(SessionEvent::RoundCompleted {
+            by: Side::Athlete,
+            round_id: round.id,
+            number: round.number,
+            pain: checked.iter().any(|fb| fb.pain),
+            is_final: round.is_final,
+            completed_at: now,
+            feedback: checked,
         })
-        .await
+        .await?;
+        if round.is_final {
+            work.execute("complete the session", sql("UPDATE training_sessions SET status = 'completed', completed_at = $1 WHERE id = $2")
+                        .bind(now)
+                        .bind(self.session_id),).await?;
+            work.append(SessionEvent::SessionCompleted {
+                by: Side::Athlete,
+                final_round: round.number,
+            })
+            .await?;
+        }
+        Ok(round.is_final)
+    }
 }

@@ -9,17 +9,28 @@
 pub(super) use super::writer::Finished;
 use crate::{
     error::AppError,
-    model::{SessionEvent, SessionStatus, Side, User},
+    model::{Role, SessionEvent, SessionStatus, Side, User},
     server::{
         events,
         idempotency::{self, Idempotency, Once},
-        tx::{sql, DbError, Tx},
+        tx::{sql, Columns, DbError, Sql, Tx},
     },
 };
 use serde::{de::DeserializeOwned, Serialize};
+/// Which session a mutation changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// An existing session: locked for the transaction, the caller's side
+    /// resolved (anyone else is refused).
+    Session(i64),
+    /// A session the calling athlete starts (their row is locked instead,
+    /// so two taps at once take turns).
+    NewSession,
+}
+
 /// A session row as mutations need it.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct SessionRow {
+pub struct SessionRow {
     pub id: i64,
     pub athlete_id: i64,
     pub trainer_id: i64,
@@ -98,8 +109,8 @@ impl<'a, 'c> Unit<'a, 'c> {
         let event = events::append(&mut self.tx, session_id, event, self.actor_id)
             .await
             .map_err(|e| {
-                tracing::error!(error = %e, kind, "cannot append to the event log");
-                AppError::from(e)
+                tracing::error!(error = %e, kind, step = "append to the event log", "database step failed");
+                AppError::Internal
             })?;
         self.events.push(event);
         Ok(())
@@ -131,8 +142,8 @@ impl<'a, 'c> Unit<'a, 'c> {
 }
 
 /// A unit of work on one locked session, with the user's side resolved.
-pub(super) struct Work<'a, 'c> {
-    pub unit: Unit<'a, 'c>,
+pub struct Work<'a, 'c> {
+    unit: Unit<'a, 'c>,
     pub session: SessionRow,
     pub side: Side,
 }
@@ -148,31 +159,36 @@ impl<'a, 'c> Work<'a, 'c> {
     /// PostgreSQL serialises mutations of one session; SQLite's writer
     /// already holds the write lock), replays a repeated request, and
     /// resolves the user's side (`Forbidden` for anyone else, unknown
-    /// sessions `NotFound`).
-    pub async fn begin<T: DeserializeOwned>(
+    /// sessions `NotFound`). A new session is the calling athlete's own,
+    /// not written yet: their row is locked instead, so their starts take
+    /// turns from here to the commit (PostgreSQL's READ COMMITTED would
+    /// let two each see no open session and insert).
+    pub(super) async fn begin<T: DeserializeOwned>(
         tx: Tx<'c>,
         user: &User,
-        session_id: i64,
+        scope: Scope,
         key: Option<&'a Idempotency>,
     ) -> Result<Begun<'a, 'c, T>, AppError> {
         let mut unit = Unit::new(tx, user, key);
-        let row: Option<(i64, i64, i64, String)> = unit
-            .tx()
-            .fetch_optional(
-                sql(
-                    "UPDATE training_sessions SET last_seq = last_seq WHERE id = $1 \
-                     RETURNING id, athlete_id, trainer_id, status",
-                )
-                .bind(session_id),
-            )
-            .await
-            .map_err(step("lock the session"))?;
-        let (id, athlete_id, trainer_id, status) = row.ok_or_else(no_such_session)?;
-        let session = SessionRow {
-            id,
-            athlete_id,
-            trainer_id,
-            status: parse_status(&status)?,
+        let session = match scope {
+            Scope::Session(id) => lock_session(unit.tx(), id).await?,
+            Scope::NewSession => {
+                if user.role != Role::Athlete {
+                    return Err(AppError::Forbidden(
+                        "Only athletes start sessions; athletes invite their trainer".into(),
+                    ));
+                }
+                unit.tx()
+                    .execute(sql("UPDATE users SET id = id WHERE id = $1").bind(user.id))
+                    .await
+                    .map_err(step("lock the athlete"))?;
+                SessionRow {
+                    id: 0,
+                    athlete_id: user.id,
+                    trainer_id: 0,
+                    status: SessionStatus::Waiting,
+                }
+            }
         };
         if let Some(done) = unit.replayed().await? {
             return Ok(Begun::Done(done));
@@ -190,13 +206,36 @@ impl<'a, 'c> Work<'a, 'c> {
         self.unit.tx()
     }
 
+    /// Runs statement `q`; a failure is logged once, as step `what`.
+    pub async fn execute(&mut self, what: &'static str, q: Sql) -> Result<u64, AppError> {
+        self.tx().execute(q).await.map_err(step(what))
+    }
+
+    /// The first row of `q`, if any (a failure logged as step `what`).
+    pub async fn fetch_optional<R: Columns>(
+        &mut self,
+        what: &'static str,
+        q: Sql,
+    ) -> Result<Option<R>, AppError> {
+        self.tx().fetch_optional(q).await.map_err(step(what))
+    }
+
+    /// The first row of `q` (a failure, or no row, logged as step `what`).
+    pub async fn fetch_one<R: Columns>(
+        &mut self,
+        what: &'static str,
+        q: Sql,
+    ) -> Result<R, AppError> {
+        self.tx().fetch_one(q).await.map_err(step(what))
+    }
+
     /// Appends an event of this session.
     pub async fn append(&mut self, event: SessionEvent) -> Result<(), AppError> {
         self.unit.append(self.session.id, event).await
     }
 
     /// Finishes (see [`Unit::finish`]).
-    pub async fn finish<T: Serialize + DeserializeOwned>(
+    pub(super) async fn finish<T: Serialize + DeserializeOwned>(
         self,
         value: T,
     ) -> Result<Finished<T>, AppError> {
@@ -205,11 +244,34 @@ impl<'a, 'c> Work<'a, 'c> {
     }
 }
 
-/// Logs which step of a unit of work failed, then maps the error.
+/// Locks session `id`'s row and reads it.
+async fn lock_session(tx: &mut Tx<'_>, id: i64) -> Result<SessionRow, AppError> {
+    let row: Option<(i64, i64, i64, String)> = tx
+        .fetch_optional(
+            sql(
+                "UPDATE training_sessions SET last_seq = last_seq WHERE id = $1 \
+                 RETURNING id, athlete_id, trainer_id, status",
+            )
+            .bind(id),
+        )
+        .await
+        .map_err(step("lock the session"))?;
+    let (id, athlete_id, trainer_id, status) = row.ok_or_else(no_such_session)?;
+    Ok(SessionRow {
+        id,
+        athlete_id,
+        trainer_id,
+        status: parse_status(&status)?,
+    })
+}
+
+/// Logs which step of a unit of work failed (the one log line of a
+/// database error; `?` on a `DbError` without a step logs it as
+/// "database error"), and answers `Internal`.
 pub(super) fn step(what: &'static str) -> impl Fn(DbError) -> AppError {
     move |e| {
         tracing::error!(error = %e, step = what, "database step failed");
-        AppError::from(e)
+        AppError::Internal
     }
 }
 

@@ -27,7 +27,6 @@
 //! `Retry-After`), so memory stays bounded and nothing half-done is
 //! answered.
 
-use super::Outcome;
 use crate::{
     error::AppError,
     model::live::LiveEvent,
@@ -136,7 +135,7 @@ struct Kept {
     events: Vec<LiveEvent>,
     participants: [i64; 2],
     /// Called once with the commit's result.
-    answer: Box<dyn FnOnce(Result<Vec<LiveEvent>, ()>) + Send>,
+    answer: Box<dyn FnOnce(Result<(), ()>) + Send>,
 }
 
 fn gone() -> AppError {
@@ -211,7 +210,7 @@ impl Writer {
     /// Runs `action` in a transaction once its turn comes; answers once
     /// what it kept is committed and its events are on the bus. `Busy` at
     /// once if the queue is full.
-    pub(super) async fn run<T, A>(&self, action: A) -> Result<Outcome<T>, AppError>
+    pub(super) async fn run<T, A>(&self, action: A) -> Result<T, AppError>
     where
         T: Send + 'static,
         A: for<'c> FnOnce(Tx<'c>) -> BoxFuture<'c, Result<Finished<T>, AppError>> + Send + 'static,
@@ -237,7 +236,7 @@ impl Writer {
                 let _permit = admitted.clone().try_acquire_owned().map_err(|_| busy())?;
                 let mut tx = db.pool.begin().await.map_err(|e| {
                     tracing::error!(error = %e, step = "begin", "database step failed");
-                    AppError::from(e)
+                    AppError::Internal
                 })?;
                 // A refusal drops `tx`: rolled back.
                 match action(Tx::Postgres(&mut tx)).await? {
@@ -248,12 +247,12 @@ impl Writer {
                     } => {
                         tx.commit().await.map_err(|e| {
                             tracing::error!(error = %e, step = "commit", "database step failed");
-                            AppError::from(e)
+                            AppError::Internal
                         })?;
                         bus.committed(&events, participants);
-                        Ok(Outcome { value, events })
+                        Ok(value)
                     }
-                    Finished::Undo(value) => Ok(Outcome::unchanged(value)),
+                    Finished::Undo(value) => Ok(value),
                 }
             }
         }
@@ -268,7 +267,7 @@ fn on_writer<T, A>(
     conn: &mut rusqlite::Connection,
     runtime: &Handle,
     action: A,
-    answer: oneshot::Sender<Result<Outcome<T>, AppError>>,
+    answer: oneshot::Sender<Result<T, AppError>>,
 ) -> Step
 where
     T: Send + 'static,
@@ -291,13 +290,13 @@ where
             participants,
             answer: Box::new(move |committed| {
                 let _ = answer.send(match committed {
-                    Ok(events) => Ok(Outcome { value, events }),
+                    Ok(()) => Ok(value),
                     Err(()) => Err(AppError::Internal),
                 });
             }),
         }),
         Ok(Ok(Finished::Undo(value))) => {
-            let _ = answer.send(Ok(Outcome::unchanged(value)));
+            let _ = answer.send(Ok(value));
             Step::Undone
         }
         Ok(Err(refused)) => {
@@ -456,7 +455,7 @@ impl Batch {
             bus.committed(&kept.events, kept.participants);
         }
         for kept in self.kept.drain(..) {
-            (kept.answer)(Ok(kept.events));
+            (kept.answer)(Ok(()));
         }
         true
     }
