@@ -1,14 +1,31 @@
-import { test as base, expect, Browser, devices, Page, TestInfo } from "@playwright/test";
+import { test as base, expect, Browser, BrowserContext, devices, Page, TestInfo } from "@playwright/test";
 import { join } from "node:path";
 
 /// Every test fails on a browser console error, an uncaught exception or a
 /// failed request. A test that provokes a refusal on purpose (say a 422 for
 /// bad input, which Chromium logs as a console error) lists that status in
 /// `allowedStatuses` first.
-export const test = base.extend<{ problems: string[]; allowedStatuses: number[] }>({
+///
+/// Browser contexts a test opens with `trainerAndAthlete` are closed when
+/// the test ends, passed or failed (`contexts`); its `close()` may close
+/// them earlier.
+export const test = base.extend<{ problems: string[]; allowedStatuses: number[]; contexts: Set<BrowserContext> }>({
   allowedStatuses: [[], { option: true }],
+  contexts: [
+    async ({}, use) => {
+      const contexts = new Set<BrowserContext>();
+      opened = contexts;
+      await use(contexts);
+      opened = undefined;
+      await Promise.all([...contexts].map((context) => context.close().catch(() => {})));
+    },
+    { auto: true },
+  ],
   problems: [
-    async ({ page, allowedStatuses }, use) => {
+    // After `contexts` (so torn down before it): a test's problems are
+    // read while its pages are still open.
+    async ({ page, allowedStatuses, contexts }, use) => {
+      void contexts;
       const problems: string[] = [];
       watch(page, "page", problems, allowedStatuses);
       await use(problems);
@@ -19,6 +36,9 @@ export const test = base.extend<{ problems: string[]; allowedStatuses: number[] 
 });
 
 export { expect };
+
+/// The running test's contexts (see `contexts` above).
+let opened: Set<BrowserContext> | undefined;
 
 /// Records console errors, uncaught exceptions and failed requests of `page`
 /// in `problems`. A request the browser itself abandoned because the page
@@ -93,6 +113,8 @@ export async function trainerAndAthlete(
 ) {
   const laptop = await browser.newContext({ baseURL, viewport: { width: 1280, height: 800 } });
   const phone = await browser.newContext({ ...devices["Pixel 5"], baseURL: phoneBaseURL });
+  opened?.add(laptop);
+  opened?.add(phone);
   const trainer = await laptop.newPage();
   const athlete = await phone.newPage();
   watch(trainer, "trainer", problems, allowedStatuses);
@@ -102,8 +124,10 @@ export async function trainerAndAthlete(
     athlete,
     phone,
     close: async () => {
-      await laptop.close();
-      await phone.close();
+      for (const context of [laptop, phone]) {
+        opened?.delete(context);
+        await context.close();
+      }
     },
   };
 }

@@ -297,14 +297,10 @@ impl SessionEvent {
     /// changes count too: another tab or device of the same person must show
     /// them.
     pub fn visible_to(&self, side: Side) -> bool {
-        let draft = match self {
-            SessionEvent::RoundUpdated { status, .. } => *status == RoundStatus::Draft,
-            SessionEvent::RoundDeleted { was, .. } => *was == RoundStatus::Draft,
-            _ => false,
-        };
-        match side {
-            Side::Athlete => !draft,
-            Side::Trainer => true,
+        match self {
+            SessionEvent::RoundUpdated { status, .. } => status.visible_to(side),
+            SessionEvent::RoundDeleted { was, .. } => was.visible_to(side),
+            _ => true,
         }
     }
 

@@ -29,6 +29,14 @@ pub enum RoundStatus {
 }
 
 impl RoundStatus {
+    /// Whether `side` sees a round in this state: drafts are the
+    /// trainer's alone (the one place this rule is written; the read
+    /// model, the events a side is sent and the athlete's mutations all
+    /// ask it).
+    pub fn visible_to(self, side: Side) -> bool {
+        self != RoundStatus::Draft || side == Side::Trainer
+    }
+
     /// Database value.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -133,12 +133,6 @@ fn SetRow(
     logged: Option<LoggedSet>,
     forms: SetForms,
 ) -> impl IntoView {
-    let SetForms {
-        drafts,
-        renew,
-        refusal,
-        on_submit,
-    } = forms;
     let scope = set_scope(round_id, index, set);
     let label = format!("{}, set {set}", exercise.name);
     let number = |n: Option<u32>| n.map(|n| n.to_string()).unwrap_or_default();
@@ -155,13 +149,13 @@ fn SetRow(
         None => "Load".to_string(),
     };
     let error_of =
-        |field: &'static str| refused(refusal, scope.clone(), move |e| e.for_field(field));
-    let general = refused(refusal, scope.clone(), |e| {
+        |field: &'static str| refused(forms.refusal, scope.clone(), move |e| e.for_field(field));
+    let general = refused(forms.refusal, scope.clone(), |e| {
         e.general()
             .or_else(|| e.for_field("set"))
             .or_else(|| e.for_field("exercise"))
     });
-    let submit = submit_to(on_submit, scope.clone());
+    let submit = submit_to(forms.on_submit, scope.clone());
     let is_logged = logged.is_some();
     view! {
         <form
@@ -173,16 +167,16 @@ fn SetRow(
             on:submit=submit
             aria-label=label
         >
-            <IdempotencyKey renew/>
+            <IdempotencyKey renew=forms.renew/>
             <input type="hidden" name="session_id" value=session_id/>
             <input type="hidden" name="round_id" value=round_id/>
             <input type="hidden" name="revision" value=revision/>
             <input type="hidden" name="exercise" value=index/>
             <input type="hidden" name="set" value=set/>
             <span class="set-number">{format!("Set {set}")}</span>
-            <Field label="Reps" name="reps" kind="number" value=reps range=(0.0, f64::from(REPS_MAX), 1.0) error=error_of("reps") drafts=(drafts, scope.clone())/>
-            <Field label=load_label name="load" kind="number" value=load range=(0.0, LOAD_MAX, 0.25) error=error_of("load") drafts=(drafts, scope.clone())/>
-            <Field label="RPE" name="rpe" kind="number" value=rpe range=(0.0, RPE_MAX, 0.5) error=error_of("rpe") drafts=(drafts, scope.clone())/>
+            <Field label="Reps" name="reps" kind="number" value=reps range=(0.0, f64::from(REPS_MAX), 1.0) error=error_of("reps") drafts=(forms.drafts, scope.clone())/>
+            <Field label=load_label name="load" kind="number" value=load range=(0.0, LOAD_MAX, 0.25) error=error_of("load") drafts=(forms.drafts, scope.clone())/>
+            <Field label="RPE" name="rpe" kind="number" value=rpe range=(0.0, RPE_MAX, 0.5) error=error_of("rpe") drafts=(forms.drafts, scope.clone())/>
             <button type="submit" class="set-button" class:secondary=is_logged>
                 {if is_logged { "Update" } else { "Set done" }}
             </button>
@@ -334,12 +328,6 @@ pub fn pain_scope(round_id: i64, exercise: usize) -> String {
 /// the page's outbox (a plain post without JavaScript).
 #[component]
 pub fn PainForm(session_id: i64, round: Round, index: usize, forms: SetForms) -> impl IntoView {
-    let SetForms {
-        drafts,
-        renew,
-        refusal,
-        on_submit,
-    } = forms;
     let Some(exercise) = round.exercises.get(index).cloned() else {
         return ().into_any();
     };
@@ -347,17 +335,17 @@ pub fn PainForm(session_id: i64, round: Round, index: usize, forms: SetForms) ->
     let label = format!("Pain in {}", exercise.name);
     let set_id = crate::components::field::scoped_id(&scope, "set");
     let sets = sets_to_log(&exercise);
-    let error = refused(refusal, scope.clone(), |e| {
+    let error = refused(forms.refusal, scope.clone(), |e| {
         e.for_field("note")
             .or_else(|| e.for_field("set"))
             .or_else(|| e.general())
     });
-    let submit = submit_to(on_submit, scope.clone());
+    let submit = submit_to(forms.on_submit, scope.clone());
     view! {
         <details class="pain-report" data-testid=format!("pain-{index}")>
             <summary>"Report pain"</summary>
             <form method="post" action=crate::api::pain::ReportPain::url() on:submit=submit aria-label=label>
-                <IdempotencyKey renew/>
+                <IdempotencyKey renew=forms.renew/>
                 <input type="hidden" name="session_id" value=session_id/>
                 <input type="hidden" name="round_id" value=round.id/>
                 <input type="hidden" name="exercise" value=index/>
@@ -368,7 +356,7 @@ pub fn PainForm(session_id: i64, round: Round, index: usize, forms: SetForms) ->
                         {(1..=sets).map(|set| view! { <option value=set>{format!("In set {set}")}</option> }).collect_view()}
                     </select>
                 </div>
-                <crate::components::field::TextArea label="What hurts? (optional)" name="note" maxlength=crate::model::NOTES_MAX_CHARS error drafts=(drafts, scope.clone())/>
+                <crate::components::field::TextArea label="What hurts? (optional)" name="note" maxlength=crate::model::NOTES_MAX_CHARS error drafts=(forms.drafts, scope.clone())/>
                 <button type="submit" class="danger">"Tell my trainer"</button>
             </form>
         </details>

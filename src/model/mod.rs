@@ -2,23 +2,57 @@
 //! both use: the server as the authority, the forms as a hint.
 //!
 //! Nothing here touches the database, the network or the DOM.
+//!
+//! | file | concern |
+//! |---|---|
+//! | `mod.rs` | accounts: roles, users, registration and login checks, field errors |
+//! | [`limits`] | every limit of a session (sets, reps, loads, lengths, counts) |
+//! | [`validation`] | form text to values: numbers in range, bounded text, checkboxes |
+//! | [`prescription`] | the round builder's rows, their checks, the row buttons |
+//! | [`feedback`], [`sets`], [`pain`] | what the athlete sends: feedback per exercise, sets as they are done, pain |
+//! | [`read`] | the dashboard's lists (the session's view is the protocol's) |
+//! | [`rules`] | who may do what, when: the session's rules as pure functions |
+//! | [`idempotency`] | the key every mutation form carries |
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub mod feedback;
 pub mod idempotency;
+pub mod limits;
 pub mod pain;
+pub mod prescription;
+pub mod read;
 pub mod rules;
 pub mod sets;
-pub mod training;
-// The wire protocol (live frames, the typed event, `Side`, `RoundStatus`)
-// is its own crate, shared with other clients (`protocol/`).
-pub use idempotency::*;
-pub use pain::*;
-pub use sets::*;
-pub use spotter_protocol::view::*;
+pub mod validation;
+
+// Each concern in its file; what the app uses, named here once. The wire
+// protocol (live frames, the typed event, the session's view, units and
+// their formatting, `Side`, `RoundStatus`, `SessionStatus`) is its own
+// crate, shared with other clients (`protocol/`).
+pub use feedback::{feedback_field, validate_feedback, FeedbackInput};
+pub use idempotency::{
+    new_idempotency_key, validate_idempotency_key, IDEMPOTENCY_KEY_FIELD,
+    IDEMPOTENCY_KEY_MAX_CHARS, IDEMPOTENCY_KEY_MIN_CHARS,
+};
+pub use limits::{
+    DURATION_MAX_S, EXERCISES_MAX, EXERCISE_NAME_MAX_CHARS, LOAD_MAX, NOTES_MAX_CHARS, REPS_MAX,
+    REST_MAX_S, ROUNDS_MAX, RPE_MAX, SETS_MAX,
+};
+pub use pain::{validate_pain_note, validate_pain_set};
+pub use prescription::{
+    apply_row_action, exercise_field, validate_exercise, validate_round, ExerciseInput,
+    RELEASE_ACTION,
+};
+pub use read::{Dashboard, TrainerChoice};
+pub use sets::{sets_to_log, validate_set, LastDone, SetInput, SetValues, SET_FIELDS};
+pub use spotter_protocol::view::{
+    format_number, format_seconds, sets_and_reps, Exercise, Feedback, LoadUnit, LoggedSet,
+    PainReport, Round, SessionStatus, SessionSummary, SessionView,
+};
 pub use spotter_protocol::{event, live, state, RoundStatus, SessionEvent, Side};
-pub use training::*;
+pub use validation::{checkbox, validate_reason};
 
 /// Longest display name we accept, in characters.
 pub const NAME_MAX_CHARS: usize = 100;

@@ -5,7 +5,7 @@ use super::{FieldError, NOTES_MAX_CHARS};
 /// Checks a pain note: optional, at most [`NOTES_MAX_CHARS`] characters,
 /// like every note.
 pub fn validate_pain_note(note: &str) -> Result<String, FieldError> {
-    super::training::check_text(note, "note".into(), "Note", NOTES_MAX_CHARS)
+    super::validation::check_text(note, "note".into(), "Note", NOTES_MAX_CHARS)
 }
 
 /// An optional set number as a form sends it: empty for the exercise as a

@@ -2,7 +2,7 @@
 //! it is checked, and what both pages show of it.
 
 use super::{
-    training::{parse_decimal, parse_whole},
+    validation::{parse_decimal, parse_whole},
     Exercise, FieldError, LoggedSet, Round, RoundStatus, LOAD_MAX, REPS_MAX, RPE_MAX, SETS_MAX,
 };
 use serde::{Deserialize, Serialize};

@@ -45,7 +45,7 @@ impl Idempotency {
     /// `None` when the request carries no key; a 422 naming the field when
     /// the key is malformed. `args` are the server function's arguments
     /// (everything but the key), which the fingerprint covers.
-    pub fn from_request(
+    fn from_request(
         key: &str,
         endpoint: &str,
         args: &impl Serialize,

@@ -278,7 +278,7 @@ async fn read_in_one_transaction(
     for row in rounds {
         let status =
             RoundStatus::parse(&row.status).ok_or_else(|| corrupt("round status", &row.status))?;
-        if viewer == Side::Athlete && status == RoundStatus::Draft {
+        if !status.visible_to(viewer) {
             continue;
         }
         view.rounds.push(Round {

@@ -99,15 +99,15 @@ pub(super) async fn round_in(
     })
 }
 
-/// A round of the session as the athlete may see it: drafts are the
-/// trainer's alone, so a draft is "no such round" to the athlete.
+/// A round of the session as the caller's side may see it: a round it
+/// does not see (a draft, to the athlete) is "no such round".
 pub(super) async fn visible_round(
     work: &mut Work<'_, '_>,
     round_id: i64,
 ) -> Result<RoundRow, AppError> {
-    let session_id = work.session.id;
+    let (session_id, side) = (work.session.id, work.side);
     match round_in(work.tx(), session_id, round_id).await? {
-        round if round.status == RoundStatus::Draft => Err(no_such_round()),
+        round if !round.status.visible_to(side) => Err(no_such_round()),
         round => Ok(round),
     }
 }

@@ -1,32 +1,17 @@
-//! Training sessions, rounds, exercises and feedback: the shapes both sides
-//! see, the raw form inputs, and the rules that turn inputs into values.
-//!
-//! Every limit lives here once. The server calls these functions as the
-//! authority; forms use the same constants as hints (`min`, `max`, `step`).
+//! A round's prescription as the trainer types it: the builder's rows
+//! (all text), their field names, the row buttons, and the checks that
+//! turn them into exercises.
 
-use super::{format_number, Exercise, Feedback, FieldError, LoadUnit, SessionSummary};
+use super::{
+    format_number,
+    limits::{
+        DURATION_MAX_S, EXERCISES_MAX, EXERCISE_NAME_MAX_CHARS, LOAD_MAX, NOTES_MAX_CHARS,
+        REPS_MAX, REST_MAX_S, SETS_MAX,
+    },
+    validation::{check_text, parse_decimal, parse_whole},
+    Exercise, FieldError, LoadUnit,
+};
 use serde::{Deserialize, Serialize};
-
-/// Sets per exercise: 1 to this.
-pub const SETS_MAX: u32 = 50;
-/// Reps per set: 0 to this.
-pub const REPS_MAX: u32 = 1000;
-/// Load value: 0 to this (kg, lb, or added weight over bodyweight).
-pub const LOAD_MAX: f64 = 2000.0;
-/// Duration of an exercise: at most 3 hours, in seconds.
-pub const DURATION_MAX_S: u32 = 3 * 60 * 60;
-/// Rest after an exercise: at most 1 hour, in seconds.
-pub const REST_MAX_S: u32 = 60 * 60;
-/// Rate of perceived exertion: 0 to 10 in steps of 0.5.
-pub const RPE_MAX: f64 = 10.0;
-/// Exercise names, in characters.
-pub const EXERCISE_NAME_MAX_CHARS: usize = 100;
-/// Notes (trainer's, athlete's, cancel reason), in characters.
-pub const NOTES_MAX_CHARS: usize = 1000;
-/// Exercises in one round.
-pub const EXERCISES_MAX: usize = 30;
-/// Rounds in one session.
-pub const ROUNDS_MAX: i64 = 100;
 
 /// An exercise as typed into the round builder: every field is text, so an
 /// empty or mistyped number gets a message on its field instead of a
@@ -90,89 +75,6 @@ impl ExerciseInput {
 /// The form name of field `field` of exercise row `index`.
 pub fn exercise_field(index: usize, field: &str) -> String {
     format!("exercises[{index}][{field}]")
-}
-
-/// The form name of field `field` of feedback row `index`.
-pub fn feedback_field(index: usize, field: &str) -> String {
-    format!("feedback[{index}][{field}]")
-}
-
-pub(super) fn parse_whole(
-    value: &str,
-    field: String,
-    what: &str,
-    min: u32,
-    max: u32,
-) -> Result<Option<u32>, FieldError> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Ok(None);
-    }
-    match value.parse::<u32>() {
-        Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
-        _ => Err(FieldError {
-            field,
-            message: format!("{what} must be a whole number from {min} to {max}"),
-        }),
-    }
-}
-
-pub(super) fn parse_decimal(
-    value: &str,
-    field: String,
-    what: &str,
-    max: f64,
-    step: f64,
-) -> Result<Option<f64>, FieldError> {
-    let value = value.trim().replace(',', ".");
-    if value.is_empty() {
-        return Ok(None);
-    }
-    let step_text = format_number(step);
-    let error = || FieldError {
-        field: field.clone(),
-        message: format!(
-            "{what} must be a number from 0 to {} in steps of {step_text}",
-            format_number(max)
-        ),
-    };
-    let n: f64 = value.parse().map_err(|_| error())?;
-    let steps = n / step;
-    if !n.is_finite() || !(0.0..=max).contains(&n) || (steps - steps.round()).abs() > 1e-9 {
-        return Err(error());
-    }
-    Ok(Some(n))
-}
-
-pub(super) fn check_text(
-    value: &str,
-    field: String,
-    what: &str,
-    max: usize,
-) -> Result<String, FieldError> {
-    // A browser posts a textarea's line breaks as CRLF: one break each.
-    let value = value.replace("\r\n", "\n");
-    let value = value.trim();
-    // NUL, escape sequences and the like never come from a keyboard; they
-    // would be stored as they are (SQLite) or fail the insert (PostgreSQL).
-    if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
-        return Err(FieldError {
-            field,
-            message: format!(
-                "{what} cannot contain control characters (only line breaks and tabs)"
-            ),
-        });
-    }
-    if value.chars().count() > max {
-        return Err(FieldError {
-            field,
-            message: format!("{what} must be at most {max} characters"),
-        });
-    }
-    Ok(value.to_string())
 }
 
 /// Checks one builder row (`index` names its fields in errors).
@@ -256,99 +158,6 @@ pub fn validate_round(inputs: &[ExerciseInput]) -> Result<Vec<Exercise>, FieldEr
     rows.into_iter()
         .map(|(i, input)| validate_exercise(i, input))
         .collect()
-}
-
-/// Feedback as typed on the phone (all text, see [`ExerciseInput`]).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct FeedbackInput {
-    /// Sets done.
-    pub sets_done: String,
-    /// Reps done.
-    pub reps_done: String,
-    /// Load used.
-    pub load_used: String,
-    /// Time done per set, seconds.
-    pub duration_done_s: String,
-    /// RPE.
-    pub rpe: String,
-    /// Checkbox: present ("on") when ticked.
-    pub pain: Option<String>,
-    /// Notes.
-    pub notes: String,
-}
-
-/// Checks one exercise's feedback.
-pub fn validate_feedback(
-    index: usize,
-    input: &FeedbackInput,
-    prescription: &Exercise,
-) -> Result<Feedback, FieldError> {
-    let f = |name: &str| feedback_field(index, name);
-    Ok(Feedback {
-        prescription: prescription.clone(),
-        sets_done: parse_whole(&input.sets_done, f("sets_done"), "Sets done", 0, SETS_MAX)?,
-        reps_done: parse_whole(&input.reps_done, f("reps_done"), "Reps done", 0, REPS_MAX)?,
-        load_used: parse_decimal(
-            &input.load_used,
-            f("load_used"),
-            "Load used",
-            LOAD_MAX,
-            0.25,
-        )?,
-        duration_done_s: parse_whole(
-            &input.duration_done_s,
-            f("duration_done_s"),
-            "Time done",
-            0,
-            DURATION_MAX_S,
-        )?,
-        rpe: parse_decimal(&input.rpe, f("rpe"), "RPE", RPE_MAX, 0.5)?,
-        pain: checkbox(input.pain.as_deref(), f("pain"), "Pain")?,
-        notes: check_text(&input.notes, f("notes"), "Notes", NOTES_MAX_CHARS)?,
-    })
-}
-
-/// A checkbox as a form posts it: absent (or `false`, `0`, empty) is off;
-/// `on` (what a browser sends), `true` or `1` is on. Anything else is
-/// refused, never guessed.
-pub fn checkbox(value: Option<&str>, field: String, what: &str) -> Result<bool, FieldError> {
-    match value.map(str::trim) {
-        None | Some("" | "false" | "0" | "off") => Ok(false),
-        Some("on" | "true" | "1") => Ok(true),
-        Some(_) => Err(FieldError {
-            field,
-            message: format!("{what} is a checkbox: send on (or true, 1) or leave it out"),
-        }),
-    }
-}
-
-/// A cancel reason: optional, bounded.
-pub fn validate_reason(reason: &str) -> Result<Option<String>, FieldError> {
-    let reason = check_text(reason, "reason".into(), "The reason", NOTES_MAX_CHARS)?;
-    Ok((!reason.is_empty()).then_some(reason))
-}
-
-/// The dashboard's lists.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Dashboard {
-    /// Sessions waiting for this trainer to join (trainers only).
-    pub waiting: Vec<SessionSummary>,
-    /// Active sessions.
-    pub active: Vec<SessionSummary>,
-    /// Completed or cancelled sessions, newest first.
-    pub past: Vec<SessionSummary>,
-    /// Trainers the athlete can start a session with (athletes only).
-    pub trainers: Vec<TrainerChoice>,
-}
-
-/// A trainer in the athlete's "start a session" picker.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TrainerChoice {
-    /// User id.
-    pub id: i64,
-    /// Display name.
-    pub name: String,
 }
 
 /// The builder's `row_action` that saves the round as it is on screen and
@@ -457,27 +266,6 @@ mod tests {
             .unwrap_err()
             .message
             .contains("whole number"));
-    }
-
-    #[test]
-    fn rpe_goes_in_half_steps() {
-        let p = validate_exercise(0, &row("Squat", "8", "")).unwrap();
-        let fb = |rpe: &str| {
-            validate_feedback(
-                0,
-                &FeedbackInput {
-                    rpe: rpe.into(),
-                    ..Default::default()
-                },
-                &p,
-            )
-        };
-        assert_eq!(fb("7.5").unwrap().rpe, Some(7.5));
-        assert_eq!(fb("10").unwrap().rpe, Some(10.0));
-        assert!(fb("7.3").is_err());
-        assert!(fb("10.5").is_err());
-        assert!(fb("-1").is_err());
-        assert_eq!(fb("7.3").unwrap_err().field, "feedback[0][rpe]");
     }
 
     #[test]
