@@ -8,12 +8,20 @@
 /// field is empty, and the mutation says what it needs), and its body is
 /// one call, `server::mutate`, with its own arguments: the struct
 /// `#[server]` makes of them, named after `as`, for which
-/// `server::training` implements `Mutation`.
+/// `server::training` implements `Mutation`. After `in`: the argument that
+/// names the session it changes, or `new_session` (it starts one).
 macro_rules! mutation {
+    (@scope $self:ident new_session) => {
+        $crate::server::training::Scope::NewSession
+    };
+    (@scope $self:ident $field:ident) => {
+        $crate::server::training::Scope::Session($self.$field)
+    };
     ($(
         $(#[doc = $doc:literal])*
         #[server(endpoint = $endpoint:literal)]
-        pub async fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $answer:ty as $args:ident;
+        pub async fn $name:ident($($arg:ident: $ty:ty),* $(,)?)
+            -> $answer:ty as $args:ident in $scope:ident;
     )*) => {$(
         $(#[doc = $doc])*
         #[leptos::server(endpoint = $endpoint, client = $crate::live::client::Deadline)]
@@ -21,6 +29,13 @@ macro_rules! mutation {
             $(#[server(default)] $arg: $ty),*
         ) -> Result<$answer, $crate::error::AppError> {
             $crate::server::mutate($args { $($arg),* }).await
+        }
+
+        #[cfg(feature = "ssr")]
+        impl $crate::server::training::Scoped for $args {
+            fn scope(&self) -> $crate::server::training::Scope {
+                mutation!(@scope self $scope)
+            }
         }
     )*};
 }

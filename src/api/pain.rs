@@ -13,7 +13,7 @@ mutation! {
         set: String,
         note: String,
         idempotency_key: String,
-    ) -> i64 as ReportPain;
+    ) -> i64 as ReportPain in session_id;
 
     /// The trainer acknowledges pain report `report_id`: the alert goes, and
     /// the athlete sees the trainer saw it.
@@ -22,5 +22,5 @@ mutation! {
         session_id: i64,
         report_id: i64,
         idempotency_key: String,
-    ) -> () as AcknowledgePain;
+    ) -> () as AcknowledgePain in session_id;
 }

@@ -18,7 +18,7 @@ mutation! {
         is_final: Option<String>,
         row_action: String,
         idempotency_key: String,
-    ) -> i64 as SaveRound;
+    ) -> i64 as SaveRound in session_id;
 
     /// Releases a draft round to the athlete.
     #[server(endpoint = "rounds/release")]
@@ -26,7 +26,7 @@ mutation! {
         session_id: i64,
         round_id: i64,
         idempotency_key: String,
-    ) -> () as ReleaseRound;
+    ) -> () as ReleaseRound in session_id;
 
     /// Deletes a round that is not completed.
     #[server(endpoint = "rounds/delete")]
@@ -34,7 +34,7 @@ mutation! {
         session_id: i64,
         round_id: i64,
         idempotency_key: String,
-    ) -> () as DeleteRound;
+    ) -> () as DeleteRound in session_id;
 
     /// The athlete completes the released round: feedback for each exercise, in
     /// order, against the round `revision` they saw. Returns whether that
@@ -46,5 +46,5 @@ mutation! {
         revision: i64,
         feedback: Vec<FeedbackInput>,
         idempotency_key: String,
-    ) -> bool as CompleteRound;
+    ) -> bool as CompleteRound in session_id;
 }

@@ -36,14 +36,14 @@ mutation! {
     pub async fn start_session(
         trainer_id: String,
         idempotency_key: String,
-    ) -> i64 as StartSession;
+    ) -> i64 as StartSession in new_session;
 
     /// The trainer joins a waiting session, then goes to the trainer's view.
     #[server(endpoint = "sessions/join")]
     pub async fn join_session(
         session_id: i64,
         idempotency_key: String,
-    ) -> () as JoinSession;
+    ) -> () as JoinSession in session_id;
 
     /// Either side ends the session early, with an optional reason, and goes
     /// back to the dashboard.
@@ -52,5 +52,5 @@ mutation! {
         session_id: i64,
         reason: String,
         idempotency_key: String,
-    ) -> () as CancelSession;
+    ) -> () as CancelSession in session_id;
 }

@@ -22,5 +22,5 @@ mutation! {
         load: String,
         rpe: String,
         idempotency_key: String,
-    ) -> bool as LogSet;
+    ) -> bool as LogSet in session_id;
 }

@@ -224,48 +224,38 @@ mod tests {
 
     #[test]
     fn limits_are_enforced_with_field_names() {
-        let mut input = row("Squat", "8", "");
-        input.sets = "51".into();
+        let squat = row("Squat", "8", "");
+        // (field, a value out of its range): refused, naming that field.
+        type Slot = fn(&mut ExerciseInput) -> &mut String;
+        let out_of_range: [(&str, &str, Slot); 7] = [
+            ("sets", "51", |i| &mut i.sets),
+            ("sets", "0", |i| &mut i.sets),
+            ("load", "2000.5", |i| &mut i.load),
+            ("rest_s", "3601", |i| &mut i.rest_s),
+            ("duration_s", "10801", |i| &mut i.duration_s),
+            ("reps", "1001", |i| &mut i.reps),
+            ("reps", "eight", |i| &mut i.reps),
+        ];
+        for (field, value, slot) in out_of_range {
+            let mut input = squat.clone();
+            *slot(&mut input) = value.into();
+            let error = validate_exercise(1, &input).unwrap_err();
+            assert_eq!(error.field, format!("exercises[1][{field}]"), "{value}");
+        }
+        let mut long_name = squat.clone();
+        long_name.name = "x".repeat(101);
         assert_eq!(
-            validate_exercise(1, &input).unwrap_err().field,
-            "exercises[1][sets]"
-        );
-        input.sets = "0".into();
-        assert!(validate_exercise(1, &input).is_err());
-        input.sets = "3".into();
-        input.load = "2000.5".into();
-        assert_eq!(
-            validate_exercise(1, &input).unwrap_err().field,
-            "exercises[1][load]"
-        );
-        input.load = "82.5".into();
-        let ok = validate_exercise(1, &input).unwrap();
-        assert_eq!((ok.load, ok.load_unit), (Some(82.5), Some(LoadUnit::Kg)));
-        input.rest_s = "3601".into();
-        assert_eq!(
-            validate_exercise(1, &input).unwrap_err().field,
-            "exercises[1][rest_s]"
-        );
-        input.rest_s = "".into();
-        input.duration_s = "10801".into();
-        assert_eq!(
-            validate_exercise(1, &input).unwrap_err().field,
-            "exercises[1][duration_s]"
-        );
-        input.duration_s = "".into();
-        input.name = "x".repeat(101);
-        assert_eq!(
-            validate_exercise(1, &input).unwrap_err().field,
+            validate_exercise(1, &long_name).unwrap_err().field,
             "exercises[1][name]"
         );
-        input.name = "Squat".into();
-        input.reps = "1001".into();
-        assert!(validate_exercise(1, &input).is_err());
-        input.reps = "eight".into();
-        assert!(validate_exercise(1, &input)
-            .unwrap_err()
-            .message
-            .contains("whole number"));
+        let mut eight = squat.clone();
+        eight.reps = "eight".into();
+        let message = validate_exercise(1, &eight).unwrap_err().message;
+        assert!(message.contains("whole number"), "{message}");
+        let mut loaded = squat;
+        loaded.load = "82.5".into();
+        let ok = validate_exercise(1, &loaded).unwrap();
+        assert_eq!((ok.load, ok.load_unit), (Some(82.5), Some(LoadUnit::Kg)));
     }
 
     #[test]

@@ -438,22 +438,25 @@ async fn server_sent_events_resume_from_last_event_id(backend: Backend) {
 async fn a_subscriber_that_falls_behind_is_dropped_and_resumes_without_loss(backend: Backend) {
     use spotter::{
         model::{live::LiveEvent, SessionEvent, Side},
-        server::live::{follow, hub::BUFFER, Ended, Follower},
+        server::live::{follow, hub::BUFFER, Ended, Feed, Follower},
     };
     let app = spawn_app(backend).await;
     let (athlete, _trainer, session) = app.active_session().await;
     let (out, mut frames) = tokio::sync::mpsc::channel(8);
+    let feed = Feed {
+        db: app.db.clone(),
+        bus: app.bus.clone(),
+        read_view: spotter::server::state::read_view,
+        heartbeat: Duration::from_secs(60),
+    };
     let follower = tokio::spawn(follow(
-        app.db.clone(),
-        app.bus.clone(),
-        spotter::server::state::read_view,
+        feed,
         Follower {
             session_id: session,
             side: Side::Athlete,
             since: 2,
             snapshot: false,
         },
-        Duration::from_secs(60),
         out,
     ));
     // Hello and presence arrive; then the subscriber stops reading.

@@ -3,7 +3,7 @@
 //! frames, with no gap and no duplicate, only what the side is shown, and
 //! a heartbeat frame every interval.
 
-use super::{bus::Bus, hub::SharedFrame, ReadView};
+use super::{bus::Bus, hub::SharedFrame, LiveContext, ReadView};
 use crate::{
     model::{
         live::{Frame, PROTOCOL_VERSION},
@@ -27,6 +27,32 @@ pub enum Ended {
     FellBehind,
     /// The database could not be read.
     DatabaseError,
+}
+
+/// Where a follower's frames come from: the log, the hub, the side's
+/// snapshot, and the heartbeat's pace.
+#[derive(Clone)]
+pub struct Feed {
+    /// The event log.
+    pub db: Database,
+    /// The hub.
+    pub bus: Bus,
+    /// Reads a side's snapshot.
+    pub read_view: ReadView,
+    /// How often a heartbeat goes out.
+    pub heartbeat: Duration,
+}
+
+impl Feed {
+    /// The feed of the live routes' state.
+    pub fn of(state: &LiveContext) -> Feed {
+        Feed {
+            db: state.db.clone(),
+            bus: state.bus.clone(),
+            read_view: state.read_view,
+            heartbeat: state.heartbeat,
+        }
+    }
 }
 
 /// What a live connection follows, and from where.
@@ -63,28 +89,24 @@ pub struct Follower {
 /// async fn's state and so doubled the memory of every live connection's
 /// follower.)
 pub fn follow(
-    db: Database,
-    bus: Bus,
-    read_view: ReadView,
+    feed: Feed,
     follower: Follower,
-    heartbeat: Duration,
     out: mpsc::Sender<SharedFrame>,
 ) -> impl std::future::Future<Output = Ended> + Send {
     let span = tracing::info_span!("follow", follower.session_id, follower.since);
-    run(db, bus, read_view, follower, heartbeat, out).instrument(span)
+    run(feed, follower, out).instrument(span)
 }
 
 /// [`follow`]'s body. One function on purpose, over 60 lines: it reads top
 /// to bottom as the protocol's order (hello, presence, snapshot or reset?
 /// and replay, live), and `sent` threads through every step.
-async fn run(
-    db: Database,
-    bus: Bus,
-    read_view: ReadView,
-    follower: Follower,
-    heartbeat: Duration,
-    out: mpsc::Sender<SharedFrame>,
-) -> Ended {
+async fn run(feed: Feed, follower: Follower, out: mpsc::Sender<SharedFrame>) -> Ended {
+    let Feed {
+        db,
+        bus,
+        read_view,
+        heartbeat,
+    } = feed;
     let Follower {
         session_id, side, ..
     } = follower;

@@ -42,7 +42,7 @@ use serde::Deserialize;
 use std::time::Duration;
 
 pub use bus::Bus;
-pub use follow::{follow, Ended, Follower};
+pub use follow::{follow, Ended, Feed, Follower};
 
 /// How the live layer reads a session as one side sees it, for a
 /// `snapshot` frame. The read model lives in `server::training`, which

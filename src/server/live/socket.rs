@@ -7,7 +7,7 @@
 use super::{
     authorize,
     calls::{Caller, Queue},
-    follow::{follow, heartbeats, Ended, Follower},
+    follow::{follow, heartbeats, Ended, Feed, Follower},
     hub::SharedFrame,
     LiveContext, Since,
 };
@@ -56,36 +56,20 @@ pub async fn session(
     let ended = super::logged_out(state.bus.logouts(), login);
     lean(upgrade).on_upgrade(move |socket| async move {
         let _slot = slot;
-        let (out, frames) = mpsc::channel::<SharedFrame>(64);
         // Present before the first frame goes out, so a client that got
         // `hello` is already counted.
         let presence = state.bus.presences().present(session_id, side);
-        let calls = Queue::new(state.calls, caller, &out);
-        let follower = tokio::spawn(follow(
-            state.db.clone(),
-            state.bus.clone(),
-            state.read_view,
-            Follower {
-                session_id,
-                side,
-                since,
-                snapshot: snapshot != 0,
-            },
-            state.heartbeat,
-            out,
-        ));
-        pump(
-            socket,
-            Sources {
-                frames,
-                follower,
-                calls,
-            },
-            state.heartbeat,
-            state.shutdown,
-            ended,
-            Transport::WebSocket,
-        )
+        let feed = Feed::of(&state);
+        let follower = Follower {
+            session_id,
+            side,
+            since,
+            snapshot: snapshot != 0,
+        };
+        let transport = Transport::WebSocket;
+        serve(socket, state, caller, ended, transport, move |out| {
+            follow(feed, follower, out)
+        })
         .await;
         drop(presence);
     })
@@ -133,9 +117,7 @@ pub async fn dashboard(
     let heartbeat = state.heartbeat;
     lean(upgrade).on_upgrade(move |socket| async move {
         let _slot = slot;
-        let (out, frames) = mpsc::channel::<SharedFrame>(64);
-        let calls = Queue::new(state.calls, caller, &out);
-        let follower = tokio::spawn(async move {
+        serve(socket, state, caller, ended, Transport::Dashboard, move |out| async move {
             let hello = Frame::Hello {
                 version: PROTOCOL_VERSION,
                 session_id: 0,
@@ -162,21 +144,41 @@ pub async fn dashboard(
                     Err(RecvError::Closed) => return Ended::ClientGone,
                 }
             }
-        });
-        pump(
-            socket,
-            Sources {
-                frames,
-                follower,
-                calls,
-            },
-            heartbeat,
-            state.shutdown,
-            ended,
-            Transport::Dashboard,
-        )
+        })
         .await;
     })
+}
+
+/// Serves an upgraded socket: the follower `follow` makes (given where its
+/// frames go) feeds it, the client's calls go to the router, and [`pump`]
+/// runs the connection until it ends.
+async fn serve<F>(
+    socket: WebSocket,
+    state: LiveContext,
+    caller: Caller,
+    logged_out: impl std::future::Future<Output = ()>,
+    transport: Transport,
+    follow: impl FnOnce(mpsc::Sender<SharedFrame>) -> F,
+) where
+    F: std::future::Future<Output = Ended> + Send + 'static,
+{
+    let (out, frames) = mpsc::channel::<SharedFrame>(64);
+    let calls = Queue::new(state.calls, caller, &out);
+    let follower = tokio::spawn(follow(out));
+    let sources = Sources {
+        frames,
+        follower,
+        calls,
+    };
+    pump(
+        socket,
+        sources,
+        state.heartbeat,
+        state.shutdown,
+        logged_out,
+        transport,
+    )
+    .await;
 }
 
 /// What a connection's frames come from and its calls go to.

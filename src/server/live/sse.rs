@@ -1,7 +1,7 @@
 //! `GET /api/sessions/{id}/events`: the session's frames as Server-Sent
 //! Events, for browsers whose WebSocket keeps failing.
 
-use super::{authorize, follow, hub::SharedFrame, Follower, LiveContext, Since};
+use super::{authorize, follow, hub::SharedFrame, Feed, Follower, LiveContext, Since};
 use crate::server::metrics::{self, Open, Transport};
 use crate::{
     model::live::Frame,
@@ -47,16 +47,13 @@ pub async fn session(
     );
     // The follower ends by itself once the stream (and `frames`) is gone.
     tokio::spawn(follow(
-        state.db.clone(),
-        state.bus.clone(),
-        state.read_view,
+        Feed::of(&state),
         Follower {
             session_id,
             side,
             since,
             snapshot: snapshot != 0,
         },
-        state.heartbeat,
         out,
     ));
     let shutdown = state.shutdown.clone();

@@ -27,7 +27,7 @@ pub mod sets;
 mod work;
 pub mod writer;
 
-pub use mutation::Mutation;
+pub use mutation::{Mutation, Scoped};
 pub use queries::{dashboard, exercise_names, session_view};
 pub use work::Scope;
 pub use writer::Writer;

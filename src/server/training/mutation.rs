@@ -24,8 +24,15 @@ use leptos::server_fn::ServerFn;
 use serde::{de::DeserializeOwned, Serialize};
 use std::{future::Future, sync::Arc};
 
+/// Which session a request changes: declared with the server function
+/// (`api::mutation!`, after `in`), from its arguments.
+pub trait Scoped {
+    /// The session it changes.
+    fn scope(&self) -> Scope;
+}
+
 /// A change to a training session: one server function's arguments.
-pub trait Mutation: ServerFn + Serialize + Send + Sync + 'static {
+pub trait Mutation: Scoped + ServerFn + Serialize + Send + Sync + 'static {
     /// The answer: stored under the request's idempotency key, given again
     /// to a repeat of it.
     type Answer: Serialize + DeserializeOwned + Send + Sync + 'static;
@@ -34,9 +41,6 @@ pub trait Mutation: ServerFn + Serialize + Send + Sync + 'static {
     /// refusal: "Only the session's athlete can log sets"); `None`: either
     /// side (its rule decides).
     const SIDE: Option<(Side, &'static str)>;
-
-    /// The session it changes.
-    fn scope(&self) -> Scope;
 
     /// The rate limit a call by `user_id` counts against.
     fn attempt(user_id: i64) -> Attempt<'static> {

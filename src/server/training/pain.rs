@@ -4,7 +4,7 @@ use super::{
     codec::small,
     mutation::Mutation,
     rounds::{exercise_at, load_exercises, visible_round},
-    work::{Scope, Work},
+    work::Work,
 };
 use crate::{
     api::pain::{AcknowledgePain, ReportPain},
@@ -21,10 +21,6 @@ use crate::{
 impl Mutation for ReportPain {
     type Answer = i64;
     const SIDE: Option<(Side, &'static str)> = Some((Side::Athlete, "report pain"));
-
-    fn scope(&self) -> Scope {
-        Scope::Session(self.session_id)
-    }
 
     async fn apply(&self, work: &mut Work<'_, '_>) -> Result<i64, AppError> {
         let round = visible_round(work, self.round_id).await?;
@@ -66,10 +62,6 @@ impl Mutation for AcknowledgePain {
     type Answer = ();
     const SIDE: Option<(Side, &'static str)> = Some((Side::Trainer, "acknowledge pain"));
 
-    fn scope(&self) -> Scope {
-        Scope::Session(self.session_id)
-    }
-
     async fn apply(&self, work: &mut Work<'_, '_>) -> Result<(), AppError> {
         let row: Option<(Option<i64>,)> = work
             .fetch_optional(
@@ -86,11 +78,11 @@ impl Mutation for AcknowledgePain {
             return Ok(());
         }
         let now = now_ms();
-        work.execute(
+        work.stamp(
             "acknowledge pain",
-            sql("UPDATE pain_reports SET acknowledged_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(self.report_id),
+            "UPDATE pain_reports SET acknowledged_at = $1 WHERE id = $2",
+            now,
+            self.report_id,
         )
         .await?;
         work.append(SessionEvent::PainAcknowledged {

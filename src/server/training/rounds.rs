@@ -4,7 +4,7 @@
 use super::{
     codec::{bind_exercise, to_centi, to_halves, ExerciseRow, ExerciseTuple, EXERCISE_COLUMNS},
     mutation::Mutation,
-    work::{corrupt, step, Scope, Work},
+    work::{corrupt, step, Work},
 };
 use crate::{
     api::rounds::{CompleteRound, DeleteRound, ReleaseRound, SaveRound},
@@ -36,37 +36,25 @@ impl RoundRow {
     /// The event a change of this round (as it now stands, with these
     /// exercises) is told as.
     fn event(&self, released: bool, exercises: Vec<Exercise>) -> SessionEvent {
-        let (by, round_id, number, status, revision, is_final, released_at) = (
-            Side::Trainer,
-            self.id,
-            self.number,
-            self.status,
-            self.revision,
-            self.is_final,
-            self.released_at,
-        );
+        // The two variants carry the same fields.
+        macro_rules! told_as {
+            ($variant:ident) => {
+                SessionEvent::$variant {
+                    by: Side::Trainer,
+                    round_id: self.id,
+                    number: self.number,
+                    status: self.status,
+                    revision: self.revision,
+                    is_final: self.is_final,
+                    released_at: self.released_at,
+                    exercises,
+                }
+            };
+        }
         if released {
-            SessionEvent::RoundReleased {
-                by,
-                round_id,
-                number,
-                status,
-                revision,
-                is_final,
-                released_at,
-                exercises,
-            }
+            told_as!(RoundReleased)
         } else {
-            SessionEvent::RoundUpdated {
-                by,
-                round_id,
-                number,
-                status,
-                revision,
-                is_final,
-                released_at,
-                exercises,
-            }
+            told_as!(RoundUpdated)
         }
     }
 }
@@ -156,10 +144,6 @@ pub(super) fn exercise_at(exercises: &[Exercise], position: i64) -> Result<&Exer
 impl Mutation for SaveRound {
     type Answer = i64;
     const SIDE: Option<(Side, &'static str)> = Some((Side::Trainer, "build rounds"));
-
-    fn scope(&self) -> Scope {
-        Scope::Session(self.session_id)
-    }
 
     async fn apply(&self, work: &mut Work<'_, '_>) -> Result<i64, AppError> {
         let round_id = match self.round_id.trim() {
@@ -296,11 +280,11 @@ async fn release_in(work: &mut Work<'_, '_>, round: &RoundRow) -> Result<(), App
         open.map(|(number,)| number),
     )?;
     let now = now_ms();
-    work.execute(
+    work.stamp(
         "release the round",
-        sql("UPDATE rounds SET status = 'released', released_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(round.id),
+        "UPDATE rounds SET status = 'released', released_at = $1 WHERE id = $2",
+        now,
+        round.id,
     )
     .await?;
     let released = RoundRow {
@@ -316,10 +300,6 @@ impl Mutation for ReleaseRound {
     type Answer = ();
     const SIDE: Option<(Side, &'static str)> = Some((Side::Trainer, "release rounds"));
 
-    fn scope(&self) -> Scope {
-        Scope::Session(self.session_id)
-    }
-
     async fn apply(&self, work: &mut Work<'_, '_>) -> Result<(), AppError> {
         let round = open_round(work, self.round_id).await?;
         release_in(work, &round).await
@@ -330,10 +310,6 @@ impl Mutation for ReleaseRound {
 impl Mutation for DeleteRound {
     type Answer = ();
     const SIDE: Option<(Side, &'static str)> = Some((Side::Trainer, "delete rounds"));
-
-    fn scope(&self) -> Scope {
-        Scope::Session(self.session_id)
-    }
 
     async fn apply(&self, work: &mut Work<'_, '_>) -> Result<(), AppError> {
         let round = open_round(work, self.round_id).await?;
@@ -393,10 +369,6 @@ impl Mutation for CompleteRound {
     type Answer = bool;
     const SIDE: Option<(Side, &'static str)> = Some((Side::Athlete, "complete rounds"));
 
-    fn scope(&self) -> Scope {
-        Scope::Session(self.session_id)
-    }
-
     async fn apply(&self, work: &mut Work<'_, '_>) -> Result<bool, AppError> {
         let round = visible_round(work, self.round_id).await?;
         let status = work.session.status;
@@ -424,11 +396,11 @@ impl Mutation for CompleteRound {
             .collect::<Result<Vec<_>, _>>()?;
         let now = now_ms();
         insert_feedback(work, round.id, &checked, now).await?;
-        work.execute(
+        work.stamp(
             "complete the round",
-            sql("UPDATE rounds SET status = 'completed', completed_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(round.id),
+            "UPDATE rounds SET status = 'completed', completed_at = $1 WHERE id = $2",
+            now,
+            round.id,
         )
         .await?;
         work.append(SessionEvent::RoundCompleted {
@@ -442,9 +414,10 @@ impl Mutation for CompleteRound {
         })
         .await?;
         if round.is_final {
-            work.execute("complete the session", sql("UPDATE training_sessions SET status = 'completed', completed_at = $1 WHERE id = $2")
-                        .bind(now)
-                        .bind(self.session_id),).await?;
+            let completed = "UPDATE training_sessions SET status = 'completed', \
+                             completed_at = $1 WHERE id = $2";
+            work.stamp("complete the session", completed, now, self.session_id)
+                .await?;
             work.append(SessionEvent::SessionCompleted {
                 by: Side::Athlete,
                 final_round: round.number,

@@ -2,7 +2,7 @@
 
 use super::{
     mutation::Mutation,
-    work::{Scope, SessionRow, Work},
+    work::{SessionRow, Work},
 };
 use crate::{
     api::sessions::{CancelSession, JoinSession, StartSession},
@@ -21,10 +21,6 @@ impl Mutation for StartSession {
     type Answer = i64;
     // Only athletes: `Scope::NewSession` refuses anyone else.
     const SIDE: Option<(Side, &'static str)> = None;
-
-    fn scope(&self) -> Scope {
-        Scope::NewSession
-    }
 
     fn attempt(user_id: i64) -> Attempt<'static> {
         Attempt::Start(user_id)
@@ -101,10 +97,6 @@ impl Mutation for JoinSession {
     // `rules::join` names the side.
     const SIDE: Option<(Side, &'static str)> = None;
 
-    fn scope(&self) -> Scope {
-        Scope::Session(self.session_id)
-    }
-
     async fn apply(&self, work: &mut Work<'_, '_>) -> Result<(), AppError> {
         if rules::join(work.side, work.session.status)? == Verdict::AlreadyDone {
             return Ok(());
@@ -134,10 +126,6 @@ impl Mutation for JoinSession {
 impl Mutation for CancelSession {
     type Answer = ();
     const SIDE: Option<(Side, &'static str)> = None;
-
-    fn scope(&self) -> Scope {
-        Scope::Session(self.session_id)
-    }
 
     async fn apply(&self, work: &mut Work<'_, '_>) -> Result<(), AppError> {
         let reason = validate_reason(&self.reason)?;

@@ -5,7 +5,7 @@ use super::{
     codec::{from_centi, from_halves, small, to_centi, to_halves},
     mutation::Mutation,
     rounds::{exercise_at, load_exercises, visible_round},
-    work::{Scope, Work},
+    work::Work,
 };
 use crate::{
     api::sets::LogSet,
@@ -25,10 +25,6 @@ use crate::{
 impl Mutation for LogSet {
     type Answer = bool;
     const SIDE: Option<(Side, &'static str)> = Some((Side::Athlete, "log sets"));
-
-    fn scope(&self) -> Scope {
-        Scope::Session(self.session_id)
-    }
 
     async fn apply(&self, work: &mut Work<'_, '_>) -> Result<bool, AppError> {
         let round = visible_round(work, self.round_id).await?;
@@ -88,48 +84,38 @@ impl Mutation for LogSet {
             ),
         };
         work.execute(what, statement).await?;
-        let (by, round_id, number, exercise_at, set) = (
-            Side::Athlete,
-            round.id,
-            round.number,
-            self.exercise,
-            self.set,
-        );
         let unit = exercise.load_unit.map(|u| u.as_str().to_string());
-        let (reps, load, rpe) = (reps, values.load, values.rpe);
-        // A correction keeps the targets copied when the set was
-        // first logged; the event says only what changed.
+        let (load, rpe) = (values.load, values.rpe);
+        // The two variants share what the set is and its values; a
+        // correction keeps the targets copied when the set was first
+        // logged, so it says only what changed.
+        macro_rules! told_as {
+            ($variant:ident { $($more:tt)* }) => {
+                SessionEvent::$variant {
+                    by: Side::Athlete,
+                    round_id: round.id,
+                    number: round.number,
+                    exercise: self.exercise,
+                    set: self.set,
+                    reps,
+                    load,
+                    unit,
+                    rpe,
+                    $($more)*
+                }
+            };
+        }
         let event = if new {
-            SessionEvent::SetLogged {
-                by,
-                round_id,
-                number,
-                exercise: exercise_at,
-                set,
-                reps,
-                load,
-                unit,
-                rpe,
+            told_as!(SetLogged {
                 name: exercise.name.clone(),
                 target_sets: exercise.sets,
                 target_reps: exercise.reps,
                 target_load: exercise.load,
                 rest_s: exercise.rest_s,
                 logged_at: now,
-            }
+            })
         } else {
-            SessionEvent::SetUpdated {
-                by,
-                round_id,
-                number,
-                exercise: exercise_at,
-                set,
-                reps,
-                load,
-                unit,
-                rpe,
-                updated_at: now,
-            }
+            told_as!(SetUpdated { updated_at: now })
         };
         work.append(event).await?;
         Ok(new)

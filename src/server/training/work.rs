@@ -211,6 +211,20 @@ impl<'a, 'c> Work<'a, 'c> {
         self.tx().execute(q).await.map_err(step(what))
     }
 
+    /// Runs `statement`, which stamps row `$2` with time `$1` (released,
+    /// completed, acknowledged at), with `at` and `id`, as step `what`.
+    pub async fn stamp(
+        &mut self,
+        what: &'static str,
+        statement: &'static str,
+        at: i64,
+        id: i64,
+    ) -> Result<(), AppError> {
+        self.execute(what, sql(statement).bind(at).bind(id))
+            .await
+            .map(drop)
+    }
+
     /// The first row of `q`, if any (a failure logged as step `what`).
     pub async fn fetch_optional<R: Columns>(
         &mut self,
