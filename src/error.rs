@@ -98,11 +98,25 @@ impl From<FieldError> for AppError {
     }
 }
 
+/// The field a form that could not be decoded is refused under, until
+/// `server::edge`, which has the body, names the field it could not read.
+pub const UNREADABLE_FORM: &str = "form";
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Transport(value.to_string())
+        match value {
+            // The server could not decode the form into the function's
+            // arguments: bad input.
+            ServerFnErrorErr::Args(why) | ServerFnErrorErr::MissingArg(why) => {
+                AppError::Invalid(FieldError::new(
+                    UNREADABLE_FORM,
+                    format!("The form could not be read: {why}"),
+                ))
+            }
+            other => AppError::Transport(other.to_string()),
+        }
     }
 }
 

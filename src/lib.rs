@@ -61,9 +61,9 @@
 //!
 //! | step | file | what happens |
 //! |---|---|---|
-//! | 1 | `components/sets.rs` (`SetRow`) | the set's `<form>` posts to `/api/sets/log` (a plain post without JavaScript); with it, `submit` hands the event to the page's `SetForms::on_submit` |
-//! | 2 | `pages/session_athlete.rs` (`through_outbox`, `submission`) | reads the form into a `Pending` (path, body, idempotency key), asks the link for a probe, and puts it in the outbox |
-//! | 3 | `live/outbox.rs` (`put`, `send`) | keeps it in `localStorage` until the server answers ("Saved on this phone…"), sends it once per try through `live/client.rs` |
+//! | 1 | `components/sets.rs` (`SetRow`, `submit_to`) | the set's `<form>` posts to `/api/sets/log` (a plain post without JavaScript); with it, Leptos's `FromFormData` decodes the submit event into the server function's own arguments, `LogSet`, as the server would, and hands them to the page's `SetForms::on_submit` |
+//! | 2 | `pages/session_athlete.rs` (`through_outbox`, `Outgoing`) | the page's enum of what it queues (`Outgoing::Set(LogSet)`, `Pain`, `Feedback`) goes into a `Pending` with the form's drafts scope; the link is asked for a probe |
+//! | 3 | `live/outbox.rs` (`put`, `send`, `Queued`) | keeps it in `localStorage` until the server answers ("Saved on this phone…"), sends it once per try through `live/client.rs` as the form `#[server]` posts; a refusal goes to the form by its type (`About`) |
 //! | 4 | `live/client.rs`, `live/link.rs` (`call`) | over the Live WebSocket as a `call` frame when there is one, else `fetch`; a network failure fires `REQUEST_FAILED_EVENT`, which the link's `machine` turns into a resync |
 //! | 5 | `server/live/calls.rs` or `server/router.rs` → `server/edge.rs` | a call frame is made into a request to the same router; the edge checks the origin and gives a decoding error its status |
 //! | 6 | `api/sets.rs` (`log_set`, declared by `mutation!` in `api/mod.rs`) | the `#[server]` function decodes the form into its arguments, `LogSet`, and calls `server::mutate(LogSet { … })` |

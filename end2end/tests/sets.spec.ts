@@ -224,3 +224,40 @@ test("the phone vibrates once when the rest is over, and both pages say so", asy
   await expect.poll(() => athlete.evaluate(() => (window as any).__buzz)).toEqual([400]);
   await close();
 });
+
+test("a set the earlier version kept on the phone is sent after the update, once, and what it cannot read stays kept", async ({ browser, baseURL, problems }) => {
+  const { trainer, athlete, close } = await trainerAndAthlete(browser, baseURL, problems);
+  const id = await joinedSession(trainer, athlete, named("Una Upgrade"), named("Vic Version"));
+  await releaseSquat(trainer);
+  const round = athlete.getByTestId("released-round");
+  const roundId = await round.locator("input[name=round_id]").first().inputValue();
+  const revision = await round.locator("input[name=revision]").first().inputValue();
+  // The outbox as the version before typed mutations kept it: the form as
+  // text under its path. Then an entry nobody can read (kept, not dropped).
+  const key = "5b0e8a4e-2f3c-4c1d-9e8f-0000000000aa";
+  const body = new URLSearchParams({ session_id: id, round_id: roundId, revision, exercise: "0", set: "2", reps: "4", load: "102.5", rpe: "", idempotency_key: key }).toString();
+  const unreadable = { key: "odd", session_id: Number(id), path: "/api/sets/log", body: "set=x" };
+  await athlete.evaluate(([entries]) => localStorage.setItem("spotter.outbox", entries), [
+    JSON.stringify([{ key, session_id: Number(id), path: "/api/sets/log", body, scope: `${roundId}:set:0:2:` }, unreadable]),
+  ]);
+  await athlete.reload();
+  const progress = trainer.getByTestId("progress-0");
+  await expect(progress.getByTestId("logged-0-2")).toContainText("4 × 102.5 kg");
+  await expect(athlete.getByTestId("set-0-2").getByTestId("set-done")).toHaveText("✓ 4 × 102.5 kg");
+  await expect(athlete.getByTestId("outbox-status")).not.toContainText("Saved on this phone");
+  const kept = await athlete.evaluate(() => JSON.parse(localStorage.getItem("spotter.outbox") ?? "[]"));
+  expect(kept).toEqual([unreadable]);
+  // Reloading again sends nothing twice.
+  await athlete.reload();
+  await expect(athlete.getByTestId("set-0-2").getByTestId("set-done")).toHaveText("✓ 4 × 102.5 kg");
+  expect((await eventKinds(athlete, id)).filter((k) => k === "set-logged")).toHaveLength(1);
+  // A form the page cannot decode (a hidden number changed by hand) is not
+  // queued: it posts itself, and the server's refusal is shown.
+  const third = athlete.getByTestId("set-0-3");
+  await third.locator("input[name=set]").evaluate((input: HTMLInputElement) => (input.value = "third"));
+  await third.getByRole("button", { name: "Set done" }).click();
+  await expect(athlete.getByTestId("set-error")).toContainText("The set was not logged");
+  expect((await eventKinds(athlete, id)).filter((k) => k === "set-logged")).toHaveLength(1);
+  await expect(progress.getByTestId("set-count")).toHaveText("1 of 3 sets done");
+  await close();
+});

@@ -109,7 +109,10 @@ fn first_error<T: serde::de::DeserializeOwned>(body: &[u8]) -> Option<crate::mod
     use crate::model::FieldError;
     let config = serde_qs::Config::new(5, false);
     let Ok(text) = std::str::from_utf8(body) else {
-        return Some(FieldError::new("form", "The form is not valid UTF-8 text"));
+        return Some(FieldError::new(
+            crate::error::UNREADABLE_FORM,
+            "The form is not valid UTF-8 text",
+        ));
     };
     let decoder = match serde_qs::Deserializer::with_config(&config, text.as_bytes()) {
         Ok(decoder) => decoder,
@@ -128,7 +131,7 @@ fn first_error<T: serde::de::DeserializeOwned>(body: &[u8]) -> Option<crate::mod
 #[cfg(feature = "ssr")]
 fn key_at(text: &str, error: &serde_qs::Error) -> String {
     let serde_qs::Error::Parse(_, position) = error else {
-        return bad_index(text).unwrap_or_else(|| "form".into());
+        return bad_index(text).unwrap_or_else(|| crate::error::UNREADABLE_FORM.into());
     };
     let start = text[..(*position).min(text.len())]
         .rfind('&')
@@ -137,7 +140,7 @@ fn key_at(text: &str, error: &serde_qs::Error) -> String {
     let key = pair.split(['&', '=']).next().unwrap_or_default();
     let key = percent_decoded(key);
     if key.is_empty() {
-        "form".into()
+        crate::error::UNREADABLE_FORM.into()
     } else {
         key
     }

@@ -3,37 +3,50 @@
 //! each logged set next to the target, and what the athlete did last).
 
 use crate::{
-    api::sets::LogSet,
+    api::{pain::ReportPain, sets::LogSet},
     components::field::{Drafts, Field, IdempotencyKey},
     error::AppError,
     model::{format_number, sets_to_log, Exercise, LoggedSet, Round, LOAD_MAX, REPS_MAX, RPE_MAX},
 };
-use leptos::{prelude::*, server_fn::ServerFn};
+use leptos::{form::FromFormData, prelude::*, server_fn::ServerFn};
 
 /// The drafts scope of one set's form (unique on the page).
 pub fn set_scope(round_id: i64, exercise: usize, set: u32) -> String {
     format!("{round_id}:set:{exercise}:{set}:")
 }
 
+/// What a set or pain form sends: its server function's arguments, decoded
+/// from the submit event as the server decodes the same form.
+#[derive(Clone, Debug)]
+pub enum Submitted {
+    /// "Set done" or "Update".
+    Set(LogSet),
+    /// "Report pain".
+    Pain(ReportPain),
+}
+
 /// A set or pain form's submission, as the athlete's page sends it through
-/// its outbox: the event and the form's drafts scope.
+/// its outbox: what it sends and the form's drafts scope.
 #[derive(Clone, Debug)]
 pub struct SetSubmit {
-    /// The form's submit event.
-    pub event: leptos::ev::SubmitEvent,
+    /// The server function's arguments.
+    pub submitted: Submitted,
     /// The form's drafts scope ([`set_scope`], [`pain_scope`]).
     pub scope: String,
 }
 
 /// What the athlete's set and pain forms take from their page: the typed
 /// drafts, the successes that renew their idempotency keys, the last
-/// refusal, and where a submit goes (the page's outbox).
+/// refusal, where a submit goes (the page's outbox), and whether sets may
+/// be logged now (`closed`: why not, as `rules::log_set` says; "Set done"
+/// is off meanwhile).
 #[derive(Clone, Copy)]
 pub struct SetForms {
     pub drafts: Drafts,
     pub renew: Signal<u32>,
     pub refusal: Signal<SetRefusal>,
     pub on_submit: Callback<SetSubmit>,
+    pub closed: Signal<Option<String>>,
 }
 
 /// The last refusal of a set or pain form: its scope and the server's error.
@@ -54,14 +67,22 @@ fn refused(
     })
 }
 
-/// The submit handler of the form with drafts scope `scope`.
-fn submit_to(
+/// The submit handler of the form with drafts scope `scope`, whose
+/// arguments are a `T` (`wrap` says which form it is).
+fn submit_to<T: FromFormData + 'static>(
     on_submit: Callback<SetSubmit>,
     scope: String,
+    wrap: fn(T) -> Submitted,
 ) -> impl Fn(leptos::ev::SubmitEvent) + 'static {
     move |event| {
+        // A form that does not decode (a hidden field changed by hand)
+        // posts itself: the server's answer names the field.
+        let Ok(arguments) = T::from_event(&event) else {
+            return;
+        };
+        event.prevent_default();
         on_submit.run(SetSubmit {
-            event,
+            submitted: wrap(arguments),
             scope: scope.clone(),
         })
     }
@@ -155,7 +176,7 @@ fn SetRow(
             .or_else(|| e.for_field("set"))
             .or_else(|| e.for_field("exercise"))
     });
-    let submit = submit_to(forms.on_submit, scope.clone());
+    let submit = submit_to(forms.on_submit, scope.clone(), Submitted::Set);
     let is_logged = logged.is_some();
     view! {
         <form
@@ -177,7 +198,7 @@ fn SetRow(
             <Field label="Reps" name="reps" kind="number" value=reps range=(0.0, f64::from(REPS_MAX), 1.0) error=error_of("reps") drafts=(forms.drafts, scope.clone())/>
             <Field label=load_label name="load" kind="number" value=load range=(0.0, LOAD_MAX, 0.25) error=error_of("load") drafts=(forms.drafts, scope.clone())/>
             <Field label="RPE" name="rpe" kind="number" value=rpe range=(0.0, RPE_MAX, 0.5) error=error_of("rpe") drafts=(forms.drafts, scope.clone())/>
-            <button type="submit" class="set-button" class:secondary=is_logged>
+            <button type="submit" class="set-button" class:secondary=is_logged disabled=move || forms.closed.get().is_some()>
                 {if is_logged { "Update" } else { "Set done" }}
             </button>
             {logged.map(|l| view! {
@@ -340,11 +361,11 @@ pub fn PainForm(session_id: i64, round: Round, index: usize, forms: SetForms) ->
             .or_else(|| e.for_field("set"))
             .or_else(|| e.general())
     });
-    let submit = submit_to(forms.on_submit, scope.clone());
+    let submit = submit_to(forms.on_submit, scope.clone(), Submitted::Pain);
     view! {
         <details class="pain-report" data-testid=format!("pain-{index}")>
             <summary>"Report pain"</summary>
-            <form method="post" action=crate::api::pain::ReportPain::url() on:submit=submit aria-label=label>
+            <form method="post" action=ReportPain::url() on:submit=submit aria-label=label>
                 <IdempotencyKey renew=forms.renew/>
                 <input type="hidden" name="session_id" value=session_id/>
                 <input type="hidden" name="round_id" value=round.id/>

@@ -2,29 +2,54 @@
 //! when the athlete presses "send": each is kept in `localStorage` (with
 //! its idempotency key, so a repeat can never count twice) until the server
 //! answered it, and sent again when the link is back, after a reload too.
+//!
+//! What is kept is typed: the server function's own arguments (the struct
+//! `#[server]` makes of them, decoded from the submit event by Leptos's
+//! `FromFormData`), in the page's enum of what it may queue ([`Queued`]).
+//! This module knows no server function: the page names them.
 
 use super::storage;
 use crate::error::AppError;
-use serde::{Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde_json::Value;
 
 /// Where the outbox lives in `localStorage`.
 pub const OUTBOX_KEY: &str = "spotter.outbox";
 
-/// A form submission waiting for the server's answer.
+/// What a page may queue: an enum of server functions' arguments.
+pub trait Queued: Clone + Serialize + DeserializeOwned + 'static {
+    /// The server function's path, e.g. `/api/sets/log`.
+    fn path(&self) -> &'static str;
+    /// Its arguments as the server function reads them (a url-encoded
+    /// form, [`form_of`]).
+    fn form(&self) -> String;
+    /// Its idempotency key.
+    fn key(&self) -> &str;
+    /// The session it changes.
+    fn session_id(&self) -> i64;
+    /// An entry kept by an earlier version of spotter, which stored the
+    /// form as text under its path ([`read_form`]).
+    fn from_form(path: &str, form: &str) -> Option<Self>;
+}
+
+/// A submission waiting for the server's answer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Pending {
-    /// Its idempotency key (also inside `body`).
-    pub key: String,
-    /// The session it belongs to.
-    pub session_id: i64,
-    /// The server function's path, e.g. `/api/rounds/complete`.
-    pub path: String,
-    /// The form, `application/x-www-form-urlencoded`.
-    pub body: String,
+pub struct Pending<M> {
+    /// What to send.
+    pub mutation: M,
     /// The form's drafts scope on the page (what to forget once the server
     /// has it, where to show its refusal).
     #[serde(default)]
     pub scope: String,
+}
+
+/// How entries were kept before they were typed.
+#[derive(Deserialize)]
+struct Untyped {
+    path: String,
+    body: String,
+    #[serde(default)]
+    scope: String,
 }
 
 /// What became of one attempt to send a [`Pending`].
@@ -39,42 +64,85 @@ pub enum Sent {
     Unreachable,
 }
 
-/// Everything waiting, oldest first.
-pub fn all() -> Vec<Pending> {
-    storage::load(OUTBOX_KEY)
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default()
+/// Server function arguments as a url-encoded form, the way `#[server]`
+/// posts them (`serde_qs`).
+pub fn form_of<T: Serialize>(arguments: &T) -> String {
+    serde_qs::to_string(arguments).unwrap_or_default()
 }
 
-/// What waits for `session_id`, oldest first.
-pub fn for_session(session_id: i64) -> Vec<Pending> {
-    all()
-        .into_iter()
-        .filter(|p| p.session_id == session_id)
-        .collect()
+/// Server function arguments from a url-encoded form, read the way the
+/// server reads them (`serde_qs`, depth 5, not strict).
+pub fn read_form<T: DeserializeOwned>(form: &str) -> Option<T> {
+    serde_qs::Config::new(5, false).deserialize_str(form).ok()
 }
 
-fn save(entries: &[Pending]) {
-    if entries.is_empty() {
+/// The outbox as stored.
+fn stored<M: Queued>() -> (Vec<Pending<M>>, Vec<Value>) {
+    entries(&storage::load(OUTBOX_KEY).unwrap_or_default())
+}
+
+/// The entries of a stored outbox, each read on its own (an entry kept by
+/// an earlier version is read as such, [`Queued::from_form`]); what cannot
+/// be read is returned as it is, to be kept, never dropped.
+pub(crate) fn entries<M: Queued>(text: &str) -> (Vec<Pending<M>>, Vec<Value>) {
+    let entries: Vec<Value> = serde_json::from_str(text).unwrap_or_default();
+    let mut read = Vec::new();
+    let mut unread = Vec::new();
+    for entry in entries {
+        match typed::<M>(&entry) {
+            Some(pending) => read.push(pending),
+            None => unread.push(entry),
+        }
+    }
+    (read, unread)
+}
+
+fn typed<M: Queued>(entry: &Value) -> Option<Pending<M>> {
+    if let Ok(pending) = Pending::deserialize(entry) {
+        return Some(pending);
+    }
+    let old = Untyped::deserialize(entry).ok()?;
+    Some(Pending {
+        mutation: M::from_form(&old.path, &old.body)?,
+        scope: old.scope,
+    })
+}
+
+fn save<M: Queued>(entries: &[Pending<M>], unread: Vec<Value>) {
+    let mut all: Vec<Value> = entries
+        .iter()
+        .filter_map(|p| serde_json::to_value(p).ok())
+        .collect();
+    all.extend(unread);
+    if all.is_empty() {
         storage::remove(OUTBOX_KEY);
-    } else if let Ok(text) = serde_json::to_string(entries) {
+    } else if let Ok(text) = serde_json::to_string(&all) {
         storage::store(OUTBOX_KEY, &text);
     }
 }
 
+/// What waits for `session_id`, oldest first.
+pub fn for_session<M: Queued>(session_id: i64) -> Vec<Pending<M>> {
+    stored::<M>()
+        .0
+        .into_iter()
+        .filter(|p| p.mutation.session_id() == session_id)
+        .collect()
+}
+
 /// Keeps `pending` (replacing an entry with the same key).
-pub fn put(pending: Pending) {
-    let mut entries = all();
-    entries.retain(|p| p.key != pending.key);
+pub fn put<M: Queued>(pending: Pending<M>) {
+    let (mut entries, unread) = stored::<M>();
+    entries.retain(|p| p.mutation.key() != pending.mutation.key());
     entries.push(pending);
-    save(&entries);
+    save(&entries, unread);
 }
 
 /// Forgets the entry with idempotency key `key`.
-pub fn remove(key: &str) {
-    let mut entries = all();
-    entries.retain(|p| p.key != key);
-    save(&entries);
+pub fn remove<M: Queued>(key: &str) {
+    let (mut entries, unread) = stored::<M>();
+    entries.retain(|p| p.mutation.key() != key);
+    save(&entries, unread);
 }
 
 /// Sends one entry once, the way every request of a page goes
@@ -82,9 +150,8 @@ pub fn remove(key: &str) {
 /// Live, `fetch` otherwise, with a deadline; a network failure tells the
 /// link) and says what became of it. What stays unsent is sent again by
 /// the page when its link is Live again.
-pub async fn send(pending: &Pending) -> Sent {
-    let Ok(reply) = crate::live::client::post_form(&pending.path, pending.body.clone()).await
-    else {
+pub async fn send<M: Queued>(mutation: &M) -> Sent {
+    let Ok(reply) = crate::live::client::post_form(mutation.path(), mutation.form()).await else {
         return Sent::Unreachable;
     };
     let status = reply.status();

@@ -135,19 +135,20 @@ pub fn release(
             "Add at least one exercise before releasing the round",
         )));
     }
+    no_open_round(open)
+}
+
+/// The part of [`release`] about the other rounds: none may be open
+/// (`open`: the number of the released round, if any). The trainer's page
+/// offers "Release" only when this allows it, and says why not with its
+/// refusal (a draft's own state it knows from the builder).
+pub fn no_open_round(open: Option<i64>) -> Result<(), Refusal> {
     match open {
         Some(open) => Err(Refusal::Conflict(format!(
             "Round {open} is still open; release this one after the athlete completes it"
         ))),
         None => Ok(()),
     }
-}
-
-/// Whether a round may be released as far as the other rounds go: the
-/// trainer's page offers "Release" only then (the server checks
-/// [`release`] in full).
-pub fn release_possible(open: Option<i64>) -> bool {
-    open.is_none()
 }
 
 /// A round that is not completed may be deleted.
@@ -317,7 +318,7 @@ mod tests {
             release(2, Released, 1, None),
             Err(Refusal::Conflict(_))
         ));
-        assert!(release_possible(None) && !release_possible(Some(1)));
+        assert!(no_open_round(None).is_ok() && no_open_round(Some(1)).is_err());
     }
 
     #[test]

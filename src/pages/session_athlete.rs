@@ -15,8 +15,10 @@ use crate::components::{
 };
 use crate::{
     api::{
+        pain::ReportPain,
+        rounds::CompleteRound,
         sessions::{load_session, CancelSession},
-        {rounds::CompleteRound, sets::LogSet},
+        sets::LogSet,
     },
     components::{
         field::{scoped_id, Drafts, Field, IdempotencyKey, TextArea},
@@ -26,21 +28,24 @@ use crate::{
             CancelForm, CompletedRound, ExerciseList, SessionError, SessionHeader, UnderEach,
             WrongSide,
         },
-        sets::{PainForm, PainStatus, RestTimer, SetForms, SetRefusal, SetRows, SetSubmit},
+        sets::{
+            PainForm, PainStatus, RestTimer, SetForms, SetRefusal, SetRows, SetSubmit, Submitted,
+        },
     },
     error::AppError,
     live::{
-        outbox::{self, Pending, Sent},
+        outbox::{self, Pending, Queued, Sent},
         use_session_live, wake_lock, LinkStatus, Live,
     },
     model::{
-        feedback_field, Round, SessionStatus, Side, DURATION_MAX_S, LOAD_MAX, NOTES_MAX_CHARS,
-        REPS_MAX, RPE_MAX, SETS_MAX,
+        feedback_field, rules, Round, SessionStatus, Side, DURATION_MAX_S, LOAD_MAX,
+        NOTES_MAX_CHARS, REPS_MAX, RPE_MAX, SETS_MAX,
     },
 };
-use leptos::{prelude::*, server_fn::ServerFn};
+use leptos::{form::FromFormData, prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::components::A;
+use serde::{Deserialize, Serialize};
 
 /// The athlete's session page.
 #[component]
@@ -60,25 +65,110 @@ enum Delivery {
     Queued,
 }
 
-/// The page's submissions (logged sets, the feedback) go through one
-/// sender: the outbox keeps their order.
-type Sender = Action<Pending, Result<Delivery, AppError>>;
+/// What the athlete's page sends through its outbox, in the order it was
+/// sent: the server functions' own arguments, as the forms decoded them.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+enum Outgoing {
+    /// A set logged or corrected.
+    Set(LogSet),
+    /// A pain report.
+    Pain(ReportPain),
+    /// The round's feedback.
+    Feedback(CompleteRound),
+}
+
+/// The same expression for each kind of [`Outgoing`].
+macro_rules! each {
+    ($outgoing:expr, $arguments:ident => $then:expr) => {
+        match $outgoing {
+            Outgoing::Set($arguments) => $then,
+            Outgoing::Pain($arguments) => $then,
+            Outgoing::Feedback($arguments) => $then,
+        }
+    };
+}
+
+impl Queued for Outgoing {
+    fn path(&self) -> &'static str {
+        match self {
+            Outgoing::Set(_) => LogSet::PATH,
+            Outgoing::Pain(_) => ReportPain::PATH,
+            Outgoing::Feedback(_) => CompleteRound::PATH,
+        }
+    }
+
+    fn form(&self) -> String {
+        each!(self, arguments => outbox::form_of(arguments))
+    }
+
+    fn key(&self) -> &str {
+        each!(self, arguments => &arguments.idempotency_key)
+    }
+
+    fn session_id(&self) -> i64 {
+        each!(self, arguments => arguments.session_id)
+    }
+
+    fn from_form(path: &str, form: &str) -> Option<Self> {
+        if path == LogSet::PATH {
+            outbox::read_form(form).map(Outgoing::Set)
+        } else if path == ReportPain::PATH {
+            outbox::read_form(form).map(Outgoing::Pain)
+        } else if path == CompleteRound::PATH {
+            outbox::read_form(form).map(Outgoing::Feedback)
+        } else {
+            None
+        }
+    }
+}
+
+impl From<Submitted> for Outgoing {
+    fn from(submitted: Submitted) -> Self {
+        match submitted {
+            Submitted::Set(arguments) => Outgoing::Set(arguments),
+            Submitted::Pain(arguments) => Outgoing::Pain(arguments),
+        }
+    }
+}
+
+/// Which form the latest answer is about: it shows the refusal, and its
+/// drafts go once the server has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum About {
+    /// The round's feedback form.
+    Feedback,
+    /// A set or pain form, by its drafts scope (empty: not known, a refusal
+    /// of a plain form post, shown above the set rows).
+    Form(String),
+}
+
+impl About {
+    fn of(pending: &Pending<Outgoing>) -> About {
+        match pending.mutation {
+            Outgoing::Feedback(_) => About::Feedback,
+            Outgoing::Set(_) | Outgoing::Pain(_) => About::Form(pending.scope.clone()),
+        }
+    }
+}
+
+/// The page's submissions (logged sets, pain reports, the feedback) go
+/// through one sender: the outbox keeps their order.
+type Sender = Action<Pending<Outgoing>, Result<Delivery, AppError>>;
 
 /// Sends what waits in the outbox, one submission at a time, and keeps
-/// what could not be sent. `last` is the submission the latest answer is
-/// about (which form shows a refusal, which drafts to forget).
-fn sender(last: RwSignal<Option<Pending>>) -> Sender {
-    let send = Action::new_local(move |pending: &Pending| {
+/// what could not be sent. `last` is what the latest answer is about.
+fn sender(last: RwSignal<Option<About>>) -> Sender {
+    let send = Action::new_local(move |pending: &Pending<Outgoing>| {
         let pending = pending.clone();
-        last.set(Some(pending.clone()));
+        last.set(Some(About::of(&pending)));
         async move {
-            match outbox::send(&pending).await {
+            match outbox::send(&pending.mutation).await {
                 Sent::Accepted => {
-                    outbox::remove(&pending.key);
+                    outbox::remove::<Outgoing>(pending.mutation.key());
                     Ok(Delivery::Sent)
                 }
                 Sent::Refused(error) => {
-                    outbox::remove(&pending.key);
+                    outbox::remove::<Outgoing>(pending.mutation.key());
                     Err(error)
                 }
                 Sent::Unreachable => Ok(Delivery::Queued),
@@ -86,35 +176,34 @@ fn sender(last: RwSignal<Option<Pending>>) -> Sender {
         }
     });
     // Without JavaScript the form posts itself and a refusal comes back in
-    // the URL (as for every `ActionForm`): show it the same way.
+    // the URL (as for every `ActionForm`), which names only the server
+    // function: show it the same way.
     let refused = use_context::<leptos::server::ServerActionError>().and_then(|error| {
-        let path = error.path();
-        (path == <CompleteRound as ServerFn>::PATH || path == <LogSet as ServerFn>::PATH).then(
-            || {
-                let decoded =
-                    leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(error.err());
-                (path.to_string(), decoded)
-            },
-        )
+        let about = if error.path() == CompleteRound::PATH {
+            About::Feedback
+        } else if error.path() == LogSet::PATH {
+            // Which set it was is not in the URL: the set rows show it
+            // above them.
+            About::Form(String::new())
+        } else {
+            return None;
+        };
+        let decoded =
+            leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(error.err());
+        Some((about, decoded))
     });
-    if let Some((path, error)) = refused {
-        // Which set it was is not in the URL: the set rows show it above
-        // them (`SetRefusal` with no scope).
-        last.set(Some(Pending {
-            key: String::new(),
-            session_id: 0,
-            path,
-            body: String::new(),
-            scope: String::new(),
-        }));
+    if let Some((about, error)) = refused {
+        last.set(Some(about));
         send.value().set(Some(Err(error)));
     }
     send
 }
 
-/// Whether `pending` is the round's feedback (rather than a logged set).
-fn is_feedback(pending: &Pending) -> bool {
-    pending.path == <CompleteRound as ServerFn>::PATH
+/// Whether the round's feedback waits in the outbox of `session_id`.
+fn feedback_waits(session_id: i64) -> bool {
+    outbox::for_session::<Outgoing>(session_id)
+        .iter()
+        .any(|p| matches!(p.mutation, Outgoing::Feedback(_)))
 }
 
 /// Sends the oldest waiting submission of `session_id`, unless one is on
@@ -123,7 +212,10 @@ fn flush(session_id: i64, send: Sender) {
     if send.pending().get_untracked() {
         return;
     }
-    if let Some(next) = outbox::for_session(session_id).into_iter().next() {
+    if let Some(next) = outbox::for_session::<Outgoing>(session_id)
+        .into_iter()
+        .next()
+    {
         send.dispatch_local(next);
     }
 }
@@ -131,7 +223,7 @@ fn flush(session_id: i64, send: Sender) {
 #[component]
 fn AthleteSession() -> impl IntoView {
     let id = session_id_param();
-    let last = RwSignal::new(None::<Pending>);
+    let last = RwSignal::new(None::<About>);
     let send = sender(last);
     let cancel = ServerAction::<CancelSession>::new();
     let queued = RwSignal::new(false);
@@ -151,7 +243,7 @@ fn AthleteSession() -> impl IntoView {
     // it is still waiting, and then the path it failed on is suspect.
     Effect::new(move |_| {
         let result = send.value().get();
-        let waiting = !outbox::for_session(id.get_untracked()).is_empty();
+        let waiting = !outbox::for_session::<Outgoing>(id.get_untracked()).is_empty();
         queued.set(waiting);
         if !waiting {
             live.unsent.set(false);
@@ -159,7 +251,7 @@ fn AthleteSession() -> impl IntoView {
         match result {
             Some(Ok(Delivery::Sent)) => {
                 match last.get_untracked() {
-                    Some(set) if !is_feedback(&set) => drafts.accepted(&set.scope),
+                    Some(About::Form(scope)) => drafts.accepted(&scope),
                     _ => drafts.clear(),
                 }
                 flush(id.get_untracked(), send);
@@ -215,7 +307,7 @@ fn AthleteSession() -> impl IntoView {
 #[component]
 fn AthleteView(
     send: Sender,
-    last: RwSignal<Option<Pending>>,
+    last: RwSignal<Option<About>>,
     queued: RwSignal<bool>,
     live: Live,
     cancel: ServerAction<CancelSession>,
@@ -314,7 +406,7 @@ fn ReleasedRound(
     session_id: i64,
     round_id: i64,
     send: Sender,
-    last: RwSignal<Option<Pending>>,
+    last: RwSignal<Option<About>>,
     queued: RwSignal<bool>,
     live: Live,
     drafts: Drafts,
@@ -359,7 +451,7 @@ fn ReleasedRound(
     };
     // The feedback form shows the refusals of the feedback, each set row
     // those of its own set.
-    let about_feedback = move || last.get().is_none_or(|p| is_feedback(&p));
+    let about_feedback = move || last.get().is_none_or(|about| about == About::Feedback);
     let err = move |field: String| {
         let error = field_error(send, field);
         Signal::derive(move || error.get().filter(|_| about_feedback()))
@@ -369,21 +461,37 @@ fn ReleasedRound(
         Signal::derive(move || error.get().filter(|_| about_feedback()))
     };
     let refusal: Signal<SetRefusal> = Signal::derive(move || {
-        let set = last.get().filter(|p| !is_feedback(p))?;
+        let Some(About::Form(scope)) = last.get() else {
+            return None;
+        };
         let error = send.value().get()?.err()?;
-        Some((set.scope, error))
+        Some((scope, error))
     });
+    // The server's rule for a set, asked the same way about the revision
+    // the rows were made from: while it refuses (the session ended, the
+    // round was finished), "Set done" is off and the card says why.
+    let closed: Signal<Option<String>> = {
+        let verdict = part(live, move |v| {
+            let seen = round.get_untracked()?.revision;
+            let now = v.rounds.iter().find(|r| r.id == round_id)?;
+            rules::log_set(v.summary.status, now.status, seen, now.revision)
+                .err()
+                .map(|refusal| AppError::from(refusal).to_string())
+        });
+        Signal::derive(move || verdict.get().flatten())
+    };
     let unplaced = Signal::derive(move || {
         refusal
             .get()
             .filter(|(scope, _)| scope.is_empty())
             .map(|(_, error)| format!("The set was not logged: {error}"))
+            .or_else(|| closed.get())
     });
     // Whether the feedback itself waits in the outbox (logged sets waiting
     // do not stop the athlete from finishing: they go first).
     let feedback_waiting = Signal::derive(move || {
         queued.track();
-        outbox::for_session(session_id).iter().any(is_feedback)
+        feedback_waits(session_id)
     });
     // A new key once the server has a submission; the same one for every
     // resend of it.
@@ -395,29 +503,40 @@ fn ReleasedRound(
     });
     // Without JavaScript a form posts itself; with it, the submission goes
     // through the outbox.
-    let through_outbox = move |ev: &leptos::ev::SubmitEvent, scope: &str| {
-        ev.prevent_default();
+    let through_outbox = move |mutation: Outgoing, scope: &str| {
         drafts.sending(scope);
-        if let Some(pending) = submission(ev, session_id, scope) {
-            outbox::put(pending.clone());
-            queued.set(true);
-            live.probe();
-            if !send.pending().get_untracked() {
-                send.dispatch_local(pending);
-            }
+        let pending = Pending {
+            mutation,
+            scope: scope.to_string(),
+        };
+        outbox::put(pending.clone());
+        queued.set(true);
+        live.probe();
+        if !send.pending().get_untracked() {
+            send.dispatch_local(pending);
         }
     };
     let forms = SetForms {
         drafts,
         renew: accepted.into(),
         refusal,
-        on_submit: Callback::new(move |set: SetSubmit| through_outbox(&set.event, &set.scope)),
+        on_submit: Callback::new(move |set: SetSubmit| {
+            through_outbox(set.submitted.into(), &set.scope)
+        }),
+        closed,
     };
     let form = move || {
         let round = round.get()?;
         let scope = scope.clone();
         let sending = scope.clone();
-        let on_submit = move |ev: leptos::ev::SubmitEvent| through_outbox(&ev, &sending);
+        let on_submit = move |ev: leptos::ev::SubmitEvent| {
+            // A form that does not decode (a hidden field changed by hand)
+            // posts itself: the server's answer names the field.
+            if let Ok(feedback) = CompleteRound::from_event(&ev) {
+                ev.prevent_default();
+                through_outbox(Outgoing::Feedback(feedback), &sending);
+            }
+        };
         let prescribed = round.clone();
         let under: UnderEach = std::sync::Arc::new(move |index| {
             view! {
@@ -506,35 +625,72 @@ fn ReleasedRound(
     }
 }
 
-/// The feedback form as the outbox keeps it: its fields, url-encoded as a
-/// browser would post them, under the form's idempotency key.
-fn submission(ev: &leptos::ev::SubmitEvent, session_id: i64, scope: &str) -> Option<Pending> {
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::JsCast;
-        let form: web_sys::HtmlFormElement = ev.target()?.dyn_into().ok()?;
-        let data = web_sys::FormData::new_with_form(&form).ok()?;
-        let key = data
-            .get(crate::model::IDEMPOTENCY_KEY_FIELD)
-            .as_string()
-            .filter(|k| !k.is_empty())?;
-        let body: String = web_sys::UrlSearchParams::new_with_str_sequence_sequence(&data)
-            .ok()?
-            .to_string()
-            .into();
-        // The form's own action: `/api/rounds/complete` or `/api/sets/log`.
-        let path = form.get_attribute("action")?;
-        Some(Pending {
-            key,
-            session_id,
-            path,
-            body,
-            scope: scope.to_string(),
-        })
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::FeedbackInput;
+
+    fn set() -> LogSet {
+        LogSet {
+            session_id: 7,
+            round_id: 3,
+            revision: 2,
+            exercise: 1,
+            set: 2,
+            reps: "5".into(),
+            load: "102.5".into(),
+            rpe: "8 & more=?".into(),
+            idempotency_key: "k-set".into(),
+        }
     }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = (ev, session_id, scope);
-        None
+
+    #[test]
+    fn what_is_queued_is_sent_as_the_form_the_server_reads() {
+        let feedback = Outgoing::Feedback(CompleteRound {
+            session_id: 7,
+            round_id: 3,
+            revision: 2,
+            feedback: vec![
+                FeedbackInput {
+                    sets_done: "3".into(),
+                    pain: Some("on".into()),
+                    notes: "knee, ä ✓".into(),
+                    ..FeedbackInput::default()
+                },
+                FeedbackInput::default(),
+            ],
+            idempotency_key: "k-feedback".into(),
+        });
+        for outgoing in [Outgoing::Set(set()), feedback] {
+            let form = outgoing.form();
+            let again = Outgoing::from_form(outgoing.path(), &form).expect("reads back");
+            assert_eq!(format!("{again:?}"), format!("{outgoing:?}"), "{form}");
+            assert_eq!(again.key(), outgoing.key());
+            assert_eq!(again.session_id(), 7);
+        }
+    }
+
+    #[test]
+    fn an_outbox_kept_by_the_earlier_version_is_read_and_nothing_is_dropped() {
+        // How the outbox was kept before it was typed: the form as text
+        // under its path; then an entry of today; then one nobody can read.
+        let old_body = outbox::form_of(&set());
+        let stored = serde_json::json!([
+            {"key": "k-set", "session_id": 7, "path": "/api/sets/log",
+             "body": old_body, "scope": "3:set:1:2:"},
+            {"mutation": {"Pain": {"session_id": 7, "round_id": 3, "exercise": 0,
+             "set": "", "note": "sharp", "idempotency_key": "k-pain"}}, "scope": "3:pain:0:"},
+            {"key": "k-odd", "session_id": 7, "path": "/api/sets/log", "body": "set=x"},
+        ])
+        .to_string();
+        let (read, unread) = outbox::entries::<Outgoing>(&stored);
+        assert_eq!(read.len(), 2);
+        assert_eq!(
+            format!("{:?}", read[0].mutation),
+            format!("{:?}", Outgoing::Set(set()))
+        );
+        assert_eq!(read[0].scope, "3:set:1:2:");
+        assert!(matches!(&read[1].mutation, Outgoing::Pain(p) if p.note == "sharp"));
+        assert_eq!(unread.len(), 1, "kept as it was, not dropped");
     }
 }

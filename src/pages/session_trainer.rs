@@ -261,9 +261,10 @@ fn TrainerView(live: Live, actions: TrainerActions) -> impl IntoView {
         }
     };
     let active = Memo::new(move |_| status() == SessionStatus::Active);
-    // The server's rule, asked the same way: another open round blocks it.
+    // The server's rule (the part of `rules::release` about the other
+    // rounds), asked the same way: another open round blocks it.
     let can_release =
-        Memo::new(move |_| crate::model::rules::release_possible(released_number.get()));
+        Memo::new(move |_| crate::model::rules::no_open_round(released_number.get()).is_ok());
     Effect::new(move |_| {
         if can_release.get() && actions.editing.get_untracked() {
             // The edited round is done or gone: back to the next round.

@@ -27,7 +27,10 @@
 //! function reads gets 415 instead of being read as an empty form.
 
 use super::metrics;
-use crate::{error::AppError, model::FieldError};
+use crate::{
+    error::{AppError, UNREADABLE_FORM},
+    model::FieldError,
+};
 use axum::{
     body::{Body, Bytes},
     extract::{Request, State},
@@ -194,8 +197,10 @@ async fn call_server_function(request: Request, next: Next, edge: &Edge) -> Resp
             return refused;
         }
         Ok(Err(error)) => {
-            let too_large = std::error::Error::source(&error)
-                .is_some_and(|e| e.to_string().contains("length limit exceeded"));
+            let too_large = error
+                .into_inner()
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some();
             return if too_large {
                 refusal(
                     StatusCode::PAYLOAD_TOO_LARGE,
@@ -231,10 +236,11 @@ fn unsupported_body(request: &Request) -> Option<String> {
         .then(|| essence.to_string())
 }
 
-/// A server function's error answered with Leptos's fixed 500 gets the
-/// status its error kind has (`AppError::status`): a body that could not be
-/// decoded is 422 naming the field (when `call` can tell which) or 400, one
-/// cut at the size limit 413.
+/// A server function's error answered with Leptos's fixed 500 (an error
+/// Leptos met before the function ran) gets the status its error kind has
+/// ([`AppError::status`]); a form that could not be decoded
+/// (`AppError::Invalid` on [`UNREADABLE_FORM`]) names the field when `call`
+/// can tell which.
 async fn with_error_status(response: Response, call: Option<(&str, &Bytes, Explain)>) -> Response {
     if response.status() != StatusCode::INTERNAL_SERVER_ERROR
         || !response.headers().contains_key("serverfnerror")
@@ -246,17 +252,14 @@ async fn with_error_status(response: Response, call: Option<(&str, &Bytes, Expla
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     if let Ok(mut error) = serde_json::from_slice::<AppError>(&bytes) {
-        if let (AppError::Transport(message), Some((path, body, explain))) = (&error, call) {
-            if message.contains("deserializing server function arguments") {
+        if let (AppError::Invalid(unread), Some((path, body, explain))) = (&error, call) {
+            if unread.field == UNREADABLE_FORM {
                 if let Some(field) = explain(path, body) {
                     error = AppError::Invalid(field);
                 }
             }
         }
-        let status = match &error {
-            AppError::Transport(message) if message.contains("length limit exceeded") => 413,
-            other => other.status(),
-        };
+        let status = error.status();
         parts.status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if parts.status.is_client_error() {
             tracing::info!(status, %error, "refused a request spotter could not read");

@@ -3,8 +3,9 @@
 //! idempotency as over HTTP, and never a way around them.
 
 use crate::{
-    helpers::{round_form, spawn_app, Backend, Person, TestApp},
-    live::{connect_to, hello, next_frame, Socket, SQUAT},
+    helpers::squat,
+    helpers::{round_form, spawn_app, Backend, ExerciseRow, Person, TestApp},
+    live::{connect_to, hello, next_frame, Socket},
 };
 use futures::SinkExt;
 use spotter::{
@@ -65,7 +66,7 @@ async fn a_call_commits_once_however_often_it_is_sent_and_is_answered_on_its_con
     let app = spawn_app(backend).await;
     let (_athlete, trainer, session) = app.active_session().await;
     let mut socket = open(&app, &trainer, session).await;
-    let mut form = round_form(session, "", &[SQUAT], "");
+    let mut form = round_form(session, "", &[squat()], "");
     form.push(("idempotency_key".into(), "call-over-the-socket-0001".into()));
     let body = encoded(&form);
 
@@ -114,8 +115,7 @@ async fn a_bad_call_is_refused_naming_the_field_and_changes_nothing(backend: Bac
     let before = app.snapshot().await;
     let mut socket = open(&app, &trainer, session).await;
     // A letter in a number field.
-    let mut bad = SQUAT;
-    bad[1] = "3x";
+    let bad = squat().sets("3x");
     let body = encoded(&round_form(session, "", &[bad], ""));
     send_call(&mut socket, 1, "/api/rounds/save", &body).await;
     let (answer, _) = answer_to(&mut socket, 1).await;
@@ -127,15 +127,13 @@ async fn a_bad_call_is_refused_naming_the_field_and_changes_nothing(backend: Bac
     );
     // A 1 MB field: bigger than a call may be; the connection is closed
     // (1009), nothing is saved.
-    let mut huge = SQUAT;
-    let notes = "n".repeat(1 << 20);
-    huge[7] = &notes;
+    let huge = squat().notes("n".repeat(1 << 20));
     let body = encoded(&round_form(session, "", &[huge], ""));
     send_call(&mut socket, 2, "/api/rounds/save", &body).await;
     // The athlete's own socket: the athlete may not save rounds, whatever
     // path the request takes.
     let mut athletes = open(&app, &athlete, session).await;
-    let body = encoded(&round_form(session, "", &[SQUAT], ""));
+    let body = encoded(&round_form(session, "", &[squat()], ""));
     send_call(&mut athletes, 3, "/api/rounds/save", &body).await;
     let (answer, _) = answer_to(&mut athletes, 3).await;
     assert_eq!(answer.status, 403, "{}", answer.body);

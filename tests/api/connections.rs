@@ -2,8 +2,8 @@
 //! connection level: its connection ends after its deadline with a clear
 //! close where there is one, and nothing else ends with it (issue 14).
 
+use crate::helpers::squat;
 use crate::helpers::{spawn_app_with, Backend, Person, TestApp};
-use crate::live::SQUAT;
 use futures::{SinkExt, StreamExt};
 use reqwest::{header, StatusCode};
 use spotter::server::{config::Config, connection::Deadlines};
@@ -203,7 +203,7 @@ async fn an_event_stream_nobody_reads_is_given_up() {
     .await
     .expect("the stream made the athlete present");
     // The trainer keeps editing; every save is an event for the stream.
-    let round = app.new_round(&trainer, session, &[SQUAT], false).await;
+    let round = app.new_round(&trainer, session, &[squat()], false).await;
     let round = round.to_string();
     let started = tokio::time::Instant::now();
     let mut saves = 0;
@@ -213,7 +213,7 @@ async fn an_event_stream_nobody_reads_is_given_up() {
             "still present after 60 s and {saves} events"
         );
         let saved = app
-            .save_round(&trainer, session, &round, &[SQUAT], false)
+            .save_round(&trainer, session, &round, &[squat()], false)
             .await;
         assert_eq!(saved.status(), StatusCode::OK);
         saves += 1;

@@ -4,8 +4,9 @@
 //! count once however often a flaky network makes the phone send them.
 
 use crate::{
+    helpers::squat,
     helpers::{error_of, spawn_app, Backend, Person, Proxy, TestApp},
-    live::{connect_to, hello, next_event, next_frame, next_frame_or_heartbeat, Socket, SQUAT},
+    live::{connect_to, hello, next_event, next_frame, next_frame_or_heartbeat, Socket},
 };
 use futures::{SinkExt, StreamExt};
 use reqwest::StatusCode;
@@ -143,7 +144,7 @@ async fn a_black_holed_path_goes_silent_and_a_new_path_resumes_exactly(backend: 
         );
     }
     // The trainer releases a round while the phone's path is dead.
-    let round = app.new_round(&trainer, session, &[SQUAT], false).await;
+    let round = app.new_round(&trainer, session, &[squat()], false).await;
     app.release(&trainer, session, round).await;
     // The old socket neither closes nor delivers anything: no event, and no
     // heartbeat for well over the client's window (2.5 intervals = 750 ms).
@@ -169,7 +170,7 @@ async fn a_black_holed_path_goes_silent_and_a_new_path_resumes_exactly(backend: 
     }
 }
 
-/// Feedback for one SQUAT exercise, with `key` and `notes`.
+/// Feedback for one squat exercise, with `key` and `notes`.
 fn feedback(session: i64, round: i64, key: &str, notes: &str) -> Vec<(String, String)> {
     [
         ("session_id", session.to_string()),
@@ -199,7 +200,7 @@ async fn send(
 /// trainer, session, round).
 async fn released_round(app: &TestApp) -> (Person, Person, i64, i64) {
     let (athlete, trainer, session) = app.active_session().await;
-    let round = app.new_round(&trainer, session, &[SQUAT], false).await;
+    let round = app.new_round(&trainer, session, &[squat()], false).await;
     app.release(&trainer, session, round).await;
     (athlete, trainer, session, round)
 }
@@ -258,7 +259,7 @@ async fn a_key_reused_for_another_request_is_refused(backend: Backend) {
     );
     assert_eq!(app.snapshot().await, before, "nothing changed");
     // Keys belong to their user: the trainer may use the same one.
-    let round2 = app.new_round(&trainer, session, &[SQUAT], false).await;
+    let round2 = app.new_round(&trainer, session, &[squat()], false).await;
     let release = send(
         &app,
         &trainer,

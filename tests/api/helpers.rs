@@ -1,8 +1,15 @@
 //! `spawn_app()` and the helpers tests use to talk to it.
 
+use leptos::server_fn::ServerFn;
 use reqwest::{header, redirect::Policy, Client, Response, StatusCode};
+use serde::Serialize;
 use spotter::{
-    model::User,
+    api::{
+        rounds::{CompleteRound, ReleaseRound, SaveRound},
+        sets::LogSet,
+    },
+    error::AppError,
+    model::{ExerciseInput, FeedbackInput, User},
     server::{
         config::{leptos_options, Config},
         db::Database,
@@ -357,36 +364,170 @@ pub async fn start_binary(
     (child, address)
 }
 
-/// The round builder's fields of one exercise, in the order of a row.
-pub const EXERCISE_FIELDS: [&str; 8] = [
-    "name",
-    "sets",
-    "reps",
-    "load",
-    "load_unit",
-    "duration_s",
-    "rest_s",
-    "notes",
-];
+/// An exercise row of the round builder, field by field, as a trainer
+/// types it: `exercise("Back squat").sets(3).reps(8).load(80).unit("kg")`.
+/// Every value is text (a test types anything a person can).
+pub fn exercise(name: &str) -> ExerciseInput {
+    ExerciseInput {
+        name: name.into(),
+        ..ExerciseInput::default()
+    }
+}
+
+/// The usual first exercise: a back squat, 3 × 8 at 80 kg, 120 s rest.
+pub fn squat() -> ExerciseInput {
+    exercise("Back squat")
+        .sets(3)
+        .reps(8)
+        .load(80)
+        .unit("kg")
+        .rest(120)
+}
+
+/// A timed exercise: a 45 s plank, no sets prescribed (one to log).
+pub fn plank() -> ExerciseInput {
+    exercise("Plank").duration(45)
+}
+
+/// The builder methods of [`exercise`].
+pub trait ExerciseRow: Sized {
+    fn sets(self, value: impl ToString) -> Self;
+    fn reps(self, value: impl ToString) -> Self;
+    fn load(self, value: impl ToString) -> Self;
+    fn unit(self, value: impl ToString) -> Self;
+    fn duration(self, value: impl ToString) -> Self;
+    fn rest(self, value: impl ToString) -> Self;
+    fn notes(self, value: impl ToString) -> Self;
+}
+
+/// Sets one text field of a builder's value.
+macro_rules! setters {
+    ($($method:ident => $field:ident),* $(,)?) => {$(
+        fn $method(mut self, value: impl ToString) -> Self {
+            self.$field = value.to_string();
+            self
+        }
+    )*};
+}
+
+impl ExerciseRow for ExerciseInput {
+    setters! {
+        sets => sets,
+        reps => reps,
+        load => load,
+        unit => load_unit,
+        duration => duration_s,
+        rest => rest_s,
+        notes => notes,
+    }
+}
+
+/// The athlete's feedback on one exercise, field by field:
+/// `feedback().sets_done(3).reps_done(8).rpe(7).pain()`; `feedback()`
+/// alone is "done as planned" (every field empty).
+pub fn feedback() -> FeedbackInput {
+    FeedbackInput::default()
+}
+
+/// The builder methods of [`feedback`].
+pub trait FeedbackRow: Sized {
+    fn sets_done(self, value: impl ToString) -> Self;
+    fn reps_done(self, value: impl ToString) -> Self;
+    fn load_used(self, value: impl ToString) -> Self;
+    fn rpe(self, value: impl ToString) -> Self;
+    fn notes(self, value: impl ToString) -> Self;
+    /// The pain checkbox, ticked.
+    fn pain(self) -> Self;
+    /// The pain checkbox's value as a hostile client sends it.
+    fn pain_as(self, value: &str) -> Self;
+}
+
+impl FeedbackRow for FeedbackInput {
+    setters! {
+        sets_done => sets_done,
+        reps_done => reps_done,
+        load_used => load_used,
+        rpe => rpe,
+        notes => notes,
+    }
+
+    fn pain(self) -> Self {
+        self.pain_as("on")
+    }
+
+    fn pain_as(mut self, value: &str) -> Self {
+        self.pain = Some(value.into());
+        self
+    }
+}
+
+/// Set `set` (1 first) of exercise `exercise` (0 first) of `round`, as the
+/// athlete's "Set done" posts it against revision 1 with nothing typed:
+/// `logged_set(session, round, 0, 1).reps(8).load("82,5").key(key)`.
+pub fn logged_set(session: i64, round: i64, exercise: i64, set: i64) -> LogSet {
+    LogSet {
+        session_id: session,
+        round_id: round,
+        revision: 1,
+        exercise,
+        set,
+        reps: String::new(),
+        load: String::new(),
+        rpe: String::new(),
+        idempotency_key: String::new(),
+    }
+}
+
+/// The builder methods of [`logged_set`].
+pub trait SetValues: Sized {
+    fn revision(self, seen: i64) -> Self;
+    fn reps(self, value: impl ToString) -> Self;
+    fn load(self, value: impl ToString) -> Self;
+    fn rpe(self, value: impl ToString) -> Self;
+    fn key(self, value: impl ToString) -> Self;
+}
+
+impl SetValues for LogSet {
+    setters! {
+        reps => reps,
+        load => load,
+        rpe => rpe,
+        key => idempotency_key,
+    }
+
+    fn revision(mut self, seen: i64) -> Self {
+        self.revision = seen;
+        self
+    }
+}
+
+/// A server function's arguments as the form `#[server]` posts (what the
+/// hydrated app sends), in `(name, value)` pairs a test can change.
+pub fn form_of<M: Serialize>(arguments: &M) -> Vec<(String, String)> {
+    let text = serde_qs::to_string(arguments).expect("arguments encode as a form");
+    form_urlencoded::parse(text.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
 
 /// The round builder's form for `rows` (`round_id` "" for a new round),
-/// without `is_final` (an unticked checkbox sends nothing).
+/// without `is_final` (an unticked checkbox sends nothing) and without an
+/// idempotency key (a test adds its own).
 pub fn round_form(
     session: i64,
     round_id: &str,
-    rows: &[[&str; 8]],
+    rows: &[ExerciseInput],
     row_action: &str,
 ) -> Vec<(String, String)> {
-    let mut form: Vec<(String, String)> = vec![
-        ("session_id".into(), session.to_string()),
-        ("round_id".into(), round_id.into()),
-        ("row_action".into(), row_action.into()),
-    ];
-    for (i, row) in rows.iter().enumerate() {
-        for (field, value) in EXERCISE_FIELDS.iter().zip(row) {
-            form.push((format!("exercises[{i}][{field}]"), value.to_string()));
-        }
-    }
+    let mut form = form_of(&SaveRound {
+        session_id: session,
+        round_id: round_id.into(),
+        exercises: rows.to_vec(),
+        is_final: None,
+        row_action: row_action.into(),
+        idempotency_key: String::new(),
+    });
+    form.retain(|(name, _)| name != "idempotency_key");
     form
 }
 
@@ -466,14 +607,42 @@ impl TestApp {
         response.json().await.expect("session id")
     }
 
-    /// Saves a round from `(name, sets, reps, load, unit, duration, rest, notes)`
-    /// rows; `round_id` "" creates one.
+    /// Calls the server function whose arguments `arguments` are, as `who`:
+    /// the form `#[server]` posts for them, to its path.
+    pub async fn send<M: ServerFn + Serialize>(&self, who: &Person, arguments: M) -> Response {
+        let form = form_of(&arguments);
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.call(who, M::PATH, &pairs).await
+    }
+
+    /// Makes `request` (any call: futures do nothing until awaited), asserts
+    /// it was refused with `status` and that no table changed; the error it
+    /// was refused with.
+    pub async fn refused(
+        &self,
+        status: StatusCode,
+        request: impl std::future::Future<Output = Response>,
+    ) -> AppError {
+        let before = self.snapshot().await;
+        let response = request.await;
+        assert_eq!(response.status(), status, "{}", response.url().path());
+        let path = response.url().path().to_string();
+        let error = error_of(response).await;
+        assert_eq!(
+            self.snapshot().await,
+            before,
+            "{path} refused, nothing changed"
+        );
+        error
+    }
+
+    /// Saves a round of `rows` ([`exercise`]); `round_id` "" creates one.
     pub async fn save_round(
         &self,
         who: &Person,
         session: i64,
         round_id: &str,
-        rows: &[[&str; 8]],
+        rows: &[ExerciseInput],
         is_final: bool,
     ) -> Response {
         self.save_round_with(who, session, round_id, rows, is_final, "")
@@ -487,16 +656,22 @@ impl TestApp {
         who: &Person,
         session: i64,
         round_id: &str,
-        rows: &[[&str; 8]],
+        rows: &[ExerciseInput],
         is_final: bool,
         row_action: &str,
     ) -> Response {
-        let mut form = round_form(session, round_id, rows, row_action);
-        if is_final {
-            form.push(("is_final".into(), "on".into()));
-        }
-        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        self.call(who, "/api/rounds/save", &pairs).await
+        self.send(
+            who,
+            SaveRound {
+                session_id: session,
+                round_id: round_id.into(),
+                exercises: rows.to_vec(),
+                is_final: is_final.then(|| "on".into()),
+                row_action: row_action.into(),
+                idempotency_key: String::new(),
+            },
+        )
+        .await
     }
 
     /// Saves a new round and returns its id.
@@ -504,7 +679,7 @@ impl TestApp {
         &self,
         trainer: &Person,
         session: i64,
-        rows: &[[&str; 8]],
+        rows: &[ExerciseInput],
         is_final: bool,
     ) -> i64 {
         let response = self.save_round(trainer, session, "", rows, is_final).await;
@@ -515,7 +690,14 @@ impl TestApp {
     /// Releases a round, asserting success.
     pub async fn release(&self, trainer: &Person, session: i64, round: i64) {
         let response = self
-            .round_call(trainer, "/api/rounds/release", session, round)
+            .send(
+                trainer,
+                ReleaseRound {
+                    session_id: session,
+                    round_id: round,
+                    idempotency_key: String::new(),
+                },
+            )
             .await;
         assert_eq!(response.status(), StatusCode::OK, "release");
     }
@@ -533,41 +715,27 @@ impl TestApp {
         .await
     }
 
-    /// Completes a round with `(sets, reps, load, rpe, pain, notes)` per exercise.
+    /// Completes a round (seen at `revision`) with one [`feedback`] per
+    /// exercise.
     pub async fn complete(
         &self,
         athlete: &Person,
         session: i64,
         round: i64,
         revision: i64,
-        rows: &[[&str; 6]],
+        rows: &[FeedbackInput],
     ) -> Response {
-        let mut form: Vec<(String, String)> = vec![
-            ("session_id".into(), session.to_string()),
-            ("round_id".into(), round.to_string()),
-            ("revision".into(), revision.to_string()),
-        ];
-        for (i, row) in rows.iter().enumerate() {
-            for (field, value) in [
-                "sets_done",
-                "reps_done",
-                "load_used",
-                "rpe",
-                "pain",
-                "notes",
-            ]
-            .iter()
-            .zip(row)
-            {
-                // An unticked checkbox sends nothing.
-                if *field == "pain" && value.is_empty() {
-                    continue;
-                }
-                form.push((format!("feedback[{i}][{field}]"), value.to_string()));
-            }
-        }
-        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        self.call(athlete, "/api/rounds/complete", &pairs).await
+        self.send(
+            athlete,
+            CompleteRound {
+                session_id: session,
+                round_id: round,
+                revision,
+                feedback: rows.to_vec(),
+                idempotency_key: String::new(),
+            },
+        )
+        .await
     }
 
     /// The session as `who` sees it.

@@ -1,8 +1,9 @@
 //! What a hostile page or client sends, and what it gets: a clear refusal,
 //! nothing changed. (Issue 14; more classes follow.)
 
+use crate::helpers::squat;
 use crate::helpers::{error_of, spawn_app, spawn_app_with, Backend, TestApp};
-use crate::live::SQUAT;
+use crate::helpers::{exercise, feedback, ExerciseRow, FeedbackRow};
 use reqwest::{header, StatusCode};
 use tokio_tungstenite::{connect_async, tungstenite::client::IntoClientRequest};
 
@@ -261,7 +262,7 @@ async fn checkboxes_take_only_their_documented_values(backend: Backend) {
         let app = &app;
         let trainer = &trainer;
         async move {
-            let mut form = crate::helpers::round_form(session, "", &[SQUAT], "");
+            let mut form = crate::helpers::round_form(session, "", &[squat()], "");
             form.push(("is_final".into(), is_final.into()));
             let pairs: Vec<(&str, &str)> =
                 form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -292,7 +293,12 @@ async fn checkboxes_take_only_their_documented_values(backend: Backend) {
             session,
             round,
             1,
-            &[["3", "8", "80", "7", "maybe", ""]],
+            &[feedback()
+                .sets_done(3)
+                .reps_done(8)
+                .load_used(80)
+                .rpe(7)
+                .pain_as("maybe")],
         )
         .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -306,7 +312,12 @@ async fn checkboxes_take_only_their_documented_values(backend: Backend) {
             session,
             round,
             1,
-            &[["3", "8", "80", "7", "0", ""]],
+            &[feedback()
+                .sets_done(3)
+                .reps_done(8)
+                .load_used(80)
+                .rpe(7)
+                .pain_as("0")],
         )
         .await;
     assert_eq!(done.status(), StatusCode::OK);
@@ -329,11 +340,13 @@ async fn control_characters_in_text_are_refused_naming_the_field(backend: Backen
         ("Squat", "Brace\u{1b}[31m", "exercises[0][notes]"),
         ("Sq\u{7}uat", "", "exercises[0][name]"),
     ] {
-        let row = ["Back squat", "3", "8", "80", "kg", "", "120", ""];
-        let mut row = row.map(str::to_string);
-        row[0] = name.to_string();
-        row[7] = notes.to_string();
-        let row: [&str; 8] = std::array::from_fn(|i| row[i].as_str());
+        let row = exercise(name)
+            .sets(3)
+            .reps(8)
+            .load(80)
+            .unit("kg")
+            .rest(120)
+            .notes(notes);
         let response = app.save_round(&trainer, session, "", &[row], false).await;
         assert_eq!(
             response.status(),
@@ -357,16 +370,13 @@ async fn control_characters_in_text_are_refused_naming_the_field(backend: Backen
     assert!(error_of(reason).await.for_field("reason").is_some());
     assert_eq!(app.snapshot().await, before, "nothing changed");
     // Line breaks and tabs are text.
-    let row = [
-        "Back squat",
-        "3",
-        "8",
-        "80",
-        "kg",
-        "",
-        "120",
-        "Line one\nline\ttwo",
-    ];
+    let row = exercise("Back squat")
+        .sets(3)
+        .reps(8)
+        .load(80)
+        .unit("kg")
+        .rest(120)
+        .notes("Line one\nline\ttwo");
     let response = app.save_round(&trainer, session, "", &[row], false).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
@@ -609,11 +619,15 @@ async fn registrations_and_changes_are_limited() {
     assert_eq!(app.snapshot().await, before, "no session started");
     // Changes: the trainer joined (1 of 5); four saves pass, the fifth is 429.
     for i in 0..4 {
-        let response = app.save_round(&trainer, session, "", &[SQUAT], false).await;
+        let response = app
+            .save_round(&trainer, session, "", &[squat()], false)
+            .await;
         assert_eq!(response.status(), StatusCode::OK, "save {i}");
     }
     let before = app.snapshot().await;
-    let flood = app.save_round(&trainer, session, "", &[SQUAT], false).await;
+    let flood = app
+        .save_round(&trainer, session, "", &[squat()], false)
+        .await;
     assert_eq!(flood.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(flood.headers().contains_key(header::RETRY_AFTER));
     assert_eq!(app.snapshot().await, before, "nothing saved");

@@ -2,6 +2,7 @@
 //! from `since`, live events in order with no gap or duplicate, presence,
 //! reset, heartbeat.
 
+use crate::helpers::{feedback, squat, FeedbackRow};
 use crate::helpers::{spawn_app, Backend, Person, TestApp};
 use futures::StreamExt;
 use reqwest::{header, StatusCode};
@@ -14,8 +15,6 @@ use tokio_tungstenite::{
 };
 
 pub(crate) type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
-
-pub(crate) const SQUAT: [&str; 8] = ["Back squat", "3", "8", "80", "kg", "", "120", ""];
 
 crate::on_both_backends!(
     only_logged_in_participants_can_listen,
@@ -160,7 +159,7 @@ async fn only_logged_in_participants_can_listen(backend: Backend) {
 async fn replay_from_since_then_live(backend: Backend) {
     let app = spawn_app(backend).await;
     let (athlete, trainer, session) = app.active_session().await;
-    let round = app.new_round(&trainer, session, &[SQUAT], false).await;
+    let round = app.new_round(&trainer, session, &[squat()], false).await;
     app.release(&trainer, session, round).await;
     // Log: 1 started, 2 joined, 3 round-updated, 4 round-released. The
     // trainer is sent every event (the athlete not the draft's: see
@@ -180,7 +179,7 @@ async fn replay_from_since_then_live(backend: Backend) {
         &trainer,
         session,
         &round.to_string(),
-        &[SQUAT, SQUAT],
+        &[squat(), squat()],
         false,
     )
     .await;
@@ -194,7 +193,10 @@ async fn replay_from_since_then_live(backend: Backend) {
             session,
             round,
             2,
-            &[["3", "8", "80", "7", "", ""], ["3", "8", "80", "7", "", ""]],
+            &[
+                feedback().sets_done(3).reps_done(8).load_used(80).rpe(7),
+                feedback().sets_done(3).reps_done(8).load_used(80).rpe(7),
+            ],
         )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -230,12 +232,12 @@ async fn replay_from_since_then_live(backend: Backend) {
 async fn events_committed_during_the_replay_arrive_once_and_in_order(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_athlete, trainer, session) = app.active_session().await;
-    let round = app.new_round(&trainer, session, &[SQUAT], false).await;
+    let round = app.new_round(&trainer, session, &[squat()], false).await;
     let edits = 30;
     let writer = async {
         for _ in 0..edits {
             let response = app
-                .save_round(&trainer, session, &round.to_string(), &[SQUAT], false)
+                .save_round(&trainer, session, &round.to_string(), &[squat()], false)
                 .await;
             assert_eq!(response.status(), StatusCode::OK);
         }
@@ -388,7 +390,7 @@ async fn a_silent_client_is_let_go_after_exactly_two_intervals() {
 async fn server_sent_events_resume_from_last_event_id(backend: Backend) {
     let app = spawn_app(backend).await;
     let (athlete, trainer, session) = app.active_session().await;
-    let round = app.new_round(&trainer, session, &[SQUAT], false).await;
+    let round = app.new_round(&trainer, session, &[squat()], false).await;
     app.release(&trainer, session, round).await;
     let response = athlete
         .client
@@ -424,7 +426,7 @@ async fn server_sent_events_resume_from_last_event_id(backend: Backend) {
         }
         if ids.len() == 1 && !pushed {
             pushed = true;
-            app.save_round(&trainer, session, &round.to_string(), &[SQUAT], false)
+            app.save_round(&trainer, session, &round.to_string(), &[squat()], false)
                 .await;
         }
     }

@@ -3,8 +3,8 @@
 //! The recorder is one per process (other tests in this binary record into
 //! it too), so the test compares values before and after its own actions.
 
+use crate::helpers::squat;
 use crate::helpers::{spawn_app, spawn_app_with, Backend, TestApp};
-use crate::live::SQUAT;
 use futures::StreamExt;
 use reqwest::{header, StatusCode};
 use tokio_tungstenite::{connect_async, tungstenite::client::IntoClientRequest};
@@ -66,7 +66,7 @@ async fn metrics_need_the_token_and_move_with_a_session(backend: Backend) {
         .headers_mut()
         .insert(header::COOKIE, athlete.cookie.parse().unwrap());
     let (mut socket, _) = connect_async(request).await.expect("connected");
-    let round = app.new_round(&trainer, session, &[SQUAT], false).await;
+    let round = app.new_round(&trainer, session, &[squat()], false).await;
     app.release(&trainer, session, round).await;
     // Wait until the socket has the release, so its frames are counted.
     tokio::time::timeout(std::time::Duration::from_secs(5), async {

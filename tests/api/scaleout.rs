@@ -5,9 +5,11 @@
 //! These start the real server binary (not an in-process router), so an
 //! instance can be killed with SIGKILL.
 
+use crate::helpers::{exercise, feedback, ExerciseRow, FeedbackRow};
 use crate::{
+    helpers::squat,
     helpers::{fresh_database, start_binary, within_time, Backend, Cleanup, Person, TestApp},
-    live::{hello, listen, next_frame, Socket, SQUAT},
+    live::{hello, listen, next_frame, Socket},
 };
 use futures::StreamExt;
 use reqwest::StatusCode;
@@ -101,7 +103,13 @@ async fn complete(app: &TestApp, pool: &AnyPool, athlete: &Person, session: i64,
         .fetch_one(pool)
         .await
         .expect("round revision");
-    let feedback = [["3", "5", "80", "7.5", "on", "ok"]];
+    let feedback = [feedback()
+        .sets_done(3)
+        .reps_done(5)
+        .load_used(80)
+        .rpe("7.5")
+        .pain()
+        .notes("ok")];
     let done = app
         .complete(athlete, session, round, revision, &feedback)
         .await;
@@ -166,7 +174,12 @@ async fn nothing_more(socket: &mut Socket) {
 async fn edit(app: &TestApp, trainer: &Person, session: i64, round: i64, times: usize) {
     for i in 0..times {
         let reps = (5 + i).to_string();
-        let row = ["Back squat", "3", reps.as_str(), "80", "kg", "", "120", ""];
+        let row = exercise("Back squat")
+            .sets(3)
+            .reps(reps.as_str())
+            .load(80)
+            .unit("kg")
+            .rest(120);
         let response = app
             .save_round(trainer, session, &round.to_string(), &[row], false)
             .await;
@@ -211,7 +224,7 @@ async fn events_committed_on_one_instance_reach_subscribers_of_another() {
         presence_becomes(&mut athlete_on_b, (true, true)).await;
         presence_becomes(&mut trainer_on_a, (true, true)).await;
 
-        let round = a.app.new_round(&trainer, session, &[SQUAT], false).await;
+        let round = a.app.new_round(&trainer, session, &[squat()], false).await;
         a.app.release(&trainer, session, round).await;
         events_until(&mut athlete_on_b, 2, 4, &[3]).await;
         // Each edit's event reaches B before the next edit: commit-to-arrival.
@@ -257,7 +270,7 @@ async fn clients_of_a_killed_instance_resume_on_another_without_loss() {
         let mut trainer_socket = listen(&a.app, &trainer, session, 0).await;
         hello(&mut athlete_socket).await;
         hello(&mut trainer_socket).await;
-        let round = a.app.new_round(&trainer, session, &[SQUAT], false).await;
+        let round = a.app.new_round(&trainer, session, &[squat()], false).await;
         a.app.release(&trainer, session, round).await;
         events_until(&mut athlete_socket, 0, 4, &[3]).await;
         events_until(&mut trainer_socket, 0, 4, &[]).await;
@@ -336,7 +349,7 @@ async fn a_listener_that_lost_its_connection_catches_up_exactly_once() {
         assert_eq!(down["listener"], "reconnecting");
 
         // Committed while nobody listens: PostgreSQL drops these notifications.
-        let round = a.app.new_round(&trainer, session, &[SQUAT], false).await;
+        let round = a.app.new_round(&trainer, session, &[squat()], false).await;
         a.app.release(&trainer, session, round).await;
         edit(&a.app, &trainer, session, round, 3).await;
         assert_eq!(

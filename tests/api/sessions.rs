@@ -1,13 +1,27 @@
 //! The training-session flow over HTTP: every server function's happy path
 //! and every rule, each refusal checked against a snapshot of the database.
 
-use crate::helpers::{error_of, spawn_app, Backend};
+use crate::helpers::{error_of, exercise, feedback, spawn_app, Backend, ExerciseRow, FeedbackRow};
 use reqwest::{header, StatusCode};
-use spotter::model::{LoadUnit, RoundStatus, SessionStatus, SessionView, Side};
+use spotter::{
+    api::sessions::{CancelSession, JoinSession},
+    model::{ExerciseInput, LoadUnit, RoundStatus, SessionStatus, SessionView, Side},
+};
 
-const SQUAT: [&str; 8] = ["Back squat", "3", "8", "80", "kg", "", "120", "Brace hard"];
-const PLANK: [&str; 8] = ["Plank", "3", "", "", "", "45", "30", ""];
-const PULLUP: [&str; 8] = ["Pull-up", "4", "6", "10", "bodyweight", "", "90", ""];
+fn squat() -> ExerciseInput {
+    crate::helpers::squat().notes("Brace hard")
+}
+fn plank() -> ExerciseInput {
+    crate::helpers::plank().sets(3).rest(30)
+}
+fn pullup() -> ExerciseInput {
+    exercise("Pull-up")
+        .sets(4)
+        .reps(6)
+        .load(10)
+        .unit("bodyweight")
+        .rest(90)
+}
 
 crate::on_both_backends!(
     the_whole_flow_from_start_to_completed_history,
@@ -81,7 +95,7 @@ async fn the_whole_flow_from_start_to_completed_history(backend: Backend) {
     );
 
     let round1 = app
-        .new_round(&trainer, session, &[SQUAT, PLANK, PULLUP], false)
+        .new_round(&trainer, session, &[squat(), plank(), pullup()], false)
         .await;
     assert!(
         view_of(&app, &athlete, session).await.rounds.is_empty(),
@@ -111,9 +125,20 @@ async fn the_whole_flow_from_start_to_completed_history(backend: Backend) {
             round1,
             released.revision,
             &[
-                ["3", "8", "80", "8.5", "", "Felt strong"],
-                ["3", "", "", "7", "", ""],
-                ["4", "5", "10", "9", "on", "Left shoulder twinge"],
+                feedback()
+                    .sets_done(3)
+                    .reps_done(8)
+                    .load_used(80)
+                    .rpe("8.5")
+                    .notes("Felt strong"),
+                feedback().sets_done(3).rpe(7),
+                feedback()
+                    .sets_done(4)
+                    .reps_done(5)
+                    .load_used(10)
+                    .rpe(9)
+                    .pain()
+                    .notes("Left shoulder twinge"),
             ],
         )
         .await;
@@ -137,7 +162,7 @@ async fn the_whole_flow_from_start_to_completed_history(backend: Backend) {
         "the prescription is kept next to the actuals"
     );
 
-    let round2 = app.new_round(&trainer, session, &[PLANK], true).await;
+    let round2 = app.new_round(&trainer, session, &[plank()], true).await;
     app.release(&trainer, session, round2).await;
     let revision = view_of(&app, &athlete, session)
         .await
@@ -150,7 +175,7 @@ async fn the_whole_flow_from_start_to_completed_history(backend: Backend) {
             session,
             round2,
             revision,
-            &[["3", "", "", "6.5", "", ""]],
+            &[feedback().sets_done(3).rpe("6.5")],
         )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -253,7 +278,7 @@ async fn starting_is_for_athletes_with_a_real_trainer_and_a_double_tap_reuses_th
 async fn only_participants_see_a_session_and_unknown_ids_are_404(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_athlete, trainer, session) = app.active_session().await;
-    let round = app.new_round(&trainer, session, &[SQUAT], false).await;
+    let round = app.new_round(&trainer, session, &[squat()], false).await;
     let stranger = app.person("Sam Stranger", "athlete").await;
     let other_trainer = app.person("Otto Trainer", "trainer").await;
     let before = app.snapshot().await;
@@ -285,13 +310,13 @@ async fn only_participants_see_a_session_and_unknown_ids_are_404(backend: Backen
             StatusCode::FORBIDDEN
         );
         assert_eq!(
-            app.save_round(who, session, "", &[PLANK], false)
+            app.save_round(who, session, "", &[plank()], false)
                 .await
                 .status(),
             StatusCode::FORBIDDEN
         );
         assert_eq!(
-            app.complete(who, session, round, 1, &[["", "", "", "", "", ""]])
+            app.complete(who, session, round, 1, &[feedback()])
                 .await
                 .status(),
             StatusCode::FORBIDDEN
@@ -324,58 +349,47 @@ async fn each_side_may_only_do_its_own_part(backend: Backend) {
     let athlete = app.person("Andy Athlete", "athlete").await;
     let trainer = app.person("Tina Trainer", "trainer").await;
     let session = app.start(&athlete, trainer.id).await;
-    let before = app.snapshot().await;
-    let response = app
-        .call(
-            &athlete,
-            "/api/sessions/join",
-            &[("session_id", &session.to_string())],
+    let join = |who| {
+        app.send(
+            who,
+            JoinSession {
+                session_id: session,
+                idempotency_key: String::new(),
+            },
         )
-        .await;
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert_eq!(app.snapshot().await, before);
+    };
+    app.refused(StatusCode::FORBIDDEN, join(&athlete)).await;
 
-    app.call(
-        &trainer,
-        "/api/sessions/join",
-        &[("session_id", &session.to_string())],
+    app.join(&trainer, session).await;
+    let round = app.new_round(&trainer, session, &[squat()], false).await;
+    let forbidden = StatusCode::FORBIDDEN;
+    app.refused(
+        forbidden,
+        app.save_round(&athlete, session, "", &[plank()], false),
     )
     .await;
-    let round = app.new_round(&trainer, session, &[SQUAT], false).await;
-    let before = app.snapshot().await;
-    assert_eq!(
-        app.save_round(&athlete, session, "", &[PLANK], false)
-            .await
-            .status(),
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        app.save_round(&athlete, session, &round.to_string(), &[PLANK], false)
-            .await
-            .status(),
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        app.round_call(&athlete, "/api/rounds/release", session, round)
-            .await
-            .status(),
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        app.round_call(&athlete, "/api/rounds/delete", session, round)
-            .await
-            .status(),
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(app.snapshot().await, before);
+    let round_id = round.to_string();
+    app.refused(
+        forbidden,
+        app.save_round(&athlete, session, &round_id, &[plank()], false),
+    )
+    .await;
+    app.refused(
+        forbidden,
+        app.round_call(&athlete, "/api/rounds/release", session, round),
+    )
+    .await;
+    app.refused(
+        forbidden,
+        app.round_call(&athlete, "/api/rounds/delete", session, round),
+    )
+    .await;
 
     app.release(&trainer, session, round).await;
     let before = app.snapshot().await;
-    let response = app
-        .complete(&trainer, session, round, 1, &[["3", "8", "", "7", "", ""]])
+    let done = [feedback().sets_done(3).reps_done(8).rpe(7)];
+    app.refused(forbidden, app.complete(&trainer, session, round, 1, &done))
         .await;
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert_eq!(app.snapshot().await, before);
     // A second join by the trainer is harmless.
     let response = app
         .call(
@@ -393,33 +407,34 @@ async fn rounds_need_an_active_session(backend: Backend) {
     let athlete = app.person("Andy Athlete", "athlete").await;
     let trainer = app.person("Tina Trainer", "trainer").await;
     let session = app.start(&athlete, trainer.id).await;
-    let before = app.snapshot().await;
-    let response = app.save_round(&trainer, session, "", &[SQUAT], false).await;
-    assert_eq!(response.status(), StatusCode::CONFLICT);
-    assert!(error_of(response).await.to_string().contains("not joined"));
-    assert_eq!(app.snapshot().await, before);
+    let error = app
+        .refused(
+            StatusCode::CONFLICT,
+            app.save_round(&trainer, session, "", &[squat()], false),
+        )
+        .await;
+    assert!(error.to_string().contains("not joined"));
 }
 
 async fn release_needs_a_draft_with_exercises_and_no_open_round(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_athlete, trainer, session) = app.active_session().await;
     let empty = app.new_round(&trainer, session, &[], false).await;
-    let before = app.snapshot().await;
-    let response = app
-        .round_call(&trainer, "/api/rounds/release", session, empty)
+    let error = app
+        .refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            app.round_call(&trainer, "/api/rounds/release", session, empty),
+        )
         .await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(error_of(response)
-        .await
+    assert!(error
         .for_field("exercises")
         .unwrap()
         .contains("at least one exercise"));
-    assert_eq!(app.snapshot().await, before);
 
-    app.save_round(&trainer, session, &empty.to_string(), &[SQUAT], false)
+    app.save_round(&trainer, session, &empty.to_string(), &[squat()], false)
         .await;
     app.release(&trainer, session, empty).await;
-    let second = app.new_round(&trainer, session, &[PLANK], false).await;
+    let second = app.new_round(&trainer, session, &[plank()], false).await;
     let before = app.snapshot().await;
     let response = app
         .round_call(&trainer, "/api/rounds/release", session, second)
@@ -443,7 +458,7 @@ async fn release_needs_a_draft_with_exercises_and_no_open_round(backend: Backend
 async fn a_released_round_can_be_edited_and_stale_feedback_is_refused(backend: Backend) {
     let app = spawn_app(backend).await;
     let (athlete, trainer, session) = app.active_session().await;
-    let round = app.new_round(&trainer, session, &[SQUAT], false).await;
+    let round = app.new_round(&trainer, session, &[squat()], false).await;
     app.release(&trainer, session, round).await;
     let seen = view_of(&app, &athlete, session)
         .await
@@ -451,14 +466,13 @@ async fn a_released_round_can_be_edited_and_stale_feedback_is_refused(backend: B
         .unwrap()
         .revision;
 
-    let mut heavier = SQUAT;
-    heavier[3] = "85";
+    let heavier = squat().load("85");
     let response = app
         .save_round(
             &trainer,
             session,
             &round.to_string(),
-            &[heavier, PLANK],
+            &[heavier, plank()],
             false,
         )
         .await;
@@ -481,7 +495,10 @@ async fn a_released_round_can_be_edited_and_stale_feedback_is_refused(backend: B
             session,
             round,
             seen,
-            &[["3", "8", "80", "7", "", ""], ["3", "", "", "7", "", ""]],
+            &[
+                feedback().sets_done(3).reps_done(8).load_used(80).rpe(7),
+                feedback().sets_done(3).rpe(7),
+            ],
         )
         .await;
     assert_eq!(stale.status(), StatusCode::CONFLICT);
@@ -495,7 +512,7 @@ async fn a_released_round_can_be_edited_and_stale_feedback_is_refused(backend: B
             session,
             round,
             edited.revision,
-            &[["3", "8", "85", "7", "", ""]],
+            &[feedback().sets_done(3).reps_done(8).load_used(85).rpe(7)],
         )
         .await;
     assert_eq!(wrong_count.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -515,7 +532,10 @@ async fn a_released_round_can_be_edited_and_stale_feedback_is_refused(backend: B
             session,
             round,
             edited.revision,
-            &[["3", "8", "85", "7", "", ""], ["3", "", "", "7", "", ""]],
+            &[
+                feedback().sets_done(3).reps_done(8).load_used(85).rpe(7),
+                feedback().sets_done(3).rpe(7),
+            ],
         )
         .await;
     assert_eq!(ok.status(), StatusCode::OK);
@@ -526,7 +546,7 @@ async fn released_and_draft_rounds_can_be_deleted_but_completed_ones_cannot_chan
 ) {
     let app = spawn_app(backend).await;
     let (athlete, trainer, session) = app.active_session().await;
-    let round1 = app.new_round(&trainer, session, &[SQUAT], false).await;
+    let round1 = app.new_round(&trainer, session, &[squat()], false).await;
     app.release(&trainer, session, round1).await;
     let response = app
         .round_call(&trainer, "/api/rounds/delete", session, round1)
@@ -535,7 +555,7 @@ async fn released_and_draft_rounds_can_be_deleted_but_completed_ones_cannot_chan
     assert!(view_of(&app, &athlete, session).await.rounds.is_empty());
     assert_eq!(app.count("exercises").await, 0);
 
-    let draft = app.new_round(&trainer, session, &[PLANK], false).await;
+    let draft = app.new_round(&trainer, session, &[plank()], false).await;
     assert_eq!(
         app.round_call(&trainer, "/api/rounds/delete", session, draft)
             .await
@@ -543,7 +563,7 @@ async fn released_and_draft_rounds_can_be_deleted_but_completed_ones_cannot_chan
         StatusCode::OK
     );
 
-    let round = app.new_round(&trainer, session, &[SQUAT], false).await;
+    let round = app.new_round(&trainer, session, &[squat()], false).await;
     app.release(&trainer, session, round).await;
     let revision = view_of(&app, &athlete, session)
         .await
@@ -555,21 +575,20 @@ async fn released_and_draft_rounds_can_be_deleted_but_completed_ones_cannot_chan
         session,
         round,
         revision,
-        &[["3", "8", "80", "7", "", ""]],
+        &[feedback().sets_done(3).reps_done(8).load_used(80).rpe(7)],
     )
     .await;
-    let before = app.snapshot().await;
-    let edit = app
-        .save_round(&trainer, session, &round.to_string(), &[PLANK], false)
-        .await;
-    assert_eq!(edit.status(), StatusCode::CONFLICT);
-    assert_eq!(
-        app.round_call(&trainer, "/api/rounds/delete", session, round)
-            .await
-            .status(),
-        StatusCode::CONFLICT
-    );
-    assert_eq!(app.snapshot().await, before);
+    let round_id = round.to_string();
+    app.refused(
+        StatusCode::CONFLICT,
+        app.save_round(&trainer, session, &round_id, &[plank()], false),
+    )
+    .await;
+    app.refused(
+        StatusCode::CONFLICT,
+        app.round_call(&trainer, "/api/rounds/delete", session, round),
+    )
+    .await;
     let kinds = app.event_kinds(session).await;
     assert_eq!(kinds.iter().filter(|k| *k == "round-deleted").count(), 2);
 }
@@ -578,10 +597,18 @@ async fn a_retried_completion_creates_no_duplicate_feedback(backend: Backend) {
     let app = spawn_app(backend).await;
     let (athlete, trainer, session) = app.active_session().await;
     let round = app
-        .new_round(&trainer, session, &[SQUAT, PLANK], false)
+        .new_round(&trainer, session, &[squat(), plank()], false)
         .await;
     app.release(&trainer, session, round).await;
-    let feedback = [["3", "8", "80", "8", "", "ok"], ["3", "", "", "6", "", ""]];
+    let feedback = [
+        feedback()
+            .sets_done(3)
+            .reps_done(8)
+            .load_used(80)
+            .rpe(8)
+            .notes("ok"),
+        feedback().sets_done(3).rpe(6),
+    ];
     let (first, second) = tokio::join!(
         app.complete(&athlete, session, round, 1, &feedback),
         app.complete(&athlete, session, round, 1, &feedback),
@@ -600,58 +627,43 @@ async fn a_retried_completion_creates_no_duplicate_feedback(backend: Backend) {
 async fn bad_round_input_gets_a_field_message_and_changes_nothing(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_athlete, trainer, session) = app.active_session().await;
-    let round = app.new_round(&trainer, session, &[SQUAT], false).await;
+    let round = app.new_round(&trainer, session, &[squat()], false).await;
     let before = app.snapshot().await;
     let long_name = "n".repeat(101);
     let long_notes = "n".repeat(1001);
-    let cases: Vec<([&str; 8], &str)> = vec![
+    let cases: Vec<(ExerciseInput, &str)> = vec![
+        (exercise("Squat").sets(51).reps(8), "exercises[1][sets]"),
+        (exercise("Squat").sets(0).reps(8), "exercises[1][sets]"),
+        (exercise("Squat").sets(3).reps(1001), "exercises[1][reps]"),
+        (exercise("Squat").sets(3).reps("-1"), "exercises[1][reps]"),
         (
-            ["Squat", "51", "8", "", "", "", "", ""],
-            "exercises[1][sets]",
-        ),
-        (
-            ["Squat", "0", "8", "", "", "", "", ""],
-            "exercises[1][sets]",
-        ),
-        (
-            ["Squat", "3", "1001", "", "", "", "", ""],
-            "exercises[1][reps]",
-        ),
-        (
-            ["Squat", "3", "-1", "", "", "", "", ""],
-            "exercises[1][reps]",
-        ),
-        (
-            ["Squat", "3", "8", "2001", "kg", "", "", ""],
+            exercise("Squat").sets(3).reps(8).load(2001).unit("kg"),
             "exercises[1][load]",
         ),
         (
-            ["Squat", "3", "8", "80", "stone", "", "", ""],
+            exercise("Squat").sets(3).reps(8).load(80).unit("stone"),
             "exercises[1][load_unit]",
         ),
         (
-            ["Squat", "3", "", "", "", "10801", "", ""],
+            exercise("Squat").sets(3).duration(10801),
             "exercises[1][duration_s]",
         ),
         (
-            ["Squat", "3", "8", "", "", "", "3601", ""],
+            exercise("Squat").sets(3).reps(8).rest(3601),
             "exercises[1][rest_s]",
         ),
-        (["Squat", "3", "", "", "", "", "", ""], "exercises[1][reps]"),
-        (["", "3", "8", "", "", "", "", ""], "exercises[1][name]"),
+        (exercise("Squat").sets(3), "exercises[1][reps]"),
+        (exercise("").sets(3).reps(8), "exercises[1][name]"),
+        (exercise(&long_name).sets(3).reps(8), "exercises[1][name]"),
         (
-            [&long_name, "3", "8", "", "", "", "", ""],
-            "exercises[1][name]",
-        ),
-        (
-            ["Squat", "3", "8", "", "", "", "", &long_notes],
+            exercise("Squat").sets(3).reps(8).notes(&long_notes),
             "exercises[1][notes]",
         ),
     ];
     for (bad, field) in cases {
         for round_id in [String::new(), round.to_string()] {
             let response = app
-                .save_round(&trainer, session, &round_id, &[SQUAT, bad], false)
+                .save_round(&trainer, session, &round_id, &[squat(), bad.clone()], false)
                 .await;
             assert_eq!(
                 response.status(),
@@ -662,7 +674,7 @@ async fn bad_round_input_gets_a_field_message_and_changes_nothing(backend: Backe
             assert!(error.for_field(field).is_some(), "{field}: {error:?}");
         }
     }
-    let too_many = vec![SQUAT; 31];
+    let too_many = vec![squat(); 31];
     let response = app
         .save_round(&trainer, session, "", &too_many, false)
         .await;
@@ -672,7 +684,7 @@ async fn bad_round_input_gets_a_field_message_and_changes_nothing(backend: Backe
     );
     assert_eq!(app.snapshot().await, before);
     assert_eq!(
-        app.save_round(&trainer, session, "", &vec![SQUAT; 30], false)
+        app.save_round(&trainer, session, "", &vec![squat(); 30], false)
             .await
             .status(),
         StatusCode::OK
@@ -682,18 +694,60 @@ async fn bad_round_input_gets_a_field_message_and_changes_nothing(backend: Backe
 async fn bad_feedback_gets_a_field_message_and_changes_nothing(backend: Backend) {
     let app = spawn_app(backend).await;
     let (athlete, trainer, session) = app.active_session().await;
-    let round = app.new_round(&trainer, session, &[SQUAT], false).await;
+    let round = app.new_round(&trainer, session, &[squat()], false).await;
     app.release(&trainer, session, round).await;
     let before = app.snapshot().await;
     let long_notes = "n".repeat(1001);
     for (row, field) in [
-        (["3", "8", "80", "7.3", "", ""], "feedback[0][rpe]"),
-        (["3", "8", "80", "10.5", "", ""], "feedback[0][rpe]"),
-        (["3", "8", "80", "-0.5", "", ""], "feedback[0][rpe]"),
-        (["51", "8", "80", "7", "", ""], "feedback[0][sets_done]"),
-        (["3", "1001", "80", "7", "", ""], "feedback[0][reps_done]"),
-        (["3", "8", "2000.1", "7", "", ""], "feedback[0][load_used]"),
-        (["3", "8", "80", "7", "", &long_notes], "feedback[0][notes]"),
+        (
+            feedback()
+                .sets_done(3)
+                .reps_done(8)
+                .load_used(80)
+                .rpe("7.3"),
+            "feedback[0][rpe]",
+        ),
+        (
+            feedback()
+                .sets_done(3)
+                .reps_done(8)
+                .load_used(80)
+                .rpe("10.5"),
+            "feedback[0][rpe]",
+        ),
+        (
+            feedback()
+                .sets_done(3)
+                .reps_done(8)
+                .load_used(80)
+                .rpe("-0.5"),
+            "feedback[0][rpe]",
+        ),
+        (
+            feedback().sets_done(51).reps_done(8).load_used(80).rpe(7),
+            "feedback[0][sets_done]",
+        ),
+        (
+            feedback().sets_done(3).reps_done(1001).load_used(80).rpe(7),
+            "feedback[0][reps_done]",
+        ),
+        (
+            feedback()
+                .sets_done(3)
+                .reps_done(8)
+                .load_used("2000.1")
+                .rpe(7),
+            "feedback[0][load_used]",
+        ),
+        (
+            feedback()
+                .sets_done(3)
+                .reps_done(8)
+                .load_used(80)
+                .rpe(7)
+                .notes(&long_notes),
+            "feedback[0][notes]",
+        ),
     ] {
         let response = app.complete(&athlete, session, round, 1, &[row]).await;
         assert_eq!(
@@ -713,7 +767,7 @@ async fn bad_feedback_gets_a_field_message_and_changes_nothing(backend: Backend)
             session,
             round,
             1,
-            &[["3", "8", "80", "10", "", ""]],
+            &[feedback().sets_done(3).reps_done(8).load_used(80).rpe(10)],
         )
         .await;
     assert_eq!(ok.status(), StatusCode::OK);
@@ -722,23 +776,27 @@ async fn bad_feedback_gets_a_field_message_and_changes_nothing(backend: Backend)
 async fn either_side_can_cancel_and_then_nothing_changes(backend: Backend) {
     let app = spawn_app(backend).await;
     let (athlete, trainer, session) = app.active_session().await;
-    let round = app.new_round(&trainer, session, &[SQUAT], false).await;
+    let round = app.new_round(&trainer, session, &[squat()], false).await;
     app.release(&trainer, session, round).await;
 
     let long = "r".repeat(1001);
-    let before = app.snapshot().await;
-    let response = app
-        .call(
-            &athlete,
-            "/api/sessions/cancel",
-            &[("session_id", &session.to_string()), ("reason", &long)],
+    let cancel = |who, reason: &str| {
+        app.send(
+            who,
+            CancelSession {
+                session_id: session,
+                reason: reason.into(),
+                idempotency_key: String::new(),
+            },
         )
+    };
+    let error = app
+        .refused(StatusCode::UNPROCESSABLE_ENTITY, cancel(&athlete, &long))
         .await;
     assert_eq!(
-        error_of(response).await.for_field("reason").as_deref(),
+        error.for_field("reason").as_deref(),
         Some("The reason must be at most 1000 characters")
     );
-    assert_eq!(app.snapshot().await, before);
 
     let response = app
         .call(
@@ -762,7 +820,7 @@ async fn either_side_can_cancel_and_then_nothing_changes(backend: Backend) {
 
     let before = app.snapshot().await;
     assert_eq!(
-        app.save_round(&trainer, session, "", &[PLANK], false)
+        app.save_round(&trainer, session, "", &[plank()], false)
             .await
             .status(),
         StatusCode::CONFLICT
@@ -779,7 +837,7 @@ async fn either_side_can_cancel_and_then_nothing_changes(backend: Backend) {
             session,
             round,
             1,
-            &[["3", "8", "80", "7", "", ""]]
+            &[feedback().sets_done(3).reps_done(8).load_used(80).rpe(7)]
         )
         .await
         .status(),
@@ -841,14 +899,13 @@ async fn a_session_holds_at_most_100_rounds(backend: Backend) {
             .await
             .unwrap();
     }
-    let before = app.snapshot().await;
-    let response = app.save_round(&trainer, session, "", &[SQUAT], false).await;
-    assert_eq!(response.status(), StatusCode::CONFLICT);
-    assert!(error_of(response)
-        .await
-        .to_string()
-        .contains("at most 100 rounds"));
-    assert_eq!(app.snapshot().await, before);
+    let error = app
+        .refused(
+            StatusCode::CONFLICT,
+            app.save_round(&trainer, session, "", &[squat()], false),
+        )
+        .await;
+    assert!(error.to_string().contains("at most 100 rounds"));
 }
 
 async fn plain_form_posts_work_without_javascript(backend: Backend) {
@@ -1103,14 +1160,14 @@ async fn release_from_the_builder_saves_what_is_on_screen_in_the_same_transactio
 ) {
     let app = spawn_app(backend).await;
     let (athlete, trainer, session) = app.active_session().await;
-    let draft = app.new_round(&trainer, session, &[SQUAT], false).await;
+    let draft = app.new_round(&trainer, session, &[squat()], false).await;
     // The plank was typed into the spare row and never saved on its own.
     let response = app
         .save_round_with(
             &trainer,
             session,
             &draft.to_string(),
-            &[SQUAT, PLANK],
+            &[squat(), plank()],
             false,
             "release",
         )
@@ -1129,14 +1186,14 @@ async fn release_from_the_builder_saves_what_is_on_screen_in_the_same_transactio
 
     // With round 1 still open the release is refused, and so is the save
     // that came with it: nothing half done (the page keeps what was typed).
-    let second = app.new_round(&trainer, session, &[PULLUP], false).await;
+    let second = app.new_round(&trainer, session, &[pullup()], false).await;
     let before = app.snapshot().await;
     let response = app
         .save_round_with(
             &trainer,
             session,
             &second.to_string(),
-            &[PULLUP, PLANK],
+            &[pullup(), plank()],
             false,
             "release",
         )
@@ -1156,7 +1213,10 @@ async fn release_from_the_builder_saves_what_is_on_screen_in_the_same_transactio
             session,
             draft,
             revision,
-            &[["3", "8", "80", "7", "", ""], ["3", "", "", "", "", ""]],
+            &[
+                feedback().sets_done(3).reps_done(8).load_used(80).rpe(7),
+                feedback().sets_done(3),
+            ],
         )
         .await;
     assert_eq!(done.status(), StatusCode::OK);
@@ -1165,7 +1225,7 @@ async fn release_from_the_builder_saves_what_is_on_screen_in_the_same_transactio
         .await;
     assert_eq!(deleted.status(), StatusCode::OK);
     let response = app
-        .save_round_with(&trainer, session, "", &[PULLUP], true, "release")
+        .save_round_with(&trainer, session, "", &[pullup()], true, "release")
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let now = view_of(&app, &athlete, session).await;
@@ -1177,7 +1237,7 @@ async fn release_from_the_builder_saves_what_is_on_screen_in_the_same_transactio
 async fn feedback_records_the_time_done(backend: Backend) {
     let app = spawn_app(backend).await;
     let (athlete, trainer, session) = app.active_session().await;
-    let round = app.new_round(&trainer, session, &[PLANK], false).await;
+    let round = app.new_round(&trainer, session, &[plank()], false).await;
     app.release(&trainer, session, round).await;
     let (sid, rid) = (session.to_string(), round.to_string());
     let complete = |done: &'static str| {
@@ -1257,22 +1317,28 @@ async fn the_builder_suggests_the_trainers_own_earlier_exercise_names(backend: B
 
     let hostile = "Farmer's walk <b>heavy</b>";
     let first = app
-        .new_round(&trainer, session, &[SQUAT, PLANK], false)
+        .new_round(&trainer, session, &[squat(), plank()], false)
         .await;
     app.release(&trainer, session, first).await;
-    let mut rdl = SQUAT;
-    rdl[0] = "RDL";
-    let mut walk = PLANK;
-    walk[0] = hostile;
-    app.new_round(&trainer, session, &[SQUAT, rdl, walk], false)
+    let rdl = ExerciseInput {
+        name: "RDL".to_string(),
+        ..squat()
+    };
+    let walk = ExerciseInput {
+        name: hostile.to_string(),
+        ..plank()
+    };
+    app.new_round(&trainer, session, &[squat(), rdl, walk], false)
         .await;
     // Another trainer's rounds are theirs.
     let other_athlete = app.person("Olga Other", "athlete").await;
     let other_trainer = app.person("Omar Other", "trainer").await;
     let other = app.start(&other_athlete, other_trainer.id).await;
     app.join(&other_trainer, other).await;
-    let mut secret = PLANK;
-    secret[0] = "Secret lift";
+    let secret = ExerciseInput {
+        name: "Secret lift".to_string(),
+        ..plank()
+    };
     app.new_round(&other_trainer, other, &[secret], false).await;
 
     // Most recently used first (the draft's names, then the first round's),

@@ -2,12 +2,12 @@
 //! events, what both sides read back, and every refusal checked against a
 //! snapshot of the database.
 
-use crate::helpers::{error_of, spawn_app, Backend, Person, TestApp};
-use reqwest::{header, Response, StatusCode};
+use crate::helpers::{
+    error_of, exercise, feedback, logged_set, plank, spawn_app, squat, Backend, ExerciseRow,
+    FeedbackRow, Person, SetValues, TestApp,
+};
+use reqwest::{header, StatusCode};
 use spotter::model::{LoadUnit, SessionView};
-
-const SQUAT: [&str; 8] = ["Back squat", "3", "8", "80", "kg", "", "120", ""];
-const PLANK: [&str; 8] = ["Plank", "", "", "", "", "45", "", ""];
 
 crate::on_both_backends!(
     sets_are_logged_and_corrected_until_the_round_is_finished,
@@ -15,37 +15,6 @@ crate::on_both_backends!(
     a_plain_form_post_logs_a_set_without_javascript,
     the_history_exports_one_csv_row_per_set,
 );
-
-/// Logs set `set` of exercise `exercise` with `(reps, load, rpe)`.
-#[allow(clippy::too_many_arguments)]
-async fn log(
-    app: &TestApp,
-    who: &Person,
-    session: i64,
-    round: i64,
-    revision: i64,
-    exercise: i64,
-    set: i64,
-    [reps, load, rpe]: [&str; 3],
-    key: &str,
-) -> Response {
-    app.call(
-        who,
-        "/api/sets/log",
-        &[
-            ("session_id", &session.to_string()),
-            ("round_id", &round.to_string()),
-            ("revision", &revision.to_string()),
-            ("exercise", &exercise.to_string()),
-            ("set", &set.to_string()),
-            ("reps", reps),
-            ("load", load),
-            ("rpe", rpe),
-            ("idempotency_key", key),
-        ],
-    )
-    .await
-}
 
 async fn view_of(app: &TestApp, who: &Person, session: i64) -> SessionView {
     let response = app.view(who, session).await;
@@ -58,7 +27,7 @@ async fn view_of(app: &TestApp, who: &Person, session: i64) -> SessionView {
 async fn released_round(app: &TestApp) -> (Person, Person, i64, i64) {
     let (athlete, trainer, session) = app.active_session().await;
     let round = app
-        .new_round(&trainer, session, &[SQUAT, PLANK], false)
+        .new_round(&trainer, session, &[squat(), plank()], false)
         .await;
     app.release(&trainer, session, round).await;
     (athlete, trainer, session, round)
@@ -68,88 +37,46 @@ async fn sets_are_logged_and_corrected_until_the_round_is_finished(backend: Back
     let app = spawn_app(backend).await;
     let (athlete, trainer, session) = app.active_session().await;
     let round = app
-        .new_round(&trainer, session, &[SQUAT, PLANK], false)
+        .new_round(&trainer, session, &[squat(), plank()], false)
         .await;
     // A draft is not the athlete's to log: it does not exist for them.
-    let before = app.snapshot().await;
-    let response = log(&app, &athlete, session, round, 1, 0, 1, ["8", "80", ""], "").await;
-    assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    assert_eq!(app.snapshot().await, before);
+    let set = |exercise, set| logged_set(session, round, exercise, set);
+    app.refused(
+        StatusCode::NOT_FOUND,
+        app.send(&athlete, set(0, 1).reps(8).load(80)),
+    )
+    .await;
     app.release(&trainer, session, round).await;
     let revision = view_of(&app, &athlete, session).await.rounds[0].revision;
 
     // The trainer does not log the athlete's sets.
-    let response = log(
-        &app,
-        &trainer,
-        session,
-        round,
-        revision,
-        0,
-        1,
-        ["8", "80", ""],
-        "",
+    app.refused(
+        StatusCode::FORBIDDEN,
+        app.send(&trainer, set(0, 1).revision(revision).reps(8).load(80)),
     )
     .await;
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
     // Set 1 as planned but harder, set 2 with nothing typed ("as planned").
     let key = "7d2c3c1e-1111-4a5b-9c4d-000000000001";
-    let response = log(
-        &app,
-        &athlete,
-        session,
-        round,
-        revision,
-        0,
-        1,
-        ["8", "82,5", "7.5"],
-        key,
-    )
-    .await;
+    let harder = set(0, 1)
+        .revision(revision)
+        .reps(8)
+        .load("82,5")
+        .rpe("7.5")
+        .key(key);
+    let response = app.send(&athlete, harder.clone()).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.json::<bool>().await.unwrap(), "a new set");
     // A resend of the same submission (same key) counts once.
     let events = app.event_kinds(session).await.len();
-    let response = log(
-        &app,
-        &athlete,
-        session,
-        round,
-        revision,
-        0,
-        1,
-        ["8", "82,5", "7.5"],
-        key,
-    )
-    .await;
+    let response = app.send(&athlete, harder).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(app.event_kinds(session).await.len(), events);
-    let response = log(
-        &app,
-        &athlete,
-        session,
-        round,
-        revision,
-        0,
-        2,
-        ["", "", ""],
-        "",
-    )
-    .await;
+    let response = app.send(&athlete, set(0, 2).revision(revision)).await;
     assert_eq!(response.status(), StatusCode::OK);
-    let response = log(
-        &app,
-        &athlete,
-        session,
-        round,
-        revision,
-        1,
-        1,
-        ["", "", "6"],
-        "",
-    )
-    .await;
+    let response = app
+        .send(&athlete, set(1, 1).revision(revision).rpe(6))
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
 
     for who in [&athlete, &trainer] {
@@ -213,18 +140,12 @@ async fn sets_are_logged_and_corrected_until_the_round_is_finished(backend: Back
     );
 
     // A correction: set 1 was 6 reps. The same values again change nothing.
-    let response = log(
-        &app,
-        &athlete,
-        session,
-        round,
-        revision,
-        0,
-        1,
-        ["6", "82.5", "9"],
-        "",
-    )
-    .await;
+    let response = app
+        .send(
+            &athlete,
+            set(0, 1).revision(revision).reps(6).load("82.5").rpe(9),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(!response.json::<bool>().await.unwrap(), "not a new set");
     assert_eq!(
@@ -232,18 +153,12 @@ async fn sets_are_logged_and_corrected_until_the_round_is_finished(backend: Back
         "set-updated"
     );
     let events = app.event_kinds(session).await.len();
-    let response = log(
-        &app,
-        &athlete,
-        session,
-        round,
-        revision,
-        0,
-        1,
-        ["6", "82.5", "9"],
-        "",
-    )
-    .await;
+    let response = app
+        .send(
+            &athlete,
+            set(0, 1).revision(revision).reps(6).load("82.5").rpe(9),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         app.event_kinds(session).await.len(),
@@ -262,67 +177,43 @@ async fn sets_are_logged_and_corrected_until_the_round_is_finished(backend: Back
             &trainer,
             session,
             &round.to_string(),
-            &[SQUAT, PLANK, SQUAT],
+            &[squat(), plank(), squat()],
             false,
         )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    let before = app.snapshot().await;
-    let response = log(
-        &app,
-        &athlete,
-        session,
-        round,
-        revision,
-        0,
-        3,
-        ["8", "80", ""],
-        "",
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::CONFLICT);
-    assert!(error_of(response)
-        .await
-        .to_string()
-        .contains("changed this round"));
-    assert_eq!(app.snapshot().await, before);
+    let stale = app
+        .refused(
+            StatusCode::CONFLICT,
+            app.send(&athlete, set(0, 3).revision(revision).reps(8).load(80)),
+        )
+        .await;
+    assert!(stale.to_string().contains("changed this round"));
     let revision = view_of(&app, &athlete, session).await.rounds[0].revision;
-    let response = log(
-        &app,
-        &athlete,
-        session,
-        round,
-        revision,
-        2,
-        3,
-        ["8", "80", ""],
-        "",
-    )
-    .await;
+    let response = app
+        .send(&athlete, set(2, 3).revision(revision).reps(8).load(80))
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
 
     // Finishing the round fixes its sets.
-    let done = ["3", "8", "80", "8", "", ""];
+    let done = feedback().sets_done(3).reps_done(8).load_used(80).rpe(8);
     let response = app
-        .complete(&athlete, session, round, revision, &[done, done, done])
+        .complete(
+            &athlete,
+            session,
+            round,
+            revision,
+            &[done.clone(), done.clone(), done],
+        )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    let before = app.snapshot().await;
-    let response = log(
-        &app,
-        &athlete,
-        session,
-        round,
-        revision,
-        0,
-        3,
-        ["8", "80", ""],
-        "",
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::CONFLICT);
-    assert!(error_of(response).await.to_string().contains("finished"));
-    assert_eq!(app.snapshot().await, before);
+    let finished = app
+        .refused(
+            StatusCode::CONFLICT,
+            app.send(&athlete, set(0, 3).revision(revision).reps(8).load(80)),
+        )
+        .await;
+    assert!(finished.to_string().contains("finished"));
     let view = view_of(&app, &athlete, session).await;
     assert_eq!(
         view.completed_rounds().next().unwrap().sets.len(),
@@ -336,7 +227,7 @@ async fn bad_set_input_gets_a_field_message_and_changes_nothing(backend: Backend
     let (athlete, _trainer, session, round) = released_round(&app).await;
     let megabyte = "9".repeat(1 << 20);
     let before = app.snapshot().await;
-    for (exercise, set, values, field) in [
+    for (exercise, set, [reps, load, rpe], field) in [
         (0, 4, ["8", "", ""], "set"),
         (0, 0, ["8", "", ""], "set"),
         (1, 2, ["", "", ""], "set"),
@@ -349,7 +240,15 @@ async fn bad_set_input_gets_a_field_message_and_changes_nothing(backend: Backend
         (0, 1, ["", "", "10.5"], "rpe"),
         (0, 1, ["", "", megabyte.as_str()], "rpe"),
     ] {
-        let response = log(&app, &athlete, session, round, 1, exercise, set, values, "").await;
+        let response = app
+            .send(
+                &athlete,
+                logged_set(session, round, exercise, set)
+                    .reps(reps)
+                    .load(load)
+                    .rpe(rpe),
+            )
+            .await;
         let status = response.status();
         assert!(
             status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::PAYLOAD_TOO_LARGE,
@@ -378,18 +277,9 @@ async fn bad_set_input_gets_a_field_message_and_changes_nothing(backend: Backend
     assert!(error_of(response).await.for_field("exercise").is_some());
     assert_eq!(app.snapshot().await, before, "nothing changed");
     // Another session's round is not found.
-    let response = log(
-        &app,
-        &athlete,
-        session + 1,
-        round,
-        1,
-        0,
-        1,
-        ["8", "", ""],
-        "",
-    )
-    .await;
+    let response = app
+        .send(&athlete, logged_set(session + 1, round, 0, 1).reps(8))
+        .await;
     assert!(response.status().is_client_error());
     assert_eq!(app.snapshot().await, before, "nothing changed");
 }
@@ -442,13 +332,21 @@ async fn a_plain_form_post_logs_a_set_without_javascript(backend: Backend) {
 async fn the_history_exports_one_csv_row_per_set(backend: Backend) {
     let app = spawn_app(backend).await;
     let (athlete, trainer, session) = app.active_session().await;
-    let formula: [&str; 8] = ["=HYPERLINK(\"http://evil\")", "", "5", "", "", "", "", ""];
+    let formula = exercise("=HYPERLINK(\"http://evil\")").reps(5);
     let round = app
-        .new_round(&trainer, session, &[SQUAT, PLANK, formula], false)
+        .new_round(&trainer, session, &[squat(), plank(), formula], false)
         .await;
     app.release(&trainer, session, round).await;
-    for (set, values) in [(1, ["8", "80", "7.5"]), (2, ["6", "82.5", ""])] {
-        let response = log(&app, &athlete, session, round, 1, 0, set, values, "").await;
+    for (set, [reps, load, rpe]) in [(1, ["8", "80", "7.5"]), (2, ["6", "82.5", ""])] {
+        let response = app
+            .send(
+                &athlete,
+                logged_set(session, round, 0, set)
+                    .reps(reps)
+                    .load(load)
+                    .rpe(rpe),
+            )
+            .await;
         assert_eq!(response.status(), StatusCode::OK);
     }
     let response = app
@@ -465,9 +363,14 @@ async fn the_history_exports_one_csv_row_per_set(backend: Backend) {
         )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    let squat = ["2", "7", "81", "8", "", "He said \"ouch\", then went on"];
-    let plank = ["1", "", "", "6", "", ""];
-    let other = ["1", "5", "", "", "", ""];
+    let squat = feedback()
+        .sets_done(2)
+        .reps_done(7)
+        .load_used(81)
+        .rpe(8)
+        .notes("He said \"ouch\", then went on");
+    let plank = feedback().sets_done(1).rpe(6);
+    let other = feedback().sets_done(1).reps_done(5);
     let response = app
         .complete(&athlete, session, round, 1, &[squat, plank, other])
         .await;

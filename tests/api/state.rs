@@ -5,6 +5,7 @@
 //! mutation a page can make, in random order) on both backends, over real
 //! WebSockets and SSE.
 
+use crate::helpers::{exercise, feedback, ExerciseRow, FeedbackRow};
 use crate::{
     helpers::{spawn_app, Backend, Person, TestApp},
     live::Socket,
@@ -16,6 +17,7 @@ use spotter::model::{
     state::Applied,
     RoundStatus, SessionStatus, SessionView, Side,
 };
+use spotter::model::{ExerciseInput, FeedbackInput};
 use std::{collections::BTreeMap, time::Duration};
 use tokio::sync::mpsc;
 use tokio_tungstenite::{
@@ -195,7 +197,7 @@ fn same(mut a: SessionView, mut b: SessionView) -> Result<(), String> {
 const NAMES: [&str; 4] = ["Back squat", "Plank", "Row", "Bench press"];
 
 /// 1-3 random exercise rows for the round builder.
-fn rows(rng: &mut Rng) -> Vec<[String; 8]> {
+fn rows(rng: &mut Rng) -> Vec<ExerciseInput> {
     (0..1 + rng.below(3))
         .map(|_| {
             let name = NAMES[rng.below(4) as usize].to_string();
@@ -208,17 +210,19 @@ fn rows(rng: &mut Rng) -> Vec<[String; 8]> {
             };
             let rest = if rng.chance(50) { "60" } else { "" }.to_string();
             let notes = if rng.chance(30) { "Slow down" } else { "" }.to_string();
-            [name, sets, reps, load, unit, String::new(), rest, notes]
+            exercise(&name)
+                .sets(sets)
+                .reps(reps)
+                .load(load)
+                .unit(unit)
+                .rest(rest)
+                .notes(notes)
         })
         .collect()
 }
 
 async fn save(app: &TestApp, trainer: &Person, session: i64, round_id: &str, rng: &mut Rng) {
     let rows = rows(rng);
-    let rows: Vec<[&str; 8]> = rows
-        .iter()
-        .map(|r| r.each_ref().map(String::as_str))
-        .collect();
     let action = if round_id.is_empty() && rng.chance(30) {
         "release"
     } else {
@@ -317,18 +321,21 @@ async fn step(app: &TestApp, athlete: &Person, trainer: &Person, session: i64, r
         }
         10 => {
             if let Some(r) = &released {
-                let rows: Vec<[&str; 6]> = r
+                let rows: Vec<FeedbackInput> = r
                     .exercises
                     .iter()
                     .map(|_| {
-                        [
-                            "3",
-                            "8",
-                            "60",
-                            "8",
-                            if rng.chance(20) { "on" } else { "" },
-                            "Fine",
-                        ]
+                        let done = feedback()
+                            .sets_done(3)
+                            .reps_done(8)
+                            .load_used(60)
+                            .rpe(8)
+                            .notes("Fine");
+                        if rng.chance(20) {
+                            done.pain()
+                        } else {
+                            done
+                        }
                     })
                     .collect();
                 app.complete(athlete, session, r.id, r.revision, &rows)
@@ -430,7 +437,12 @@ async fn the_athlete_hears_nothing_of_drafts(backend: Backend) {
     let app = spawn_app(backend).await;
     let (athlete, trainer, session) = app.active_session().await;
     let mut live = Page::open(&app, &athlete, Side::Athlete, session).await;
-    let squat = [["Back squat", "3", "8", "80", "kg", "", "120", ""]];
+    let squat = [exercise("Back squat")
+        .sets(3)
+        .reps(8)
+        .load(80)
+        .unit("kg")
+        .rest(120)];
     let first = app.new_round(&trainer, session, &squat, false).await;
     for _ in 0..3 {
         app.save_round(&trainer, session, &first.to_string(), &squat, false)
@@ -531,8 +543,16 @@ async fn a_snapshot_carries_a_thirty_exercise_round(backend: Backend) {
     let (athlete, trainer, session) = app.active_session().await;
     let mut page = Page::open(&app, &athlete, Side::Athlete, session).await;
     let notes = "n".repeat(spotter::model::NOTES_MAX_CHARS);
-    let rows: Vec<[&str; 8]> = (0..spotter::model::EXERCISES_MAX)
-        .map(|_| ["Row", "5", "5", "60", "kg", "", "90", notes.as_str()])
+    let rows: Vec<ExerciseInput> = (0..spotter::model::EXERCISES_MAX)
+        .map(|_| {
+            exercise("Row")
+                .sets(5)
+                .reps(5)
+                .load(60)
+                .unit("kg")
+                .rest(90)
+                .notes(notes.as_str())
+        })
         .collect();
     let round = app.new_round(&trainer, session, &rows, false).await;
     app.release(&trainer, session, round).await;

@@ -4,10 +4,12 @@
 //! whatever was answered 2xx is in the database, with gap-free seqs, even
 //! when the process is killed (-9) under load.
 
+use crate::helpers::{exercise, ExerciseRow};
 use crate::helpers::{
     fresh_database, round_form, spawn_app, spawn_app_with, within_time, Backend, Person, TestApp,
 };
 use reqwest::StatusCode;
+use spotter::model::ExerciseInput;
 use spotter::{error::AppError, server::db::Database};
 use std::{
     sync::{
@@ -17,7 +19,14 @@ use std::{
     time::Duration,
 };
 
-const ROW: [&str; 8] = ["Squat", "3", "5", "100", "kg", "", "90", ""];
+fn row() -> ExerciseInput {
+    exercise("Squat")
+        .sets(3)
+        .reps(5)
+        .load(100)
+        .unit("kg")
+        .rest(90)
+}
 
 /// `athletes` × `trainers` active sessions, as (athlete, trainer, session).
 async fn sessions(
@@ -113,7 +122,7 @@ async fn refused_actions_in_a_batch_leave_the_others_committed(backend: Backend)
     let app = Arc::new(spawn_app(backend).await);
     let sessions = sessions(&app, 2, 3).await;
     for (_, trainer, session) in &sessions {
-        let round = app.new_round(trainer, *session, &[ROW], false).await;
+        let round = app.new_round(trainer, *session, &[row()], false).await;
         app.release(trainer, *session, round).await;
     }
     let commits = app.writer.as_ref().unwrap().commits();
@@ -139,10 +148,10 @@ async fn refused_actions_in_a_batch_leave_the_others_committed(backend: Backend)
                             .await
                     }
                     "release" => {
-                        app.save_round_with(&who, session, "", &[ROW], false, "release")
+                        app.save_round_with(&who, session, "", &[row()], false, "release")
                             .await
                     }
-                    _ => app.save_round(&who, session, "", &[ROW], false).await,
+                    _ => app.save_round(&who, session, "", &[row()], false).await,
                 };
                 (kind, session, response.status())
             }));
@@ -205,7 +214,7 @@ async fn concurrent_actions_across_sessions_keep_every_seq(backend: Backend) {
         for _ in 0..4 {
             let (app, trainer, session) = (app.clone(), trainer.clone(), *session);
             tasks.push(tokio::spawn(async move {
-                app.save_round(&trainer, session, "", &[ROW], false)
+                app.save_round(&trainer, session, "", &[row()], false)
                     .await
                     .status()
             }));
@@ -242,7 +251,7 @@ async fn a_full_queue_answers_503_and_loses_nothing_answered(backend: Backend) {
         let (app, trainer, session) = (app.clone(), trainer.clone(), *session);
         let answered = answered.clone();
         tasks.push(tokio::spawn(async move {
-            let response = app.save_round(&trainer, session, "", &[ROW], false).await;
+            let response = app.save_round(&trainer, session, "", &[row()], false).await;
             answered.fetch_add(1, Ordering::SeqCst);
             let status = response.status();
             let retry_after = response.headers().get("retry-after").cloned();
@@ -297,7 +306,7 @@ async fn a_full_queue_answers_503_and_loses_nothing_answered(backend: Backend) {
     // The refused ones go through when tried again.
     for session in refused {
         let (_, trainer, _) = sessions.iter().find(|(_, _, s)| *s == session).unwrap();
-        let response = app.save_round(trainer, session, "", &[ROW], false).await;
+        let response = app.save_round(trainer, session, "", &[row()], false).await;
         assert_eq!(response.status(), StatusCode::OK);
     }
     for (_, _, session) in &sessions {
@@ -314,7 +323,7 @@ async fn a_repeated_submit_queued_in_one_batch_commits_once(backend: Backend) {
     let app = Arc::new(spawn_app(backend).await);
     let (_, trainer, session) = app.active_session().await;
     let trainer = Arc::new(trainer);
-    let mut form = round_form(session, "", &[ROW], "");
+    let mut form = round_form(session, "", &[row()], "");
     form.push(("idempotency_key".into(), "save-0123456789abcdef".into()));
     let hold = hold_writes(&app).await;
     let mut tasks = Vec::new();
@@ -359,7 +368,7 @@ crate::on_both_backends!(
 
 /// A new round with one exercise, as the round builder posts it.
 fn save_form(session: i64) -> Vec<(String, String)> {
-    round_form(session, "", &[ROW], "")
+    round_form(session, "", &[row()], "")
 }
 
 /// The server binary on `url`, without rate limits (a load run).
