@@ -220,11 +220,22 @@ pub enum SessionEvent {
         /// Why, if they said.
         reason: Option<String>,
     },
+    /// Either side wrote a message in the session's thread.
+    MessageSent {
+        /// Who wrote it.
+        by: Side,
+        /// The message's id (ids grow with time within a session).
+        message_id: i64,
+        /// What they wrote (trimmed, 1 to 2,000 characters).
+        body: String,
+        /// When (ms since the epoch).
+        sent_at: i64,
+    },
 }
 
 impl SessionEvent {
     /// Every kind, in the order the protocol document lists them.
-    pub const KINDS: [&'static str; 12] = [
+    pub const KINDS: [&'static str; 13] = [
         "session-started",
         "session-joined",
         "round-updated",
@@ -237,6 +248,7 @@ impl SessionEvent {
         "round-completed",
         "session-completed",
         "session-cancelled",
+        "message-sent",
     ];
 
     /// The `kind` on the wire and in the log.
@@ -254,6 +266,7 @@ impl SessionEvent {
             SessionEvent::RoundCompleted { .. } => "round-completed",
             SessionEvent::SessionCompleted { .. } => "session-completed",
             SessionEvent::SessionCancelled { .. } => "session-cancelled",
+            SessionEvent::MessageSent { .. } => "message-sent",
         }
     }
 
@@ -271,7 +284,8 @@ impl SessionEvent {
             | SessionEvent::PainAcknowledged { by, .. }
             | SessionEvent::RoundCompleted { by, .. }
             | SessionEvent::SessionCompleted { by, .. }
-            | SessionEvent::SessionCancelled { by, .. } => *by,
+            | SessionEvent::SessionCancelled { by, .. }
+            | SessionEvent::MessageSent { by, .. } => *by,
         }
     }
 
@@ -442,6 +456,12 @@ mod tests {
             SessionCancelled {
                 by: Side::Trainer,
                 reason: Some("Sick".into()),
+            },
+            MessageSent {
+                by: Side::Trainer,
+                message_id: 5,
+                body: "Drop to 90 kg for the last set".into(),
+                sent_at: 1_795_400_006_000,
             },
         ]
     }

@@ -7,7 +7,9 @@
 
 use crate::{
     live::LiveEvent,
-    view::{LoadUnit, LoggedSet, PainReport, Round, SessionStatus, SessionView},
+    view::{
+        LoadUnit, LoggedSet, Message, PainReport, Round, SessionStatus, SessionView, MESSAGES_SHOWN,
+    },
     RoundStatus, SessionEvent,
 };
 
@@ -162,6 +164,28 @@ impl SessionView {
                     },
                 );
             }
+            SessionEvent::MessageSent {
+                by,
+                message_id,
+                body,
+                sent_at,
+            } => {
+                if !self.messages.iter().any(|m| m.id == *message_id) {
+                    let at = self.messages.partition_point(|m| m.id < *message_id);
+                    self.messages.insert(
+                        at,
+                        Message {
+                            id: *message_id,
+                            by: *by,
+                            body: body.clone(),
+                            sent_at: *sent_at,
+                        },
+                    );
+                    // The view holds the newest, as a snapshot does.
+                    let over = self.messages.len().saturating_sub(MESSAGES_SHOWN);
+                    self.messages.drain(..over);
+                }
+            }
             SessionEvent::PainAcknowledged {
                 report_id,
                 acknowledged_at,
@@ -260,6 +284,7 @@ mod tests {
             rounds: Vec::new(),
             now: 0,
             pain: Vec::new(),
+            messages: Vec::new(),
         }
     }
 
@@ -461,5 +486,37 @@ mod tests {
             .collect();
         assert_eq!(ids, [(4, None), (9, Some(60))]);
         assert_eq!(trainer.pain[0].note, "", "no note reads as empty");
+    }
+
+    #[test]
+    fn messages_join_the_thread_in_id_order_once_and_only_the_newest_stay() {
+        let mut athlete = view(Side::Athlete);
+        let message = |seq, id| {
+            live(
+                seq,
+                SessionEvent::MessageSent {
+                    by: Side::Trainer,
+                    message_id: id,
+                    body: format!("message {id}"),
+                    sent_at: 100 + id,
+                },
+            )
+        };
+        assert_eq!(athlete.apply(&message(3, 20)), Applied::Changed);
+        assert_eq!(athlete.apply(&message(4, 10)), Applied::Changed);
+        // The same message again (a replay past a reset): kept once.
+        assert_eq!(athlete.apply(&message(5, 20)), Applied::Changed);
+        let ids: Vec<i64> = athlete.messages.iter().map(|m| m.id).collect();
+        assert_eq!(ids, [10, 20]);
+        assert_eq!(athlete.messages[1].by, Side::Trainer);
+        for n in 0..MESSAGES_SHOWN as i64 {
+            athlete.apply(&message(6 + n, 100 + n));
+        }
+        assert_eq!(
+            athlete.messages.len(),
+            MESSAGES_SHOWN,
+            "as a snapshot holds"
+        );
+        assert_eq!(athlete.messages[0].id, 100, "the oldest went first");
     }
 }

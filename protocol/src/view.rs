@@ -300,6 +300,26 @@ pub struct SessionView {
     /// Pain the athlete reported in this session, oldest first.
     #[serde(default)]
     pub pain: Vec<PainReport>,
+    /// The session's thread: its newest messages ([`MESSAGES_SHOWN`] at
+    /// most when read; the live channel adds each new one), oldest first.
+    #[serde(default)]
+    pub messages: Vec<Message>,
+}
+
+/// How many of a session's newest messages a snapshot carries.
+pub const MESSAGES_SHOWN: usize = 50;
+
+/// A message either side wrote in the session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Its id (ids grow with time within a session).
+    pub id: i64,
+    /// Who wrote it.
+    pub by: Side,
+    /// What they wrote.
+    pub body: String,
+    /// When (ms since the epoch, the server's clock).
+    pub sent_at: i64,
 }
 
 impl SessionView {

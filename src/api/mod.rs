@@ -41,6 +41,7 @@ macro_rules! mutation {
 }
 
 pub mod auth;
+pub mod messages;
 pub mod pain;
 pub mod rounds;
 pub mod sessions;
@@ -89,6 +90,7 @@ const ENDPOINTS: &[(&str, FormReader)] = {
         sets::LogSet,
         pain::ReportPain,
         pain::AcknowledgePain,
+        messages::SendMessage,
         sessions::LoadDashboard,
         sessions::LoadSession,
         sessions::ExerciseNames,

@@ -5,6 +5,7 @@ pub mod field;
 pub mod forms;
 pub mod header;
 pub mod live_indicator;
+pub mod messages;
 pub mod require_user;
 pub mod round_builder;
 pub mod session;

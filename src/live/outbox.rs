@@ -3,10 +3,15 @@
 //! its idempotency key, so a repeat can never count twice) until the server
 //! answered it, and sent again when the link is back, after a reload too.
 //!
-//! What is kept is typed: the server function's own arguments (the struct
-//! `#[server]` makes of them, decoded from the submit event by Leptos's
-//! `FromFormData`), in the page's enum of what it may queue ([`Queued`]).
-//! This module knows no server function: the page names them.
+//! The outbox is typed: a page queues the server function's own arguments
+//! (the struct `#[server]` makes of them, decoded from the submit event by
+//! Leptos's `FromFormData`), in its enum of what it may queue
+//! ([`Queued`]), and gets them back typed. In `localStorage` each is kept
+//! as its wire form (the server function's path and the url-encoded form
+//! `#[server]` posts), so nothing but the sending code is needed to keep
+//! it (no second encoding in the phone's download), and what an earlier
+//! version kept reads the same way. This module knows no server function:
+//! the page names them.
 
 use super::storage;
 use crate::error::AppError;
@@ -17,7 +22,7 @@ use serde_json::Value;
 pub const OUTBOX_KEY: &str = "spotter.outbox";
 
 /// What a page may queue: an enum of server functions' arguments.
-pub trait Queued: Clone + Serialize + DeserializeOwned + 'static {
+pub trait Queued: Clone + 'static {
     /// The server function's path, e.g. `/api/sets/log`.
     fn path(&self) -> &'static str;
     /// Its arguments as the server function reads them (a url-encoded
@@ -27,25 +32,26 @@ pub trait Queued: Clone + Serialize + DeserializeOwned + 'static {
     fn key(&self) -> &str;
     /// The session it changes.
     fn session_id(&self) -> i64;
-    /// An entry kept by an earlier version of spotter, which stored the
-    /// form as text under its path ([`read_form`]).
+    /// Back from its path and form ([`read_form`]); `None` for a form no
+    /// server function of the page reads.
     fn from_form(path: &str, form: &str) -> Option<Self>;
 }
 
 /// A submission waiting for the server's answer.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Pending<M> {
     /// What to send.
     pub mutation: M,
     /// The form's drafts scope on the page (what to forget once the server
     /// has it, where to show its refusal).
-    #[serde(default)]
     pub scope: String,
 }
 
-/// How entries were kept before they were typed.
-#[derive(Deserialize)]
-struct Untyped {
+/// How an entry is kept: its wire form, and what to find it by.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    key: String,
+    session_id: i64,
     path: String,
     body: String,
     #[serde(default)]
@@ -81,9 +87,9 @@ fn stored<M: Queued>() -> (Vec<Pending<M>>, Vec<Value>) {
     entries(&storage::load(OUTBOX_KEY).unwrap_or_default())
 }
 
-/// The entries of a stored outbox, each read on its own (an entry kept by
-/// an earlier version is read as such, [`Queued::from_form`]); what cannot
-/// be read is returned as it is, to be kept, never dropped.
+/// The entries of a stored outbox, each read on its own; what cannot be
+/// read (a form no server function of the page reads) is returned as it
+/// is, to be kept, never dropped.
 pub(crate) fn entries<M: Queued>(text: &str) -> (Vec<Pending<M>>, Vec<Value>) {
     let entries: Vec<Value> = serde_json::from_str(text).unwrap_or_default();
     let mut read = Vec::new();
@@ -98,20 +104,26 @@ pub(crate) fn entries<M: Queued>(text: &str) -> (Vec<Pending<M>>, Vec<Value>) {
 }
 
 fn typed<M: Queued>(entry: &Value) -> Option<Pending<M>> {
-    if let Ok(pending) = Pending::deserialize(entry) {
-        return Some(pending);
-    }
-    let old = Untyped::deserialize(entry).ok()?;
+    let stored = Stored::deserialize(entry).ok()?;
     Some(Pending {
-        mutation: M::from_form(&old.path, &old.body)?,
-        scope: old.scope,
+        mutation: M::from_form(&stored.path, &stored.body)?,
+        scope: stored.scope,
     })
 }
 
 fn save<M: Queued>(entries: &[Pending<M>], unread: Vec<Value>) {
     let mut all: Vec<Value> = entries
         .iter()
-        .filter_map(|p| serde_json::to_value(p).ok())
+        .filter_map(|p| {
+            serde_json::to_value(Stored {
+                key: p.mutation.key().to_string(),
+                session_id: p.mutation.session_id(),
+                path: p.mutation.path().to_string(),
+                body: p.mutation.form(),
+                scope: p.scope.clone(),
+            })
+            .ok()
+        })
         .collect();
     all.extend(unread);
     if all.is_empty() {

@@ -17,6 +17,8 @@ pub const RPE_MAX: f64 = 10.0;
 pub const EXERCISE_NAME_MAX_CHARS: usize = 100;
 /// Notes (trainer's, athlete's, cancel reason), in characters.
 pub const NOTES_MAX_CHARS: usize = 1000;
+/// A message in a session's thread, in characters.
+pub const MESSAGE_MAX_CHARS: usize = 2000;
 /// Exercises in one round.
 pub const EXERCISES_MAX: usize = 30;
 /// Rounds in one session.

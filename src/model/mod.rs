@@ -10,6 +10,7 @@
 //! | [`validation`] | form text to values: numbers in range, bounded text, checkboxes |
 //! | [`prescription`] | the round builder's rows, their checks, the row buttons |
 //! | [`feedback`], [`sets`], [`pain`] | what the athlete sends: feedback per exercise, sets as they are done, pain |
+//! | [`messages`] | the session's thread: a message as typed, the phone's quick replies |
 //! | [`read`] | the dashboard's lists (the session's view is the protocol's) |
 //! | [`rules`] | who may do what, when: the session's rules as pure functions |
 //! | [`idempotency`] | the key every mutation form carries |
@@ -20,6 +21,7 @@ use std::fmt;
 pub mod feedback;
 pub mod idempotency;
 pub mod limits;
+pub mod messages;
 pub mod pain;
 pub mod prescription;
 pub mod read;
@@ -37,9 +39,10 @@ pub use idempotency::{
     IDEMPOTENCY_KEY_MAX_CHARS, IDEMPOTENCY_KEY_MIN_CHARS,
 };
 pub use limits::{
-    DURATION_MAX_S, EXERCISES_MAX, EXERCISE_NAME_MAX_CHARS, LOAD_MAX, NOTES_MAX_CHARS, REPS_MAX,
-    REST_MAX_S, ROUNDS_MAX, RPE_MAX, SETS_MAX,
+    DURATION_MAX_S, EXERCISES_MAX, EXERCISE_NAME_MAX_CHARS, LOAD_MAX, MESSAGE_MAX_CHARS,
+    NOTES_MAX_CHARS, REPS_MAX, REST_MAX_S, ROUNDS_MAX, RPE_MAX, SETS_MAX,
 };
+pub use messages::{validate_message, MESSAGE_FIELD, QUICK_REPLIES};
 pub use pain::{validate_pain_note, validate_pain_set};
 pub use prescription::{
     apply_row_action, exercise_field, validate_exercise, validate_round, ExerciseInput,
@@ -48,8 +51,8 @@ pub use prescription::{
 pub use read::{Dashboard, TrainerChoice};
 pub use sets::{sets_to_log, validate_set, LastDone, SetInput, SetValues, SET_FIELDS};
 pub use spotter_protocol::view::{
-    format_number, format_seconds, sets_and_reps, Exercise, Feedback, LoadUnit, LoggedSet,
-    PainReport, Round, SessionStatus, SessionSummary, SessionView,
+    format_number, format_seconds, sets_and_reps, Exercise, Feedback, LoadUnit, LoggedSet, Message,
+    PainReport, Round, SessionStatus, SessionSummary, SessionView, MESSAGES_SHOWN,
 };
 pub use spotter_protocol::{event, live, state, RoundStatus, SessionEvent, Side};
 pub use validation::{checkbox, validate_reason};

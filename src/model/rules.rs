@@ -228,6 +228,18 @@ pub fn report_pain(session: SessionStatus, round: RoundStatus) -> Result<(), Ref
     }
 }
 
+/// Either side writes in the session's thread while the session goes on
+/// (waiting for the trainer, or in progress); an ended session's thread is
+/// read-only.
+pub fn send_message(session: SessionStatus) -> Result<(), Refusal> {
+    match session {
+        SessionStatus::Waiting | SessionStatus::Active => Ok(()),
+        SessionStatus::Completed | SessionStatus::Cancelled => Err(Refusal::Conflict(
+            "This session has ended: its messages are read-only".into(),
+        )),
+    }
+}
+
 /// The trainer acknowledges a pain report; again is a no-op.
 pub fn acknowledge_pain(acknowledged: bool) -> Verdict {
     if acknowledged {

@@ -1,5 +1,6 @@
 //! `/sessions/:id/history`: the read-only record of a session for both
-//! sides, once it has ended.
+//! sides, once it has ended: the completed rounds and the thread's
+//! messages, in the order they happened.
 
 use crate::components::session_view::session_id_param;
 use crate::{
@@ -7,8 +8,9 @@ use crate::{
     components::{
         require_user::RequireUser,
         session::{CompletedRound, SessionError, SessionHeader},
+        when::When,
     },
-    model::{Round, Side},
+    model::{Message, Round, Side},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -40,6 +42,14 @@ fn History() -> impl IntoView {
                         let ended = view.summary.status.has_ended();
                         let rounds: Vec<Round> = view.completed_rounds().cloned().collect();
                         let count = rounds.len();
+                        let record = in_time_order(rounds, view.messages.clone());
+                        let name_of = {
+                            let summary = view.summary.clone();
+                            move |side: Side| match side {
+                                Side::Athlete => summary.athlete_name.clone(),
+                                Side::Trainer => summary.trainer_name.clone(),
+                            }
+                        };
                         view! {
                             <div class="session history">
                                 <SessionHeader summary=view.summary.clone() viewer=view.viewer/>
@@ -54,9 +64,26 @@ fn History() -> impl IntoView {
                                 <p class="export no-print">
                                     <a href=format!("/sessions/{}/export.csv", view.summary.id) rel="external" download data-testid="export-csv">"Download as CSV (one row per set)"</a>
                                     " · "
+                                    <a href=format!("/sessions/{}/messages.csv", view.summary.id) rel="external" download data-testid="export-messages">"Messages as CSV"</a>
+                                    " · "
                                     <button type="button" class="secondary needs-js" on:click=|_| print()>"Print"</button>
                                 </p>
-                                {rounds.into_iter().map(|round| view! { <CompletedRound round/> }).collect_view()}
+                                {record
+                                    .into_iter()
+                                    .map(|entry| match entry {
+                                        Entry::Round(round) => view! { <CompletedRound round/> }.into_any(),
+                                        Entry::Message(message) => view! {
+                                            <p class="history-message" data-testid="history-message">
+                                                <strong>{name_of(message.by)}</strong>
+                                                " · "
+                                                <When ms=message.sent_at/>
+                                                ": "
+                                                <span class="message-body">{message.body}</span>
+                                            </p>
+                                        }
+                                        .into_any(),
+                                    })
+                                    .collect_view()}
                             </div>
                         }
                         .into_any()
@@ -65,6 +92,31 @@ fn History() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// One thing in the session's record.
+enum Entry {
+    /// A completed round, at the moment it was completed.
+    Round(Round),
+    /// A message of the thread, at the moment it was sent.
+    Message(Message),
+}
+
+/// The completed rounds and the messages in the order they happened: each
+/// message before the first round completed after it.
+fn in_time_order(rounds: Vec<Round>, messages: Vec<Message>) -> Vec<Entry> {
+    let mut entries: Vec<(i64, Entry)> = rounds
+        .into_iter()
+        .map(|round| (round.completed_at.unwrap_or(i64::MAX), Entry::Round(round)))
+        .chain(
+            messages
+                .into_iter()
+                .map(|message| (message.sent_at, Entry::Message(message))),
+        )
+        .collect();
+    // Stable: rounds keep their number order, messages their id order.
+    entries.sort_by_key(|(at, _)| *at);
+    entries.into_iter().map(|(_, entry)| entry).collect()
 }
 
 /// The browser's print dialog.

@@ -15,28 +15,23 @@ use crate::components::{
 };
 use crate::{
     api::{
-        pain::ReportPain,
+        messages::SendMessage,
         rounds::CompleteRound,
         sessions::{load_session, CancelSession},
-        sets::LogSet,
     },
     components::{
         field::{scoped_id, Drafts, Field, IdempotencyKey, TextArea},
         live_indicator::LiveIndicator,
+        messages::{MessageForm, MessageSending, Thread, MESSAGE_SCOPE},
         require_user::RequireUser,
         session::{
             CancelForm, CompletedRound, ExerciseList, SessionError, SessionHeader, UnderEach,
             WrongSide,
         },
-        sets::{
-            PainForm, PainStatus, RestTimer, SetForms, SetRefusal, SetRows, SetSubmit, Submitted,
-        },
+        sets::{PainForm, PainStatus, RestTimer, SetForms, SetRefusal, SetRows, SetSubmit},
     },
     error::AppError,
-    live::{
-        outbox::{self, Pending, Queued, Sent},
-        use_session_live, wake_lock, LinkStatus, Live,
-    },
+    live::{outbox, use_session_live, wake_lock, LinkStatus, Live},
     model::{
         feedback_field, rules, Round, SessionStatus, Side, DURATION_MAX_S, LOAD_MAX,
         NOTES_MAX_CHARS, REPS_MAX, RPE_MAX, SETS_MAX,
@@ -45,7 +40,9 @@ use crate::{
 use leptos::{form::FromFormData, prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::components::A;
-use serde::{Deserialize, Serialize};
+use outgoing::{enqueue, feedback_waits, flush, sender, About, Delivery, Outgoing, Sender};
+
+mod outgoing;
 
 /// The athlete's session page.
 #[component]
@@ -53,170 +50,6 @@ pub fn AthleteSessionPage() -> impl IntoView {
     view! {
         <Title text="Session · spotter"/>
         <RequireUser children=|_user| view! { <AthleteSession/> }/>
-    }
-}
-
-/// What became of the athlete's feedback, as the page tells it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Delivery {
-    /// The server has it.
-    Sent,
-    /// Kept on the phone; sent when the link is back.
-    Queued,
-}
-
-/// What the athlete's page sends through its outbox, in the order it was
-/// sent: the server functions' own arguments, as the forms decoded them.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-enum Outgoing {
-    /// A set logged or corrected.
-    Set(LogSet),
-    /// A pain report.
-    Pain(ReportPain),
-    /// The round's feedback.
-    Feedback(CompleteRound),
-}
-
-/// The same expression for each kind of [`Outgoing`].
-macro_rules! each {
-    ($outgoing:expr, $arguments:ident => $then:expr) => {
-        match $outgoing {
-            Outgoing::Set($arguments) => $then,
-            Outgoing::Pain($arguments) => $then,
-            Outgoing::Feedback($arguments) => $then,
-        }
-    };
-}
-
-impl Queued for Outgoing {
-    fn path(&self) -> &'static str {
-        match self {
-            Outgoing::Set(_) => LogSet::PATH,
-            Outgoing::Pain(_) => ReportPain::PATH,
-            Outgoing::Feedback(_) => CompleteRound::PATH,
-        }
-    }
-
-    fn form(&self) -> String {
-        each!(self, arguments => outbox::form_of(arguments))
-    }
-
-    fn key(&self) -> &str {
-        each!(self, arguments => &arguments.idempotency_key)
-    }
-
-    fn session_id(&self) -> i64 {
-        each!(self, arguments => arguments.session_id)
-    }
-
-    fn from_form(path: &str, form: &str) -> Option<Self> {
-        if path == LogSet::PATH {
-            outbox::read_form(form).map(Outgoing::Set)
-        } else if path == ReportPain::PATH {
-            outbox::read_form(form).map(Outgoing::Pain)
-        } else if path == CompleteRound::PATH {
-            outbox::read_form(form).map(Outgoing::Feedback)
-        } else {
-            None
-        }
-    }
-}
-
-impl From<Submitted> for Outgoing {
-    fn from(submitted: Submitted) -> Self {
-        match submitted {
-            Submitted::Set(arguments) => Outgoing::Set(arguments),
-            Submitted::Pain(arguments) => Outgoing::Pain(arguments),
-        }
-    }
-}
-
-/// Which form the latest answer is about: it shows the refusal, and its
-/// drafts go once the server has it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum About {
-    /// The round's feedback form.
-    Feedback,
-    /// A set or pain form, by its drafts scope (empty: not known, a refusal
-    /// of a plain form post, shown above the set rows).
-    Form(String),
-}
-
-impl About {
-    fn of(pending: &Pending<Outgoing>) -> About {
-        match pending.mutation {
-            Outgoing::Feedback(_) => About::Feedback,
-            Outgoing::Set(_) | Outgoing::Pain(_) => About::Form(pending.scope.clone()),
-        }
-    }
-}
-
-/// The page's submissions (logged sets, pain reports, the feedback) go
-/// through one sender: the outbox keeps their order.
-type Sender = Action<Pending<Outgoing>, Result<Delivery, AppError>>;
-
-/// Sends what waits in the outbox, one submission at a time, and keeps
-/// what could not be sent. `last` is what the latest answer is about.
-fn sender(last: RwSignal<Option<About>>) -> Sender {
-    let send = Action::new_local(move |pending: &Pending<Outgoing>| {
-        let pending = pending.clone();
-        last.set(Some(About::of(&pending)));
-        async move {
-            match outbox::send(&pending.mutation).await {
-                Sent::Accepted => {
-                    outbox::remove::<Outgoing>(pending.mutation.key());
-                    Ok(Delivery::Sent)
-                }
-                Sent::Refused(error) => {
-                    outbox::remove::<Outgoing>(pending.mutation.key());
-                    Err(error)
-                }
-                Sent::Unreachable => Ok(Delivery::Queued),
-            }
-        }
-    });
-    // Without JavaScript the form posts itself and a refusal comes back in
-    // the URL (as for every `ActionForm`), which names only the server
-    // function: show it the same way.
-    let refused = use_context::<leptos::server::ServerActionError>().and_then(|error| {
-        let about = if error.path() == CompleteRound::PATH {
-            About::Feedback
-        } else if error.path() == LogSet::PATH {
-            // Which set it was is not in the URL: the set rows show it
-            // above them.
-            About::Form(String::new())
-        } else {
-            return None;
-        };
-        let decoded =
-            leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(error.err());
-        Some((about, decoded))
-    });
-    if let Some((about, error)) = refused {
-        last.set(Some(about));
-        send.value().set(Some(Err(error)));
-    }
-    send
-}
-
-/// Whether the round's feedback waits in the outbox of `session_id`.
-fn feedback_waits(session_id: i64) -> bool {
-    outbox::for_session::<Outgoing>(session_id)
-        .iter()
-        .any(|p| matches!(p.mutation, Outgoing::Feedback(_)))
-}
-
-/// Sends the oldest waiting submission of `session_id`, unless one is on
-/// its way.
-fn flush(session_id: i64, send: Sender) {
-    if send.pending().get_untracked() {
-        return;
-    }
-    if let Some(next) = outbox::for_session::<Outgoing>(session_id)
-        .into_iter()
-        .next()
-    {
-        send.dispatch_local(next);
     }
 }
 
@@ -320,6 +153,48 @@ fn AthleteView(
     let status = part(live, |v| v.summary.status);
     let trainer = part(live, |v| v.summary.trainer_name.clone());
     let trainer = move || trainer.get().unwrap_or_default();
+    // A new key once the server has a submission; the same one for every
+    // resend of it.
+    let (accepted, set_accepted) = signal(0u32);
+    Effect::new(move |_| {
+        if let Some(Ok(Delivery::Sent)) = send.value().get() {
+            set_accepted.update(|n| *n += 1);
+        }
+    });
+    let messages = part(live, |v| v.messages.clone());
+    let (messages_sent, set_messages_sent) = signal(0u32);
+    Effect::new(move |_| {
+        if let Some(Ok(Delivery::Sent)) = send.value().get() {
+            if matches!(last.get_untracked(), Some(About::Form(scope)) if scope.starts_with(MESSAGE_SCOPE))
+            {
+                set_messages_sent.update(|n| *n += 1);
+            }
+        }
+    });
+    let sending = MessageSending {
+        drafts,
+        renew: messages_sent.into(),
+        error: Signal::derive(move || {
+            let Some(About::Form(scope)) = last.get() else {
+                return None;
+            };
+            scope
+                .starts_with(MESSAGE_SCOPE)
+                .then(|| send.value().get()?.err())?
+        }),
+        // The outbox takes a message at any moment, online or not.
+        busy: Signal::derive(|| false),
+        on_send: Callback::new(move |(message, scope): (SendMessage, &'static str)| {
+            enqueue(
+                send,
+                queued,
+                live,
+                drafts,
+                Outgoing::Message(message),
+                scope,
+            )
+        }),
+    };
     let released = part(live, |v| v.released_round().map(|r| (r.id, r.number)));
     let released = move || released.get().flatten();
     let completed = part(live, |v| {
@@ -370,7 +245,7 @@ fn AthleteView(
                 }}
             </p>
             {move || match main.get() {
-                Some(Some(round_id)) => view! { <ReleasedRound session_id round_id send last queued live drafts/> }.into_any(),
+                Some(Some(round_id)) => view! { <ReleasedRound session_id round_id send last queued live drafts accepted/> }.into_any(),
                 Some(None) => view! {
                     <section class="card waiting"><p>{waiting}</p></section>
                 }
@@ -380,6 +255,9 @@ fn AthleteView(
                 }
                 .into_any(),
             }}
+            <Thread messages=Signal::derive(move || messages.get().unwrap_or_default()) viewer=Side::Athlete other=Signal::derive(trainer)>
+                {move || (!status.get().is_some_and(SessionStatus::has_ended)).then(|| view! { <MessageForm session_id sending quick_replies=true/> })}
+            </Thread>
             <For
                 each=move || {
                     let rounds = completed.get().unwrap_or_default();
@@ -410,6 +288,7 @@ fn ReleasedRound(
     queued: RwSignal<bool>,
     live: Live,
     drafts: Drafts,
+    accepted: ReadSignal<u32>,
 ) -> impl IntoView {
     wake_lock::hold_while_mounted();
     let round = part(live, move |v| {
@@ -493,29 +372,10 @@ fn ReleasedRound(
         queued.track();
         feedback_waits(session_id)
     });
-    // A new key once the server has a submission; the same one for every
-    // resend of it.
-    let (accepted, set_accepted) = signal(0u32);
-    Effect::new(move |_| {
-        if let Some(Ok(Delivery::Sent)) = send.value().get() {
-            set_accepted.update(|n| *n += 1);
-        }
-    });
     // Without JavaScript a form posts itself; with it, the submission goes
     // through the outbox.
-    let through_outbox = move |mutation: Outgoing, scope: &str| {
-        drafts.sending(scope);
-        let pending = Pending {
-            mutation,
-            scope: scope.to_string(),
-        };
-        outbox::put(pending.clone());
-        queued.set(true);
-        live.probe();
-        if !send.pending().get_untracked() {
-            send.dispatch_local(pending);
-        }
-    };
+    let through_outbox =
+        move |mutation: Outgoing, scope: &str| enqueue(send, queued, live, drafts, mutation, scope);
     let forms = SetForms {
         drafts,
         renew: accepted.into(),
@@ -622,75 +482,5 @@ fn ReleasedRound(
             <p class="form-error" role="alert" data-testid="set-error">{unplaced}</p>
             {form}
         </section>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::FeedbackInput;
-
-    fn set() -> LogSet {
-        LogSet {
-            session_id: 7,
-            round_id: 3,
-            revision: 2,
-            exercise: 1,
-            set: 2,
-            reps: "5".into(),
-            load: "102.5".into(),
-            rpe: "8 & more=?".into(),
-            idempotency_key: "k-set".into(),
-        }
-    }
-
-    #[test]
-    fn what_is_queued_is_sent_as_the_form_the_server_reads() {
-        let feedback = Outgoing::Feedback(CompleteRound {
-            session_id: 7,
-            round_id: 3,
-            revision: 2,
-            feedback: vec![
-                FeedbackInput {
-                    sets_done: "3".into(),
-                    pain: Some("on".into()),
-                    notes: "knee, ä ✓".into(),
-                    ..FeedbackInput::default()
-                },
-                FeedbackInput::default(),
-            ],
-            idempotency_key: "k-feedback".into(),
-        });
-        for outgoing in [Outgoing::Set(set()), feedback] {
-            let form = outgoing.form();
-            let again = Outgoing::from_form(outgoing.path(), &form).expect("reads back");
-            assert_eq!(format!("{again:?}"), format!("{outgoing:?}"), "{form}");
-            assert_eq!(again.key(), outgoing.key());
-            assert_eq!(again.session_id(), 7);
-        }
-    }
-
-    #[test]
-    fn an_outbox_kept_by_the_earlier_version_is_read_and_nothing_is_dropped() {
-        // How the outbox was kept before it was typed: the form as text
-        // under its path; then an entry of today; then one nobody can read.
-        let old_body = outbox::form_of(&set());
-        let stored = serde_json::json!([
-            {"key": "k-set", "session_id": 7, "path": "/api/sets/log",
-             "body": old_body, "scope": "3:set:1:2:"},
-            {"mutation": {"Pain": {"session_id": 7, "round_id": 3, "exercise": 0,
-             "set": "", "note": "sharp", "idempotency_key": "k-pain"}}, "scope": "3:pain:0:"},
-            {"key": "k-odd", "session_id": 7, "path": "/api/sets/log", "body": "set=x"},
-        ])
-        .to_string();
-        let (read, unread) = outbox::entries::<Outgoing>(&stored);
-        assert_eq!(read.len(), 2);
-        assert_eq!(
-            format!("{:?}", read[0].mutation),
-            format!("{:?}", Outgoing::Set(set()))
-        );
-        assert_eq!(read[0].scope, "3:set:1:2:");
-        assert!(matches!(&read[1].mutation, Outgoing::Pain(p) if p.note == "sharp"));
-        assert_eq!(unread.len(), 1, "kept as it was, not dropped");
     }
 }

@@ -9,6 +9,7 @@ use crate::components::{
 };
 use crate::{
     api::{
+        messages::SendMessage,
         pain::AcknowledgePain,
         rounds::{DeleteRound, SaveRound},
         sessions::{exercise_names, load_session, CancelSession, JoinSession},
@@ -16,6 +17,7 @@ use crate::{
     components::{
         field::Drafts,
         live_indicator::LiveIndicator,
+        messages::{MessageForm, MessageSending, Thread},
         require_user::RequireUser,
         round_builder::{ExerciseNameList, RoundBuilder, NEW_ROUND_SCOPE},
         session::{
@@ -45,6 +47,8 @@ struct TrainerActions {
     acknowledge: ServerAction<AcknowledgePain>,
     /// Makes a completed round's copy the next draft ("Repeat round n").
     repeat: ServerAction<SaveRound>,
+    /// Writes in the session's thread.
+    message: ServerAction<SendMessage>,
     /// What the trainer typed into a builder, kept across re-renders.
     drafts: Drafts,
     /// Whether the released round's editor (rather than the next round's
@@ -85,6 +89,7 @@ fn TrainerSession() -> impl IntoView {
         cancel: ServerAction::new(),
         acknowledge: ServerAction::new(),
         repeat: ServerAction::new(),
+        message: ServerAction::new(),
         // Kept on this computer as typed, restored after a reload.
         drafts: Drafts::persisted(format!("spotter.draft.{}.trainer", id.get_untracked())),
         editing: RwSignal::new(false),
@@ -137,6 +142,19 @@ fn TrainerView(live: Live, actions: TrainerActions) -> impl IntoView {
     let status = move || status.get().unwrap_or(SessionStatus::Waiting);
     let athlete = part(live, |v| v.summary.athlete_name.clone());
     let athlete = move || athlete.get().unwrap_or_default();
+    let messages = part(live, |v| v.messages.clone());
+    let message = actions.message;
+    let sent = successes(message.into());
+    let sending = MessageSending {
+        drafts: actions.drafts,
+        renew: sent.into(),
+        error: Signal::derive(move || message.value().get()?.err()),
+        busy: message.pending().into(),
+        on_send: Callback::new(move |(arguments, scope): (SendMessage, &'static str)| {
+            actions.drafts.sending(scope);
+            message.dispatch(arguments);
+        }),
+    };
     // The released round's and the draft's prescriptions: their builders
     // are made again only when these change (an edit, a save), never for a
     // set, a pain report or a feedback, so what is typed there stays put.
@@ -350,6 +368,9 @@ fn TrainerView(live: Live, actions: TrainerActions) -> impl IntoView {
                     })}
                 </section>
             </div>
+            <Thread messages=Signal::derive(move || messages.get().unwrap_or_default()) viewer=Side::Trainer other=Signal::derive(athlete)>
+                {move || (!status().has_ended()).then(|| view! { <MessageForm session_id sending quick_replies=false/> })}
+            </Thread>
             {move || (!status().has_ended()).then(|| view! { <CancelForm session_id action=actions.cancel/> })}
         </div>
     }

@@ -217,11 +217,61 @@ async fn call_server_function(request: Request, next: Next, edge: &Edge) -> Resp
             };
         }
     };
+    if let Some(field) = malformed_field(&body) {
+        tracing::info!(field = %field.field, "refused a form that is not valid text");
+        return refusal(StatusCode::UNPROCESSABLE_ENTITY, AppError::Invalid(field));
+    }
     let path = parts.uri.path().to_owned();
     let response = next
         .run(Request::from_parts(parts, Body::from(body.clone())))
         .await;
     with_error_status(response, Some((&path, &body, edge.explain))).await
+}
+
+/// The first field of a url-encoded form whose name or value is not text:
+/// a `%` not followed by two hex digits (`%ZZ`), or bytes that do not
+/// decode to UTF-8 (`%FF%FE`, or raw). Named in a 422 before any server
+/// function reads the form (its decoder would keep such a value changed:
+/// lossily, or with the `%` as it is).
+fn malformed_field(body: &[u8]) -> Option<FieldError> {
+    for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let mut halves = pair.splitn(2, |b| *b == b'=');
+        let key = halves.next().unwrap_or_default();
+        let value = halves.next().unwrap_or_default();
+        let name = percent_decoded(key);
+        if name.is_none() || percent_decoded(value).is_none() {
+            let name = name.unwrap_or_else(|| String::from_utf8_lossy(key).into_owned());
+            let name = if name.is_empty() {
+                UNREADABLE_FORM.to_string()
+            } else {
+                name
+            };
+            return Some(FieldError::new(
+                &name,
+                format!("{name} is not valid text (its encoding is broken); type it again"),
+            ));
+        }
+    }
+    None
+}
+
+/// A form name or value decoded (`+` is a space, `%XX` a byte), if it is
+/// well-formed UTF-8 text.
+fn percent_decoded(raw: &[u8]) -> Option<String> {
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut rest = raw.iter();
+    while let Some(&byte) = rest.next() {
+        bytes.push(match byte {
+            b'+' => b' ',
+            b'%' => {
+                let (high, low) = (rest.next()?, rest.next()?);
+                let hex = |digit: &u8| char::from(*digit).to_digit(16);
+                u8::try_from(hex(high)? * 16 + hex(low)?).ok()?
+            }
+            other => other,
+        });
+    }
+    String::from_utf8(bytes).ok()
 }
 
 /// A POST to a server function (`/api/…`) whose body is not a form: the
@@ -295,6 +345,38 @@ pub fn page_policy(nonce: &str) -> String {
         "script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
          frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
     )
+}
+
+#[cfg(test)]
+mod form_text {
+    use super::malformed_field;
+
+    #[test]
+    fn a_field_that_is_not_text_is_named() {
+        let field = |body: &str| malformed_field(body.as_bytes()).map(|f| f.field);
+        assert_eq!(
+            field("session_id=1&display_name=%FF%FE"),
+            Some("display_name".into())
+        );
+        assert_eq!(
+            field("exercises%5B0%5D%5Bname%5D=Sq%ZZuat"),
+            Some("exercises[0][name]".into())
+        );
+        assert_eq!(field("body=50%"), Some("body".into()));
+        assert_eq!(field("body=%4"), Some("body".into()));
+        assert_eq!(field("na%FFme=x"), Some("na%FFme".into()));
+        assert_eq!(field("=%FF"), Some("form".into()));
+        assert_eq!(field("body=%E2%9C%93+done&x=&&y"), None);
+        assert_eq!(
+            field("body=%c3%a4%2B1"),
+            None,
+            "lower-case hex, a plus sign"
+        );
+        assert!(
+            malformed_field(b"body=\xff").is_some(),
+            "raw bytes that are not UTF-8"
+        );
+    }
 }
 
 #[cfg(test)]

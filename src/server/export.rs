@@ -4,7 +4,11 @@
 //! numbers, so nothing the athlete reported is left out.
 
 use crate::{
-    model::{format_number, Exercise, Feedback, LoggedSet, PainReport, RoundStatus, SessionView},
+    error::AppError,
+    model::{
+        format_number, Exercise, Feedback, LoggedSet, Message, PainReport, RoundStatus,
+        SessionView, Side,
+    },
     server::{auth::CurrentUser, state::AppState, training},
 };
 use axum::{
@@ -15,9 +19,11 @@ use axum::{
     Extension, Router,
 };
 
-/// The export route.
+/// The export routes.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/sessions/{id}/export.csv", get(session_csv))
+    Router::new()
+        .route("/sessions/{id}/export.csv", get(session_csv))
+        .route("/sessions/{id}/messages.csv", get(messages_csv))
 }
 
 async fn session_csv(
@@ -28,31 +34,85 @@ async fn session_csv(
     let Some(user) = user else {
         return (StatusCode::UNAUTHORIZED, "Log in to export this session").into_response();
     };
-    match training::session_view(&state.db, &user, session_id).await {
-        Ok(view) => match csv_of(&view) {
-            Ok(body) => (
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"spotter-session-{session_id}.csv\""),
-                    ),
-                    (header::CACHE_CONTROL, "private, no-cache".to_string()),
-                ],
-                body,
-            )
-                .into_response(),
-            Err(error) => {
-                tracing::error!(%error, "cannot write the CSV");
-                StatusCode::INTERNAL_SERVER_ERROR.into_response()
-            }
-        },
+    let written = training::session_view(&state.db, &user, session_id)
+        .await
+        .map(|view| csv_of(&view));
+    attachment(written, format!("spotter-session-{session_id}.csv"))
+}
+
+/// `GET /sessions/{id}/messages.csv`: the session's whole thread, one row
+/// per message, oldest first (a file of its own: a message is not a set,
+/// and the sets file keeps one row per set).
+async fn messages_csv(
+    State(state): State<AppState>,
+    Path(session_id): Path<i64>,
+    Extension(CurrentUser(user)): Extension<CurrentUser>,
+) -> Response {
+    let Some(user) = user else {
+        return (StatusCode::UNAUTHORIZED, "Log in to export this session").into_response();
+    };
+    let written = match training::session_view(&state.db, &user, session_id).await {
+        Ok(view) => training::all_messages(&state.db, session_id)
+            .await
+            .map(|messages| messages_csv_of(&view, &messages)),
+        Err(error) => Err(error),
+    };
+    attachment(
+        written,
+        format!("spotter-session-{session_id}-messages.csv"),
+    )
+}
+
+/// A CSV file to download, or the error that kept it from being written.
+fn attachment(written: Result<Result<String, csv::Error>, AppError>, filename: String) -> Response {
+    match written {
+        Ok(Ok(body)) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{filename}\""),
+                ),
+                (header::CACHE_CONTROL, "private, no-cache".to_string()),
+            ],
+            body,
+        )
+            .into_response(),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "cannot write the CSV");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
         Err(error) => {
             let status =
                 StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             (status, error.to_string()).into_response()
         }
     }
+}
+
+/// The header row of the messages file.
+pub const MESSAGE_COLUMNS: [&str; 5] = ["sent_at", "session", "from", "name", "message"];
+
+/// The thread as CSV: when (UTC), the session, which side, who, what.
+pub fn messages_csv_of(view: &SessionView, messages: &[Message]) -> Result<String, csv::Error> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(MESSAGE_COLUMNS)?;
+    let session = view.summary.id.to_string();
+    for message in messages {
+        let name = match message.by {
+            Side::Athlete => &view.summary.athlete_name,
+            Side::Trainer => &view.summary.trainer_name,
+        };
+        out.write_record([
+            moment(message.sent_at),
+            session.clone(),
+            message.by.as_str().to_string(),
+            text(name),
+            text(&message.body),
+        ])?;
+    }
+    let bytes = out.into_inner().map_err(|e| e.into_error())?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// The header row.
@@ -238,6 +298,19 @@ fn text(value: &str) -> String {
     }
 }
 
+/// `2026-11-27T14:05:09Z` (UTC).
+fn moment(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|at| {
+            at.format(time::macros::format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+            ))
+            .ok()
+        })
+        .unwrap_or_default()
+}
+
 /// `2026-11-27` (UTC).
 fn date(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
@@ -259,5 +332,6 @@ mod tests {
         assert_eq!(text("-1 rep"), "'-1 rep");
         assert_eq!(text("Back squat"), "Back squat");
         assert_eq!(date(1_795_000_000_000), "2026-11-18");
+        assert_eq!(moment(1_795_000_000_000), "2026-11-18T11:06:40Z");
     }
 }

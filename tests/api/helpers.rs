@@ -738,6 +738,13 @@ impl TestApp {
         .await
     }
 
+    /// The session as `who` sees it, asserting they may.
+    pub async fn view_of(&self, who: &Person, session: i64) -> spotter::model::SessionView {
+        let response = self.view(who, session).await;
+        assert_eq!(response.status(), StatusCode::OK, "view the session");
+        response.json().await.expect("session view")
+    }
+
     /// The session as `who` sees it.
     pub async fn view(&self, who: &Person, session: i64) -> Response {
         self.call(
@@ -759,6 +766,7 @@ impl TestApp {
             ("feedback", "id"),
             ("set_logs", "round_id, position, set_number"),
             ("pain_reports", "id"),
+            ("messages", "id"),
             ("session_events", "session_id, seq"),
         ] {
             let rows: Vec<(String,)> = sqlx::query_as(&format!(
@@ -855,6 +863,7 @@ fn row_text(table: &str) -> String {
             "logged_at",
             "updated_at",
         ],
+        "messages" => &["id", "session_id", "side", "body", "sent_at"],
         _ => &["session_id", "seq", "kind", "payload"],
     };
     columns

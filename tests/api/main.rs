@@ -14,6 +14,7 @@ mod fuzz;
 mod helpers;
 mod hostile;
 mod live;
+mod messages;
 mod metrics;
 mod pages;
 mod pain;

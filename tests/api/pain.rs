@@ -5,7 +5,6 @@
 use crate::helpers::{error_of, spawn_app, Backend, Person, TestApp};
 use crate::helpers::{feedback, plank, squat, FeedbackRow};
 use reqwest::StatusCode;
-use spotter::model::SessionView;
 
 crate::on_both_backends!(
     pain_is_reported_alerted_and_acknowledged_once,
@@ -47,12 +46,6 @@ async fn acknowledge(app: &TestApp, who: &Person, session: i64, report: i64) -> 
     .await
 }
 
-async fn view_of(app: &TestApp, who: &Person, session: i64) -> SessionView {
-    let response = app.view(who, session).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.expect("session view")
-}
-
 async fn pain_is_reported_alerted_and_acknowledged_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let (athlete, trainer, session) = app.active_session().await;
@@ -82,7 +75,7 @@ async fn pain_is_reported_alerted_and_acknowledged_once(backend: Backend) {
     let second: i64 = response.json().await.unwrap();
 
     for who in [&athlete, &trainer] {
-        let view = view_of(&app, who, session).await;
+        let view = app.view_of(who, session).await;
         assert_eq!(view.pain.len(), 2);
         let first = &view.pain[0];
         assert_eq!((first.id, first.round, first.exercise), (id, 1, 0));
@@ -144,7 +137,7 @@ async fn pain_is_reported_alerted_and_acknowledged_once(backend: Backend) {
     let response = acknowledge(&app, &trainer, session, id).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(app.event_kinds(session).await.len(), events);
-    let view = view_of(&app, &athlete, session).await;
+    let view = app.view_of(&athlete, session).await;
     assert!(
         view.pain[0].acknowledged_at.is_some(),
         "the athlete sees it was seen"

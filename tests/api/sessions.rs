@@ -5,7 +5,7 @@ use crate::helpers::{error_of, exercise, feedback, spawn_app, Backend, ExerciseR
 use reqwest::{header, StatusCode};
 use spotter::{
     api::sessions::{CancelSession, JoinSession},
-    model::{ExerciseInput, LoadUnit, RoundStatus, SessionStatus, SessionView, Side},
+    model::{ExerciseInput, LoadUnit, RoundStatus, SessionStatus, Side},
 };
 
 fn squat() -> ExerciseInput {
@@ -46,16 +46,6 @@ crate::on_both_backends!(
     the_builder_suggests_the_trainers_own_earlier_exercise_names,
 );
 
-async fn view_of(
-    app: &crate::helpers::TestApp,
-    who: &crate::helpers::Person,
-    session: i64,
-) -> SessionView {
-    let response = app.view(who, session).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.expect("session view")
-}
-
 async fn the_whole_flow_from_start_to_completed_history(backend: Backend) {
     let app = spawn_app(backend).await;
     let athlete = app.person("Andy Athlete", "athlete").await;
@@ -73,7 +63,7 @@ async fn the_whole_flow_from_start_to_completed_history(backend: Backend) {
         vec![session]
     );
     assert_eq!(
-        view_of(&app, &athlete, session).await.summary.status,
+        app.view_of(&athlete, session).await.summary.status,
         SessionStatus::Waiting
     );
 
@@ -90,7 +80,7 @@ async fn the_whole_flow_from_start_to_completed_history(backend: Backend) {
         format!("/sessions/{session}/trainer")
     );
     assert_eq!(
-        view_of(&app, &athlete, session).await.summary.status,
+        app.view_of(&athlete, session).await.summary.status,
         SessionStatus::Active
     );
 
@@ -98,12 +88,12 @@ async fn the_whole_flow_from_start_to_completed_history(backend: Backend) {
         .new_round(&trainer, session, &[squat(), plank(), pullup()], false)
         .await;
     assert!(
-        view_of(&app, &athlete, session).await.rounds.is_empty(),
+        app.view_of(&athlete, session).await.rounds.is_empty(),
         "athletes never see drafts"
     );
     app.release(&trainer, session, round1).await;
 
-    let seen = view_of(&app, &athlete, session).await;
+    let seen = app.view_of(&athlete, session).await;
     let released = seen
         .released_round()
         .expect("the athlete sees the released round");
@@ -148,7 +138,7 @@ async fn the_whole_flow_from_start_to_completed_history(backend: Backend) {
         "round 1 does not end the session"
     );
 
-    let trainer_view = view_of(&app, &trainer, session).await;
+    let trainer_view = app.view_of(&trainer, session).await;
     let done = &trainer_view.rounds[0];
     assert_eq!(done.status, RoundStatus::Completed);
     assert_eq!(done.feedback.len(), 3);
@@ -164,7 +154,8 @@ async fn the_whole_flow_from_start_to_completed_history(backend: Backend) {
 
     let round2 = app.new_round(&trainer, session, &[plank()], true).await;
     app.release(&trainer, session, round2).await;
-    let revision = view_of(&app, &athlete, session)
+    let revision = app
+        .view_of(&athlete, session)
         .await
         .released_round()
         .unwrap()
@@ -185,7 +176,7 @@ async fn the_whole_flow_from_start_to_completed_history(backend: Backend) {
     );
 
     for who in [&athlete, &trainer] {
-        let view = view_of(&app, who, session).await;
+        let view = app.view_of(who, session).await;
         assert_eq!(view.summary.status, SessionStatus::Completed);
         assert_eq!(view.completed_rounds().count(), 2);
         assert_eq!(view.summary.rounds_completed, 2);
@@ -460,7 +451,8 @@ async fn a_released_round_can_be_edited_and_stale_feedback_is_refused(backend: B
     let (athlete, trainer, session) = app.active_session().await;
     let round = app.new_round(&trainer, session, &[squat()], false).await;
     app.release(&trainer, session, round).await;
-    let seen = view_of(&app, &athlete, session)
+    let seen = app
+        .view_of(&athlete, session)
         .await
         .released_round()
         .unwrap()
@@ -477,7 +469,7 @@ async fn a_released_round_can_be_edited_and_stale_feedback_is_refused(backend: B
         )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    let now = view_of(&app, &athlete, session).await;
+    let now = app.view_of(&athlete, session).await;
     let edited = now.released_round().unwrap();
     assert_eq!(edited.revision, seen + 1);
     assert_eq!(
@@ -552,7 +544,7 @@ async fn released_and_draft_rounds_can_be_deleted_but_completed_ones_cannot_chan
         .round_call(&trainer, "/api/rounds/delete", session, round1)
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(view_of(&app, &athlete, session).await.rounds.is_empty());
+    assert!(app.view_of(&athlete, session).await.rounds.is_empty());
     assert_eq!(app.count("exercises").await, 0);
 
     let draft = app.new_round(&trainer, session, &[plank()], false).await;
@@ -565,7 +557,8 @@ async fn released_and_draft_rounds_can_be_deleted_but_completed_ones_cannot_chan
 
     let round = app.new_round(&trainer, session, &[squat()], false).await;
     app.release(&trainer, session, round).await;
-    let revision = view_of(&app, &athlete, session)
+    let revision = app
+        .view_of(&athlete, session)
         .await
         .released_round()
         .unwrap()
@@ -813,7 +806,7 @@ async fn either_side_can_cancel_and_then_nothing_changes(backend: Backend) {
         response.headers()[header::LOCATION],
         format!("/dashboard?cancelled={session}")
     );
-    let seen = view_of(&app, &trainer, session).await;
+    let seen = app.view_of(&trainer, session).await;
     assert_eq!(seen.summary.status, SessionStatus::Cancelled);
     assert_eq!(seen.summary.cancelled_by, Some(Side::Athlete));
     assert_eq!(seen.summary.cancel_reason.as_deref(), Some("Feeling dizzy"));
@@ -877,7 +870,7 @@ async fn either_side_can_cancel_and_then_nothing_changes(backend: Backend) {
         )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    let seen = view_of(&app, &athlete, other).await;
+    let seen = app.view_of(&athlete, other).await;
     assert_eq!(
         (seen.summary.cancelled_by, seen.summary.cancel_reason),
         (Some(Side::Trainer), None)
@@ -953,7 +946,8 @@ async fn plain_form_posts_work_without_javascript(backend: Backend) {
         page,
         "back to the page it came from"
     );
-    let round = view_of(&app, &trainer, session)
+    let round = app
+        .view_of(&trainer, session)
         .await
         .draft_round()
         .unwrap()
@@ -975,7 +969,8 @@ async fn plain_form_posts_work_without_javascript(backend: Backend) {
     )
     .await
     .unwrap();
-    let names: Vec<String> = view_of(&app, &trainer, session)
+    let names: Vec<String> = app
+        .view_of(&trainer, session)
         .await
         .draft_round()
         .unwrap()
@@ -1173,7 +1168,7 @@ async fn release_from_the_builder_saves_what_is_on_screen_in_the_same_transactio
         )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    let seen = view_of(&app, &athlete, session).await;
+    let seen = app.view_of(&athlete, session).await;
     let round = seen.released_round().expect("released");
     assert_eq!(round.id, draft);
     let names: Vec<_> = round.exercises.iter().map(|e| e.name.as_str()).collect();
@@ -1228,7 +1223,7 @@ async fn release_from_the_builder_saves_what_is_on_screen_in_the_same_transactio
         .save_round_with(&trainer, session, "", &[pullup()], true, "release")
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    let now = view_of(&app, &athlete, session).await;
+    let now = app.view_of(&athlete, session).await;
     let released = now.released_round().unwrap();
     assert_eq!(released.exercises[0].name, "Pull-up");
     assert!(released.is_final);
@@ -1269,7 +1264,7 @@ async fn feedback_records_the_time_done(backend: Backend) {
     assert_eq!(app.snapshot().await, before);
     let response = complete("40").await;
     assert_eq!(response.status(), StatusCode::OK);
-    let view = view_of(&app, &trainer, session).await;
+    let view = app.view_of(&trainer, session).await;
     let fb = &view.completed_rounds().next().unwrap().feedback[0];
     assert_eq!(fb.duration_done_s, Some(40));
 }

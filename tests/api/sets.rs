@@ -7,7 +7,7 @@ use crate::helpers::{
     FeedbackRow, Person, SetValues, TestApp,
 };
 use reqwest::{header, StatusCode};
-use spotter::model::{LoadUnit, SessionView};
+use spotter::model::LoadUnit;
 
 crate::on_both_backends!(
     sets_are_logged_and_corrected_until_the_round_is_finished,
@@ -15,12 +15,6 @@ crate::on_both_backends!(
     a_plain_form_post_logs_a_set_without_javascript,
     the_history_exports_one_csv_row_per_set,
 );
-
-async fn view_of(app: &TestApp, who: &Person, session: i64) -> SessionView {
-    let response = app.view(who, session).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.expect("session view")
-}
 
 /// An active session with a released round of a squat (3 sets) and a
 /// plank (no sets prescribed: one to log).
@@ -47,7 +41,7 @@ async fn sets_are_logged_and_corrected_until_the_round_is_finished(backend: Back
     )
     .await;
     app.release(&trainer, session, round).await;
-    let revision = view_of(&app, &athlete, session).await.rounds[0].revision;
+    let revision = app.view_of(&athlete, session).await.rounds[0].revision;
 
     // The trainer does not log the athlete's sets.
     app.refused(
@@ -80,7 +74,7 @@ async fn sets_are_logged_and_corrected_until_the_round_is_finished(backend: Back
     assert_eq!(response.status(), StatusCode::OK);
 
     for who in [&athlete, &trainer] {
-        let view = view_of(&app, who, session).await;
+        let view = app.view_of(who, session).await;
         let sets = &view.released_round().unwrap().sets;
         assert_eq!(sets.len(), 3, "{sets:?}");
         let first = &sets[0];
@@ -165,7 +159,7 @@ async fn sets_are_logged_and_corrected_until_the_round_is_finished(backend: Back
         events,
         "nothing changed, nothing told"
     );
-    let view = view_of(&app, &trainer, session).await;
+    let view = app.view_of(&trainer, session).await;
     let first = &view.released_round().unwrap().sets[0];
     assert_eq!((first.reps, first.rpe), (Some(6), Some(9.0)));
     assert!(first.updated_at.is_some_and(|at| at >= first.logged_at));
@@ -189,7 +183,7 @@ async fn sets_are_logged_and_corrected_until_the_round_is_finished(backend: Back
         )
         .await;
     assert!(stale.to_string().contains("changed this round"));
-    let revision = view_of(&app, &athlete, session).await.rounds[0].revision;
+    let revision = app.view_of(&athlete, session).await.rounds[0].revision;
     let response = app
         .send(&athlete, set(2, 3).revision(revision).reps(8).load(80))
         .await;
@@ -214,7 +208,7 @@ async fn sets_are_logged_and_corrected_until_the_round_is_finished(backend: Back
         )
         .await;
     assert!(finished.to_string().contains("finished"));
-    let view = view_of(&app, &athlete, session).await;
+    let view = app.view_of(&athlete, session).await;
     assert_eq!(
         view.completed_rounds().next().unwrap().sets.len(),
         4,
@@ -313,7 +307,7 @@ async fn a_plain_form_post_logs_a_set_without_javascript(backend: Backend) {
         page,
         "back to the page it came from"
     );
-    let view = view_of(&app, &trainer, session).await;
+    let view = app.view_of(&trainer, session).await;
     assert_eq!(view.released_round().unwrap().sets.len(), 1);
     // The athlete's page, as the server renders it, shows the logged set.
     let html = app

@@ -342,6 +342,16 @@ async fn step(app: &TestApp, athlete: &Person, trainer: &Person, session: i64, r
                     .await;
             }
         }
+        _ if rng.chance(70) => {
+            let who = if rng.chance(50) { athlete } else { trainer };
+            let body = ["Ready", "Need more rest", "Drop to 90 kg"][rng.below(3) as usize];
+            app.call(
+                who,
+                "/api/messages/send",
+                &[("session_id", &s), ("body", body)],
+            )
+            .await;
+        }
         _ => {
             if rng.chance(8) {
                 let who = if rng.chance(50) { athlete } else { trainer };

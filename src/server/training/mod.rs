@@ -10,6 +10,7 @@
 //! | [`rounds`] | save (and release with it), release, delete, complete with feedback |
 //! | [`sets`] | log a set as it is done, correct it before the round is completed |
 //! | [`pain`] | the athlete reports pain, the trainer acknowledges it |
+//! | [`messages`] | either side writes in the session's thread |
 //! | [`queries`] | the dashboard and the session view |
 //! | [`codec`] | how loads, RPE and exercises are stored and read back |
 //!
@@ -18,6 +19,7 @@
 //! training → events (the log) → db, and training → bus → hub.
 
 mod codec;
+pub mod messages;
 pub mod mutation;
 pub mod pain;
 pub mod queries;
@@ -28,6 +30,6 @@ mod work;
 pub mod writer;
 
 pub use mutation::{Mutation, Scoped};
-pub use queries::{dashboard, exercise_names, session_view};
+pub use queries::{all_messages, dashboard, exercise_names, session_view};
 pub use work::Scope;
 pub use writer::Writer;

@@ -3,6 +3,7 @@
 
 use super::{
     codec::{from_centi, from_halves, small, ExerciseRow, EXERCISE_COLUMNS},
+    messages::{MessageRow, MESSAGE_COLUMNS},
     pain::{PainRow, PAIN_COLUMNS},
     sets::{SetRow, SET_COLUMNS},
     work::{corrupt, no_such_session, parse_status, SessionRow},
@@ -10,8 +11,8 @@ use super::{
 use crate::{
     error::AppError,
     model::{
-        Dashboard, Feedback, PainReport, Role, Round, RoundStatus, SessionStatus, SessionSummary,
-        SessionView, Side, TrainerChoice, User,
+        Dashboard, Feedback, Message, PainReport, Role, Round, RoundStatus, SessionStatus,
+        SessionSummary, SessionView, Side, TrainerChoice, User, MESSAGES_SHOWN,
     },
     server::{
         db::{now_ms, Backend, Database},
@@ -264,6 +265,13 @@ async fn read_in_one_transaction(
     .bind(session_id)
     .fetch_all(&mut *tx)
     .await?;
+    let newest: Vec<MessageRow> = sqlx::query_as(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = $1 ORDER BY id DESC LIMIT $2"
+    ))
+    .bind(session_id)
+    .bind(MESSAGES_SHOWN as i64)
+    .fetch_all(&mut *tx)
+    .await?;
     tx.commit().await?;
     let mut exercises = group_by_round(exercises, |e| e.round_id);
     let mut sets = group_by_round(sets, |s| s.round_id);
@@ -274,6 +282,11 @@ async fn read_in_one_transaction(
         rounds: Vec::new(),
         now: now_ms(),
         pain: pain.into_iter().map(PainReport::from).collect(),
+        messages: newest
+            .into_iter()
+            .rev()
+            .filter_map(MessageRow::message)
+            .collect(),
     };
     for row in rounds {
         let status =
@@ -318,6 +331,18 @@ pub async fn exercise_names(db: &Database, user: &User) -> Result<Vec<String>, A
     .fetch_all(&db.pool)
     .await?;
     Ok(names.into_iter().map(|(name,)| name).collect())
+}
+
+/// Every message of session `session_id`, oldest first (the caller checked
+/// who may read them: the export, after [`session_view`]).
+pub async fn all_messages(db: &Database, session_id: i64) -> Result<Vec<Message>, AppError> {
+    let rows: Vec<MessageRow> = sqlx::query_as(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = $1 ORDER BY id"
+    ))
+    .bind(session_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.into_iter().filter_map(MessageRow::message).collect())
 }
 
 /// Rows grouped by their round, keeping their order.
