@@ -16,15 +16,6 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-/// The history page.
-#[component]
-pub fn HistoryPage() -> impl IntoView {
-    view! {
-        <Title text="Session history · spotter"/>
-        <RequireUser children=|_user| view! { <History/> }/>
-    }
-}
-
 #[component]
 fn History() -> impl IntoView {
     let id = session_id_param();
@@ -91,6 +82,15 @@ fn History() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// The history page.
+#[component]
+pub fn HistoryPage() -> impl IntoView {
+    view! {
+        <Title text="Session history · spotter"/>
+        <RequireUser children=|_user| view! { <History/> }/>
     }
 }
 

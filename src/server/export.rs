@@ -26,41 +26,57 @@ pub fn routes() -> Router<AppState> {
         .route("/sessions/{id}/messages.csv", get(messages_csv))
 }
 
-async fn session_csv(
-    State(state): State<AppState>,
-    Path(session_id): Path<i64>,
-    Extension(CurrentUser(user)): Extension<CurrentUser>,
-) -> Response {
-    let Some(user) = user else {
-        return (StatusCode::UNAUTHORIZED, "Log in to export this session").into_response();
-    };
-    let written = training::session_view(&state.db, &user, session_id)
-        .await
-        .map(|view| csv_of(&view));
-    attachment(written, format!("spotter-session-{session_id}.csv"))
+/// Which file of a session.
+#[derive(Clone, Copy)]
+enum File {
+    /// One row per set (`export.csv`).
+    Sets,
+    /// The whole thread, one row per message, oldest first
+    /// (`messages.csv`): a file of its own, a message is not a set and
+    /// the sets file keeps one row per set.
+    Messages,
 }
 
-/// `GET /sessions/{id}/messages.csv`: the session's whole thread, one row
-/// per message, oldest first (a file of its own: a message is not a set,
-/// and the sets file keeps one row per set).
+async fn session_csv(
+    state: State<AppState>,
+    id: Path<i64>,
+    user: Extension<CurrentUser>,
+) -> Response {
+    download(state, id, user, File::Sets).await
+}
+
 async fn messages_csv(
+    state: State<AppState>,
+    id: Path<i64>,
+    user: Extension<CurrentUser>,
+) -> Response {
+    download(state, id, user, File::Messages).await
+}
+
+/// `file` of session `session_id`, for either participant.
+async fn download(
     State(state): State<AppState>,
     Path(session_id): Path<i64>,
     Extension(CurrentUser(user)): Extension<CurrentUser>,
+    file: File,
 ) -> Response {
     let Some(user) = user else {
         return (StatusCode::UNAUTHORIZED, "Log in to export this session").into_response();
     };
     let written = match training::session_view(&state.db, &user, session_id).await {
-        Ok(view) => training::all_messages(&state.db, session_id)
-            .await
-            .map(|messages| messages_csv_of(&view, &messages)),
+        Ok(view) => match file {
+            File::Sets => Ok(csv_of(&view)),
+            File::Messages => training::all_messages(&state.db, session_id)
+                .await
+                .map(|messages| messages_csv_of(&view, &messages)),
+        },
         Err(error) => Err(error),
     };
-    attachment(
-        written,
-        format!("spotter-session-{session_id}-messages.csv"),
-    )
+    let name = match file {
+        File::Sets => format!("spotter-session-{session_id}.csv"),
+        File::Messages => format!("spotter-session-{session_id}-messages.csv"),
+    };
+    attachment(written, name)
 }
 
 /// A CSV file to download, or the error that kept it from being written.

@@ -321,6 +321,46 @@ async fn a_plain_form_post_logs_a_set_without_javascript(backend: Backend) {
         "the set's form is on the page"
     );
     assert!(html.contains("8 × 80 kg"), "the logged values are shown");
+    // A form whose hidden number was changed by hand: refused, and the page
+    // it comes back to renders whole, saying so. (On the real, multi-thread
+    // server this render panicked when it moved threads: the page's sender
+    // was a browser-only action there too. This test's server runs on one
+    // thread and cannot see that; the browser suite's `sets.spec.ts` "a set
+    // the earlier version kept…" did.)
+    {
+        let refused = athlete
+            .client
+            .post(format!("{}/api/sets/log", app.address))
+            .header(header::ACCEPT, "text/html")
+            .header(header::REFERER, &page)
+            .form(&[
+                ("session_id", session.to_string()),
+                ("round_id", round.to_string()),
+                ("revision", "1".into()),
+                ("exercise", "0".into()),
+                ("set", "third".into()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::FOUND);
+        let back = refused.headers()[header::LOCATION].to_str().unwrap();
+        assert!(back.contains("__err="), "{back}");
+        let html = app
+            .get_page(
+                &athlete.client,
+                back.trim_start_matches(app.address.as_str()),
+            )
+            .await
+            .text()
+            .await
+            .expect("the whole page arrives");
+        assert!(
+            html.contains("The set was not logged"),
+            "the refusal is shown"
+        );
+        assert!(html.contains("</html>"), "rendered to the end");
+    }
 }
 
 async fn the_history_exports_one_csv_row_per_set(backend: Backend) {

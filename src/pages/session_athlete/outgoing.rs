@@ -123,7 +123,7 @@ pub(super) type Sender = Action<Pending<Outgoing>, Result<Delivery, AppError>>;
 /// Sends what waits in the outbox, one submission at a time, and keeps
 /// what could not be sent. `last` is what the latest answer is about.
 pub(super) fn sender(last: RwSignal<Option<About>>) -> Sender {
-    let send = Action::new_local(move |pending: &Pending<Outgoing>| {
+    let send_one = move |pending: &Pending<Outgoing>| {
         let pending = pending.clone();
         last.set(Some(About::of(&pending)));
         async move {
@@ -139,7 +139,15 @@ pub(super) fn sender(last: RwSignal<Option<About>>) -> Sender {
                 Sent::Unreachable => Ok(Delivery::Queued),
             }
         }
-    });
+    };
+    // In the browser the send is a browser future (not `Send`). On the
+    // server it never runs, but the page is rendered across threads: a
+    // local action there panics when a plain post's refusal (below) is
+    // shown after the render moved to another thread.
+    #[cfg(feature = "hydrate")]
+    let send = Action::new_local(send_one);
+    #[cfg(not(feature = "hydrate"))]
+    let send = Action::new(send_one);
     // Without JavaScript the form posts itself and a refusal comes back in
     // the URL (as for every `ActionForm`), which names only the server
     // function: show it the same way.
