@@ -1,4 +1,4 @@
-import { test, expect, hydrated, markWindow, windowWasNotReloaded, uniqueEmail } from "./fixtures";
+import { test, expect, hydrated, logOut, markWindow, windowWasNotReloaded, uniqueEmail } from "./fixtures";
 
 const password = "correct horse battery";
 
@@ -19,8 +19,7 @@ test("a trainer registers, logs out and logs back in, without full page loads", 
   await expect(page.getByTestId("dashboard-role")).toHaveText("You are signed in as trainer.");
   await windowWasNotReloaded(page);
 
-  await page.getByRole("button", { name: "Log out" }).click();
-  await expect(page).toHaveURL(/\/$/);
+  await logOut(page);
   await expect(page.getByRole("link", { name: "Log in" }).first()).toBeVisible();
   await expect(page.getByTestId("current-user")).toHaveCount(0);
 

@@ -102,6 +102,17 @@ export async function register(page: Page, name: string, role: "trainer" | "athl
   await expect(page).toHaveURL(/\/dashboard$/);
 }
 
+/// Logs out from a page that shows the live indicator (the dashboard):
+/// first waits for its link to be Live, because a WebSocket handshake that
+/// reaches the server after the login ended is rightly refused with 401,
+/// and Chromium logs that refusal as a console error (a race of the test's
+/// speed, not a fault: the page drops that link when it leaves).
+export async function logOut(page: Page) {
+  await expect(page.getByTestId("live-status")).toHaveText("Live");
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page).toHaveURL(/\/$/);
+}
+
 /// A trainer on a laptop (1280×800) and an athlete on a phone (Pixel 5),
 /// each in their own browser context, watched like `page` is.
 export async function trainerAndAthlete(

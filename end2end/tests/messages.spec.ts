@@ -65,3 +65,112 @@ test("messages go both ways live, a quick reply is one tap, and a message sent o
   problems.splice(0, problems.length, ...problems.filter((p) => !expected(p)));
   await close();
 });
+
+test("'typing…' shows on the other side at the first key, goes when the message lands or a few seconds after the last key, and never about someone whose link is down", async ({ browser, baseURL, problems }) => {
+  const { trainer, athlete, phone, close } = await trainerAndAthlete(browser, baseURL, problems);
+  const coach = named("Tara Typist");
+  const runner = named("Adam Athlete");
+  const id = await joinedSession(trainer, athlete, coach, runner);
+  await expect(trainer.getByTestId("presence")).toHaveText(`${runner} is here`);
+  await expect(athlete.getByTestId("presence")).toHaveText(`${coach} is here`);
+  const box = (page: typeof trainer) => page.getByTestId("thread").getByLabel("Message", { exact: true });
+  const typingOn = (page: typeof trainer) => page.getByTestId("thread").getByTestId("typing");
+  const shows = (page: typeof trainer, text: string, timeout = 2500) =>
+    page.waitForFunction((t) => document.querySelector("[data-testid=typing]")?.textContent === t, text, { polling: "raf", timeout });
+  await expect(typingOn(trainer)).toHaveText("");
+
+  // The first key on the phone: the laptop says so at once.
+  let started = Date.now();
+  await box(athlete).press("R");
+  await shows(trainer, `${runner} is typing…`);
+  console.log(`typing to indicator: ${Date.now() - started} ms`);
+  // Never on the typist's own page.
+  await expect(typingOn(athlete)).toHaveText("");
+
+  // Sent: the message is on the laptop and the indicator gone, in the
+  // same moment.
+  await box(athlete).pressSequentially("eady");
+  await athlete.getByTestId("thread").getByRole("button", { name: "Send", exact: true }).click();
+  const landed = await trainer.waitForFunction(
+    () => {
+      if (document.querySelectorAll("[data-testid=thread] [data-testid=message]").length < 1) return null;
+      return document.querySelector("[data-testid=typing]")?.textContent ?? "";
+    },
+    null,
+    { polling: "raf" },
+  );
+  expect(await landed.jsonValue(), "no 'typing…' once the message is there").toBe("");
+
+  // One key, then nothing: gone a few seconds later.
+  await box(trainer).press("O");
+  await shows(athlete, `${coach} is typing…`);
+  started = Date.now();
+  await shows(athlete, "", 5000);
+  console.log(`typing indicator gone after the last key: ${Date.now() - started} ms`);
+
+  // The phone types, then loses its network: the laptop stops saying it
+  // is typing when the phone's link is gone, not when a timer runs out.
+  await box(athlete).press("K");
+  await shows(trainer, `${runner} is typing…`);
+  await phone.setOffline(true);
+  const whenAway = await trainer.waitForFunction(
+    (away) => {
+      if (document.querySelector("[data-testid=presence]")?.textContent !== away) return null;
+      return document.querySelector("[data-testid=typing]")?.textContent ?? "";
+    },
+    `${runner} is away`,
+    { polling: "raf", timeout: 10000 },
+  );
+  expect(await whenAway.jsonValue(), "no 'typing…' about someone away").toBe("");
+  await phone.setOffline(false);
+  await expect(athlete.getByTestId("live-status")).toHaveText("Live", { timeout: 15000 });
+  // What was typed is still in the boxes.
+  await expect(box(athlete)).toHaveValue("K");
+  await expect(box(trainer)).toHaveValue("O");
+  const kinds = await eventKinds(trainer, id);
+  expect(kinds.filter((k) => k === "message-sent")).toHaveLength(1);
+  problems.splice(0, problems.length, ...problems.filter((p) => !/ERR_INTERNET_DISCONNECTED/.test(p)));
+  await close();
+});
+
+test("a long thread shows the newest 50; 'Show older messages' puts the rest above without moving what is on screen, each once", async ({ browser, baseURL, problems }) => {
+  const { trainer, athlete, close } = await trainerAndAthlete(browser, baseURL, problems);
+  const id = await joinedSession(trainer, athlete, named("Lena Long"), named("Otto Older"));
+  // 60 messages from the trainer while the phone watches.
+  const write = (from: number, to: number) =>
+    trainer.evaluate(
+      async ([id, from, to]) => {
+        for (let n = from; n <= to; n++) {
+          const body = new URLSearchParams({ session_id: String(id), body: `note ${n}` });
+          const response = await fetch("/api/messages/send", { method: "POST", body });
+          if (!response.ok) throw new Error(`message ${n}: ${response.status}`);
+        }
+      },
+      [Number(id), from, to],
+    );
+  await write(1, 60);
+  const bodies = athlete.locator("[data-testid=thread] .message-body");
+  await expect(bodies).toHaveCount(50);
+  await expect(bodies.first()).toHaveText("note 11");
+  const older = athlete.getByTestId("show-older");
+  await older.scrollIntoViewIfNeeded();
+  const note11 = bodies.filter({ hasText: /^note 11$/ });
+  const before = (await note11.boundingBox())!;
+  await older.click();
+  await expect(bodies).toHaveCount(60);
+  const after = (await note11.boundingBox())!;
+  console.log(`'Show older messages': the message on screen moved ${Math.round(after.y - before.y)} px`);
+  expect(Math.abs(after.y - before.y), "what was on screen stays where it was").toBeLessThan(2);
+  // Ten were older: nothing before them, so no more button.
+  await expect(older).toHaveCount(0);
+  const expected = Array.from({ length: 60 }, (_, i) => `note ${i + 1}`);
+  expect(await bodies.allTextContents()).toEqual(expected);
+  // New messages keep coming in below; nothing shown goes.
+  await write(61, 62);
+  await expect(bodies).toHaveCount(62);
+  expect(await bodies.allTextContents()).toEqual([...expected, "note 61", "note 62"]);
+  // The history has the whole thread.
+  await athlete.goto(`/sessions/${id}/history`);
+  await expect(athlete.getByTestId("history-message")).toHaveCount(62);
+  await close();
+});

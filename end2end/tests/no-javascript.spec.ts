@@ -1,4 +1,4 @@
-import { test, expect, hydrated, register, named, fillExercise, uniqueEmail, password, watch } from "./fixtures";
+import { test, expect, hydrated, register, logOut, named, fillExercise, uniqueEmail, password, watch } from "./fixtures";
 
 test("without JavaScript an athlete starts a session, sees the release after a reload and completes the round", async ({ browser, baseURL, problems }) => {
   const laptop = await browser.newContext({ baseURL, viewport: { width: 1280, height: 800 } });
@@ -93,8 +93,7 @@ test("a third person opening the session gets the 403 page and never a live conn
   const trainerPage = await owner.newPage();
   watch(trainerPage, "trainer", problems);
   await register(trainerPage, coach, "trainer");
-  await trainerPage.getByRole("button", { name: "Log out" }).click();
-  await expect(trainerPage).toHaveURL(/\/$/);
+  await logOut(trainerPage);
   await register(athlete, named("Ann Owner"), "athlete");
   await athlete.getByLabel("Trainer").selectOption({ label: coach });
   await athlete.getByRole("button", { name: "Start session" }).click();

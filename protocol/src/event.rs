@@ -231,11 +231,35 @@ pub enum SessionEvent {
         /// When (ms since the epoch).
         sent_at: i64,
     },
+    /// One side had the other side's messages on screen, up to this one
+    /// (a read receipt: never for an earlier message than the last one).
+    MessagesRead {
+        /// Who read them.
+        by: Side,
+        /// The newest message of the other side they read.
+        message_id: i64,
+        /// When (ms since the epoch).
+        read_at: i64,
+    },
+    /// The athlete had a released round on screen, at this revision (a
+    /// receipt: never for an earlier revision than the last one).
+    RoundOpened {
+        /// Always the athlete.
+        by: Side,
+        /// The round's id.
+        round_id: i64,
+        /// Its number.
+        number: i64,
+        /// The revision they saw.
+        revision: i64,
+        /// When (ms since the epoch).
+        opened_at: i64,
+    },
 }
 
 impl SessionEvent {
     /// Every kind, in the order the protocol document lists them.
-    pub const KINDS: [&'static str; 13] = [
+    pub const KINDS: [&'static str; 15] = [
         "session-started",
         "session-joined",
         "round-updated",
@@ -249,6 +273,8 @@ impl SessionEvent {
         "session-completed",
         "session-cancelled",
         "message-sent",
+        "messages-read",
+        "round-opened",
     ];
 
     /// The `kind` on the wire and in the log.
@@ -267,6 +293,8 @@ impl SessionEvent {
             SessionEvent::SessionCompleted { .. } => "session-completed",
             SessionEvent::SessionCancelled { .. } => "session-cancelled",
             SessionEvent::MessageSent { .. } => "message-sent",
+            SessionEvent::MessagesRead { .. } => "messages-read",
+            SessionEvent::RoundOpened { .. } => "round-opened",
         }
     }
 
@@ -285,7 +313,9 @@ impl SessionEvent {
             | SessionEvent::RoundCompleted { by, .. }
             | SessionEvent::SessionCompleted { by, .. }
             | SessionEvent::SessionCancelled { by, .. }
-            | SessionEvent::MessageSent { by, .. } => *by,
+            | SessionEvent::MessageSent { by, .. }
+            | SessionEvent::MessagesRead { by, .. }
+            | SessionEvent::RoundOpened { by, .. } => *by,
         }
     }
 
@@ -462,6 +492,18 @@ mod tests {
                 message_id: 5,
                 body: "Drop to 90 kg for the last set".into(),
                 sent_at: 1_795_400_006_000,
+            },
+            MessagesRead {
+                by: Side::Athlete,
+                message_id: 5,
+                read_at: 1_795_400_006_500,
+            },
+            RoundOpened {
+                by: Side::Athlete,
+                round_id,
+                number,
+                revision: 2,
+                opened_at: 1_795_400_007_000,
             },
         ]
     }

@@ -2,7 +2,7 @@
 //! the browser (which reads them). `docs/live-protocol.md` documents them
 //! for other clients.
 
-use crate::{view::SessionView, SessionEvent};
+use crate::{view::SessionView, SessionEvent, Side};
 use serde::{Deserialize, Serialize};
 
 /// Version of the wire protocol; sent in the `hello` frame.
@@ -93,6 +93,18 @@ pub enum Frame {
     /// connection that made the call: what `POST <path>` would have
     /// answered over HTTP.
     Answer(Answer),
+    /// The other side is writing a message: relayed from their `typing`
+    /// frame (at most one per second per connection), never logged, never
+    /// replayed. A client shows it for a few seconds, and not after a
+    /// message of theirs sent at or after `at`.
+    Typing {
+        /// The session.
+        session_id: i64,
+        /// Who is typing.
+        by: Side,
+        /// When the server relayed it, milliseconds since the Unix epoch.
+        at: i64,
+    },
     /// Who is connected to the session now (not logged, no seq).
     Presence {
         /// The session.
@@ -132,6 +144,11 @@ pub enum ClientFrame {
         /// Its form.
         body: String,
     },
+    /// "I am writing a message" (sent on input in the message box, at most
+    /// about once a second): the server relays it to the session's other
+    /// side as [`Frame::Typing`], at most once per second per connection,
+    /// and writes nothing. Ignored on the dashboard socket.
+    Typing,
 }
 
 /// What a [`ClientFrame::Call`] was answered.
@@ -224,6 +241,17 @@ mod tests {
         assert_eq!(pong, serde_json::json!({"type": "pong", "id": 3, "at": 9}));
         let ping: ClientFrame = serde_json::from_str(r#"{"type":"ping","id":42}"#).unwrap();
         assert_eq!(ping, ClientFrame::Ping { id: 42 });
+        let typing: ClientFrame = serde_json::from_str(r#"{"type":"typing"}"#).unwrap();
+        assert_eq!(typing, ClientFrame::Typing);
+        let relayed = Frame::Typing {
+            session_id: 7,
+            by: Side::Athlete,
+            at: 9,
+        };
+        assert_eq!(
+            serde_json::to_value(relayed).unwrap(),
+            serde_json::json!({"type": "typing", "session_id": 7, "by": "athlete", "at": 9})
+        );
         // A hello from an older server (no heartbeat_ms) still reads.
         let hello: Frame =
             serde_json::from_str(r#"{"type":"hello","version":1,"session_id":1,"last_seq":0}"#)

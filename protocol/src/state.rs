@@ -8,7 +8,8 @@
 use crate::{
     live::LiveEvent,
     view::{
-        LoadUnit, LoggedSet, Message, PainReport, Round, SessionStatus, SessionView, MESSAGES_SHOWN,
+        LoadUnit, LoggedSet, Message, Opened, PainReport, Read, Round, SessionStatus, SessionView,
+        MESSAGES_SHOWN,
     },
     RoundStatus, SessionEvent,
 };
@@ -186,6 +187,35 @@ impl SessionView {
                     self.messages.drain(..over);
                 }
             }
+            SessionEvent::MessagesRead {
+                by,
+                message_id,
+                read_at,
+            } => {
+                // Never backwards.
+                let read = self.reads.of_mut(*by);
+                if read.is_none_or(|r| r.message_id < *message_id) {
+                    *read = Some(Read {
+                        message_id: *message_id,
+                        at: *read_at,
+                    });
+                }
+            }
+            SessionEvent::RoundOpened {
+                round_id,
+                revision,
+                opened_at,
+                ..
+            } => {
+                if let Some(round) = self.rounds.iter_mut().find(|r| r.id == *round_id) {
+                    if round.opened.is_none_or(|o| o.revision < *revision) {
+                        round.opened = Some(Opened {
+                            revision: *revision,
+                            at: *opened_at,
+                        });
+                    }
+                }
+            }
             SessionEvent::PainAcknowledged {
                 report_id,
                 acknowledged_at,
@@ -250,6 +280,7 @@ impl SessionView {
                         exercises: Vec::new(),
                         feedback: Vec::new(),
                         sets: Vec::new(),
+                        opened: None,
                     },
                 );
                 at
@@ -285,6 +316,7 @@ mod tests {
             now: 0,
             pain: Vec::new(),
             messages: Vec::new(),
+            reads: Default::default(),
         }
     }
 
@@ -518,5 +550,86 @@ mod tests {
             "as a snapshot holds"
         );
         assert_eq!(athlete.messages[0].id, 100, "the oldest went first");
+    }
+
+    #[test]
+    fn receipts_never_go_backwards_and_count_what_is_unread() {
+        let mut trainer = view(Side::Trainer);
+        let from_athlete = |seq, id| {
+            live(
+                seq,
+                SessionEvent::MessageSent {
+                    by: Side::Athlete,
+                    message_id: id,
+                    body: format!("message {id}"),
+                    sent_at: 100 + id,
+                },
+            )
+        };
+        let read = |seq, by, id| {
+            live(
+                seq,
+                SessionEvent::MessagesRead {
+                    by,
+                    message_id: id,
+                    read_at: 1_000 + seq,
+                },
+            )
+        };
+        trainer.apply(&from_athlete(3, 10));
+        trainer.apply(&from_athlete(4, 11));
+        assert_eq!(trainer.unread(), 2);
+        trainer.apply(&read(5, Side::Trainer, 10));
+        assert_eq!(trainer.unread(), 1);
+        // An older receipt arriving late changes nothing.
+        trainer.apply(&read(6, Side::Trainer, 11));
+        trainer.apply(&read(7, Side::Trainer, 10));
+        assert_eq!(
+            trainer.reads.trainer,
+            Some(Read {
+                message_id: 11,
+                at: 1_006
+            })
+        );
+        assert_eq!(trainer.unread(), 0);
+        // The athlete's receipt is theirs: the trainer's count is its own.
+        trainer.apply(&read(8, Side::Athlete, 3));
+        assert_eq!(trainer.reads.athlete.map(|r| r.message_id), Some(3));
+
+        trainer.apply(&live(9, round(RoundStatus::Released, 31, 1)));
+        let opened = |seq, revision| {
+            live(
+                seq,
+                SessionEvent::RoundOpened {
+                    by: Side::Athlete,
+                    round_id: 31,
+                    number: 1,
+                    revision,
+                    opened_at: 2_000 + seq,
+                },
+            )
+        };
+        trainer.apply(&opened(10, 2));
+        trainer.apply(&opened(11, 1));
+        assert_eq!(
+            trainer.rounds[0].opened,
+            Some(Opened {
+                revision: 2,
+                at: 2_010
+            }),
+            "revision 1 after revision 2 changes nothing"
+        );
+        // A receipt for a round the view does not have is harmless.
+        trainer.apply(&live(
+            12,
+            SessionEvent::RoundOpened {
+                by: Side::Athlete,
+                round_id: 99,
+                number: 9,
+                revision: 1,
+                opened_at: 1,
+            },
+        ));
+        assert_eq!(trainer.rounds.len(), 1);
     }
 }

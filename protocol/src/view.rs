@@ -258,6 +258,19 @@ pub struct Round {
     /// The sets logged so far, by exercise then set.
     #[serde(default)]
     pub sets: Vec<LoggedSet>,
+    /// The newest revision the athlete had on screen, and when (a
+    /// receipt; `None` until they open it).
+    #[serde(default)]
+    pub opened: Option<Opened>,
+}
+
+/// A receipt for a round: the revision the athlete saw, and when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Opened {
+    /// The round's revision then.
+    pub revision: i64,
+    /// When (ms since the epoch).
+    pub at: i64,
 }
 
 /// A session's header facts, for lists and for the session pages.
@@ -304,6 +317,46 @@ pub struct SessionView {
     /// most when read; the live channel adds each new one), oldest first.
     #[serde(default)]
     pub messages: Vec<Message>,
+    /// How far each side has read the other's messages (read receipts).
+    #[serde(default)]
+    pub reads: Reads,
+}
+
+/// Each side's newest read receipt for the other side's messages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reads {
+    /// The athlete's (of the trainer's messages).
+    pub athlete: Option<Read>,
+    /// The trainer's (of the athlete's messages).
+    pub trainer: Option<Read>,
+}
+
+impl Reads {
+    /// `side`'s receipt.
+    pub fn of(&self, side: Side) -> Option<Read> {
+        match side {
+            Side::Athlete => self.athlete,
+            Side::Trainer => self.trainer,
+        }
+    }
+
+    /// `side`'s receipt, to change.
+    pub fn of_mut(&mut self, side: Side) -> &mut Option<Read> {
+        match side {
+            Side::Athlete => &mut self.athlete,
+            Side::Trainer => &mut self.trainer,
+        }
+    }
+}
+
+/// A read receipt: the other side's messages up to this one were on the
+/// reader's screen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Read {
+    /// The newest of them.
+    pub message_id: i64,
+    /// When (ms since the epoch).
+    pub at: i64,
 }
 
 /// How many of a session's newest messages a snapshot carries.
@@ -323,6 +376,16 @@ pub struct Message {
 }
 
 impl SessionView {
+    /// Messages of the other side the viewer has not read yet (of those
+    /// in the view).
+    pub fn unread(&self) -> usize {
+        let read = self.reads.of(self.viewer).map_or(0, |r| r.message_id);
+        self.messages
+            .iter()
+            .filter(|m| m.by != self.viewer && m.id > read)
+            .count()
+    }
+
     /// Pain reports the trainer has not acknowledged yet.
     pub fn unacknowledged_pain(&self) -> impl Iterator<Item = &PainReport> {
         self.pain.iter().filter(|p| p.acknowledged_at.is_none())

@@ -47,4 +47,15 @@ mutation! {
         feedback: Vec<FeedbackInput>,
         idempotency_key: String,
     ) -> bool as CompleteRound in session_id;
+
+    /// A receipt: the athlete had `revision` of the released (or completed)
+    /// round on screen (the trainer sees "Andy opened round 3 at 14:05").
+    /// One for an earlier revision than the newest so far, or the same
+    /// again, changes nothing. Answers whether it was new.
+    #[server(endpoint = "rounds/opened")]
+    pub async fn open_round(
+        session_id: i64,
+        round_id: i64,
+        revision: i64,
+    ) -> bool as OpenRound in session_id;
 }

@@ -37,6 +37,7 @@ where
 pub(crate) fn prescription(round: &Round) -> Round {
     Round {
         sets: Vec::new(),
+        opened: None,
         feedback: Vec::new(),
         ..round.clone()
     }

@@ -467,7 +467,7 @@ pub fn RestTimer(round: Round, now: i64, #[prop(optional)] vibrate: bool) -> imp
 }
 
 /// A short vibration, where the device has one and allows it.
-fn buzz() {
+pub(crate) fn buzz() {
     #[cfg(feature = "hydrate")]
     if let Some(window) = web_sys::window() {
         let _ = window.navigator().vibrate_with_duration(400);

@@ -45,6 +45,8 @@ const READS: &[&str] = &[
     "/api/sessions/view",
     "/api/dashboard",
     "/api/exercises/names",
+    "/api/messages/older",
+    "/api/messages/all",
     "/api/me",
 ];
 

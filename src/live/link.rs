@@ -19,7 +19,7 @@
 
 use super::{
     machine::{Do, Env, Machine, Route},
-    LinkStatus,
+    LinkStatus, TYPING_EVERY_MS, TYPING_SHOWN_MS,
 };
 use crate::model::{
     live::{Answer, ClientFrame, Frame},
@@ -81,6 +81,9 @@ pub(super) struct Outputs {
     pub changes: WriteSignal<u32>,
     pub last_update: WriteSignal<Option<f64>>,
     pub view: RwSignal<Option<SessionView>>,
+    /// When the other side last typed (the server's `at`), for
+    /// [`TYPING_SHOWN_MS`] after it arrived.
+    pub typing: RwSignal<Option<i64>>,
 }
 
 struct Link {
@@ -95,6 +98,8 @@ struct Link {
     /// Closed connections whose callbacks are freed on the next tick.
     retired: Vec<Conn>,
     next_call: u64,
+    /// When this page last sent a `typing` frame (ms since the epoch).
+    typing_sent: f64,
     retry_timer: Option<i32>,
     watchdog: Option<i32>,
     out: Outputs,
@@ -129,6 +134,23 @@ pub(super) fn call(path: &str, body: &str) -> Option<oneshot::Receiver<Answer>> 
         l.next_call += 1;
         Some(waiting)
     })
+}
+
+/// The user is writing a message: a `typing` frame goes over the page's
+/// Live WebSocket, unless one went less than [`TYPING_EVERY_MS`] ago (or
+/// there is no Live WebSocket: then the other side is not told).
+pub(super) fn typed() {
+    let now = js_sys::Date::now();
+    newest_live(|l, live| {
+        if now - l.typing_sent < TYPING_EVERY_MS {
+            return Some(());
+        }
+        let socket = l.conns.iter().find(|c| c.id == live)?.socket.as_ref()?;
+        let text = serde_json::to_string(&ClientFrame::Typing).ok()?;
+        socket.send_with_str(&text).ok()?;
+        l.typing_sent = now;
+        Some(())
+    });
 }
 
 /// Whether [`call`] would go over a live connection now.
@@ -192,7 +214,11 @@ fn run(link: &Shared, doing: Vec<Do>) {
                 }
             }
             Do::Status(status) => link.borrow().out.status.set(status),
-            Do::ForgetPresence => link.borrow().out.presence.set(None),
+            Do::ForgetPresence => {
+                let l = link.borrow();
+                l.out.presence.set(None);
+                l.out.typing.set(None);
+            }
             Do::Refetch => link.borrow().out.changes.update(|n| *n += 1),
             Do::Ping { conn, id } => {
                 let text = serde_json::to_string(&ClientFrame::Ping { id }).unwrap_or_default();
@@ -251,6 +277,7 @@ pub(super) fn start(session_id: Option<i64>, side: Side, probes: RwSignal<u32>, 
         conns: Vec::new(),
         retired: Vec::new(),
         next_call: 0,
+        typing_sent: 0.0,
         retry_timer: None,
         watchdog: None,
         out,
@@ -414,6 +441,7 @@ fn open(link: &Shared, id: u32, sse: bool) {
             "event",
             "reset",
             "presence",
+            "typing",
             "heartbeat",
             "pong",
         ] {
@@ -519,6 +547,34 @@ fn received(link: &Shared, conn: u32, frame: Frame) {
             let l = link.borrow();
             if l.machine.is_live_conn(conn) {
                 l.out.presence.set(Some((athlete, trainer)));
+                // Never "typing…" about someone whose link is down.
+                let other_here = match l.side {
+                    Side::Athlete => trainer,
+                    Side::Trainer => athlete,
+                };
+                if !other_here {
+                    l.out.typing.set(None);
+                }
+            }
+        }
+        Frame::Typing { by, at, .. } => {
+            let l = link.borrow();
+            if by == l.side || !l.machine.is_live_conn(conn) {
+                return;
+            }
+            l.out.typing.set(Some(at));
+            // Gone a while after the last one, unless another came.
+            let typing = l.out.typing;
+            let clear = Closure::once_into_js(move || {
+                if typing.get_untracked() == Some(at) {
+                    typing.set(None);
+                }
+            });
+            if let Some(window) = web_sys::window() {
+                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                    clear.unchecked_ref(),
+                    TYPING_SHOWN_MS as i32,
+                );
             }
         }
         // Dashboards: events may have been missed; refetch the lists. (A
@@ -563,5 +619,10 @@ fn received(link: &Shared, conn: u32, frame: Frame) {
 
 /// Two views of the same state: equal but for the server's clock reading.
 fn same_state(a: &SessionView, b: &SessionView) -> bool {
-    a.summary == b.summary && a.viewer == b.viewer && a.rounds == b.rounds && a.pain == b.pain
+    a.summary == b.summary
+        && a.viewer == b.viewer
+        && a.rounds == b.rounds
+        && a.pain == b.pain
+        && a.messages == b.messages
+        && a.reads == b.reads
 }

@@ -31,6 +31,11 @@ pub const REQUEST_FAILED_EVENT: &str = "spotter-request-failed";
 pub const BACKOFF_BASE_MS: f64 = 500.0;
 /// Largest reconnect delay, milliseconds.
 pub const BACKOFF_CAP_MS: f64 = 30_000.0;
+/// A page sends at most one `typing` frame per this many ms.
+pub const TYPING_EVERY_MS: f64 = 1_000.0;
+/// How long "… is typing" shows after the other side's last `typing`.
+pub const TYPING_SHOWN_MS: f64 = 3_000.0;
+
 /// WebSocket failures in a row before trying Server-Sent Events.
 pub const WEBSOCKET_TRIES_BEFORE_SSE: u32 = 4;
 
@@ -90,6 +95,9 @@ pub struct Live {
     /// Set by the page while something it sent failed on the network and
     /// waits in its outbox: the indicator then says "Sending…", not Live.
     pub unsent: RwSignal<bool>,
+    /// Session pages: when the other side last typed in the message box
+    /// (the server's clock), for [`TYPING_SHOWN_MS`] after it arrived.
+    pub typing: RwSignal<Option<i64>>,
     probes: RwSignal<u32>,
 }
 
@@ -114,6 +122,29 @@ impl Live {
         if newer {
             self.view.set(Some(fetched));
         }
+    }
+
+    /// Whether to show that the other side is typing: they typed a moment
+    /// ago, after their newest message, they are here, and this page's
+    /// link is Live (a page that is not Live cannot know).
+    pub fn other_typing(&self) -> bool {
+        let Some(at) = self.typing.get() else {
+            return false;
+        };
+        let viewer = self.view.with(|v| v.as_ref().map(|v| v.viewer));
+        let Some(viewer) = viewer else {
+            return false;
+        };
+        let present = match (self.presence.get(), viewer) {
+            (Some((_, trainer)), Side::Athlete) => trainer,
+            (Some((athlete, _)), Side::Trainer) => athlete,
+            (None, _) => false,
+        };
+        let sent_since = self.view.with(|v| {
+            v.as_ref()
+                .is_some_and(|v| v.messages.iter().any(|m| m.by != viewer && m.sent_at >= at))
+        });
+        present && !sent_since && self.status.get() == LinkStatus::Live
     }
 
     /// Checks that the link is really alive (a ping that must be answered
@@ -159,6 +190,7 @@ fn follow(session_id: Option<i64>, side: Side) -> Live {
     let view = RwSignal::new(None::<SessionView>);
     let probes = RwSignal::new(0u32);
     let unsent = RwSignal::new(false);
+    let typing = RwSignal::new(None::<i64>);
     #[cfg(feature = "hydrate")]
     link::start(
         session_id,
@@ -170,6 +202,7 @@ fn follow(session_id: Option<i64>, side: Side) -> Live {
             changes: set_changes,
             last_update: set_last_update,
             view,
+            typing,
         },
     );
     #[cfg(not(feature = "hydrate"))]
@@ -188,8 +221,17 @@ fn follow(session_id: Option<i64>, side: Side) -> Live {
         last_update,
         view,
         unsent,
+        typing,
         probes,
     }
+}
+
+/// The user is writing a message: tells the session's other side (a
+/// `typing` frame over the page's Live WebSocket, at most one per
+/// [`TYPING_EVERY_MS`]; nothing without one).
+pub fn typed() {
+    #[cfg(feature = "hydrate")]
+    link::typed();
 }
 
 /// Follows session `session_id` as `side` for as long as the calling

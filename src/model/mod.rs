@@ -52,7 +52,8 @@ pub use read::{Dashboard, TrainerChoice};
 pub use sets::{sets_to_log, validate_set, LastDone, SetInput, SetValues, SET_FIELDS};
 pub use spotter_protocol::view::{
     format_number, format_seconds, sets_and_reps, Exercise, Feedback, LoadUnit, LoggedSet, Message,
-    PainReport, Round, SessionStatus, SessionSummary, SessionView, MESSAGES_SHOWN,
+    Opened, PainReport, Read, Reads, Round, SessionStatus, SessionSummary, SessionView,
+    MESSAGES_SHOWN,
 };
 pub use spotter_protocol::{event, live, state, RoundStatus, SessionEvent, Side};
 pub use validation::{checkbox, validate_reason};

@@ -3,6 +3,7 @@
 
 use super::SessionSummary;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The dashboard's lists.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -15,6 +16,10 @@ pub struct Dashboard {
     pub past: Vec<SessionSummary>,
     /// Trainers the athlete can start a session with (athletes only).
     pub trainers: Vec<TrainerChoice>,
+    /// Messages of the other side this user has not read yet, by open
+    /// session (none: not listed).
+    #[serde(default)]
+    pub unread: BTreeMap<i64, u32>,
 }
 
 /// A trainer in the athlete's "start a session" picker.

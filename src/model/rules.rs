@@ -249,6 +249,17 @@ pub fn acknowledge_pain(acknowledged: bool) -> Verdict {
     }
 }
 
+/// A receipt (messages read up to `new`, a round's revision `new` opened)
+/// when the newest one so far is `newest`: only a newer one is kept, so a
+/// receipt never goes backwards, and the same one again changes nothing.
+pub fn receipt(newest: Option<i64>, new: i64) -> Verdict {
+    if newest.is_some_and(|newest| newest >= new) {
+        Verdict::AlreadyDone
+    } else {
+        Verdict::Proceed
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -293,6 +293,7 @@ mod tests {
             exercises,
             feedback: Vec::new(),
             sets: Vec::new(),
+            opened: None,
         }
     }
 

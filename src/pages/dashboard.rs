@@ -12,6 +12,7 @@ use crate::{
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
+use std::collections::BTreeMap;
 
 /// The dashboard.
 #[component]
@@ -129,8 +130,8 @@ fn AthleteDashboard(dashboard: Dashboard, start: ServerAction<StartSession>) -> 
                 .into_any()
             }}
         </section>
-        <SessionList title="Waiting for your trainer" sessions=dashboard.waiting href=athlete_href testid="waiting"/>
-        <SessionList title="In progress" sessions=dashboard.active href=athlete_href testid="active"/>
+        <SessionList title="Waiting for your trainer" sessions=dashboard.waiting href=athlete_href testid="waiting" unread=dashboard.unread.clone()/>
+        <SessionList title="In progress" sessions=dashboard.active href=athlete_href testid="active" unread=dashboard.unread/>
         <SessionList title="Past sessions" sessions=dashboard.past href=history_href testid="past"/>
     }
 }
@@ -152,6 +153,7 @@ fn TrainerDashboard(dashboard: Dashboard, join: ServerAction<JoinSession>) -> im
                             .map(|s| view! {
                                 <li>
                                     <span>{format!("{} · started ", s.athlete_name)}<When ms=s.created_at/></span>
+                                    {unread_badge(dashboard.unread.get(&s.id).copied())}
                                     <ActionForm action=join attr:class="inline">
                                         <IdempotencyKey renew=crate::components::forms::successes(join.into())/>
                                         <input type="hidden" name="session_id" value=s.id/>
@@ -166,9 +168,20 @@ fn TrainerDashboard(dashboard: Dashboard, join: ServerAction<JoinSession>) -> im
                 .into_any()
             }}
         </section>
-        <SessionList title="In progress" sessions=dashboard.active href=trainer_href testid="active"/>
+        <SessionList title="In progress" sessions=dashboard.active href=trainer_href testid="active" unread=dashboard.unread/>
         <SessionList title="Past sessions" sessions=dashboard.past href=history_href testid="past"/>
     }
+}
+
+/// "2 unread" after a session with messages its user has not read.
+fn unread_badge(unread: Option<u32>) -> Option<impl IntoView> {
+    unread.filter(|n| *n > 0).map(|n| {
+        view! {
+            <span class="unread" data-testid="unread">
+                {format!("{n} unread message{}", if n == 1 { "" } else { "s" })}
+            </span>
+        }
+    })
 }
 
 fn athlete_href(s: &SessionSummary) -> String {
@@ -189,6 +202,7 @@ fn SessionList(
     sessions: Vec<SessionSummary>,
     href: fn(&SessionSummary) -> String,
     testid: &'static str,
+    #[prop(optional)] unread: BTreeMap<i64, u32>,
 ) -> impl IntoView {
     view! {
         <section class="card" data-testid=testid>
@@ -209,7 +223,8 @@ fn SessionList(
                                     if s.rounds_completed == 1 { "" } else { "s" },
                                 );
                                 let (link, at) = (href(s), s.created_at);
-                                view! { <li><A href=link>{who}<When ms=at/>{rest}</A></li> }
+                                let badge = unread_badge(unread.get(&s.id).copied());
+                                view! { <li><A href=link>{who}<When ms=at/>{rest}</A>{badge}</li> }
                             })
                             .collect_view()}
                     </ul>

@@ -4,7 +4,7 @@
 
 use crate::components::session_view::session_id_param;
 use crate::{
-    api::sessions::load_session,
+    api::{messages::whole_thread, sessions::load_session},
     components::{
         require_user::RequireUser,
         session::{CompletedRound, SessionError, SessionHeader},
@@ -20,12 +20,14 @@ use leptos_router::components::A;
 fn History() -> impl IntoView {
     let id = session_id_param();
     let session = Resource::new(move || id.get(), load_session);
+    // The view carries the newest messages only; the record has them all.
+    let thread = Resource::new(move || id.get(), whole_thread);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match session.await {
-                    Err(error) => view! { <SessionError error/> }.into_any(),
-                    Ok(view) => {
+                match (session.await, thread.await) {
+                    (Err(error), _) | (_, Err(error)) => view! { <SessionError error/> }.into_any(),
+                    (Ok(view), Ok(messages)) => {
                         let live_href = match view.viewer {
                             Side::Athlete => format!("/sessions/{}", view.summary.id),
                             Side::Trainer => format!("/sessions/{}/trainer", view.summary.id),
@@ -33,7 +35,7 @@ fn History() -> impl IntoView {
                         let ended = view.summary.status.has_ended();
                         let rounds: Vec<Round> = view.completed_rounds().cloned().collect();
                         let count = rounds.len();
-                        let record = in_time_order(rounds, view.messages.clone());
+                        let record = in_time_order(rounds, messages);
                         let name_of = {
                             let summary = view.summary.clone();
                             move |side: Side| match side {

@@ -23,6 +23,7 @@ use crate::{
         field::{scoped_id, Drafts, Field, IdempotencyKey, TextArea},
         live_indicator::LiveIndicator,
         messages::{MessageForm, MessageSending, Thread, MESSAGE_SCOPE},
+        receipts::{send_receipts, Unread},
         require_user::RequireUser,
         session::{
             CancelForm, CompletedRound, ExerciseList, SessionError, SessionHeader, UnderEach,
@@ -162,6 +163,8 @@ fn AthleteView(
         }
     });
     let messages = part(live, |v| v.messages.clone());
+    let seen = part(live, |v| v.reads.of(Side::Trainer));
+    send_receipts(live, session_id);
     let (messages_sent, set_messages_sent) = signal(0u32);
     Effect::new(move |_| {
         if let Some(Ok(Delivery::Sent)) = send.value().get() {
@@ -230,6 +233,7 @@ fn AthleteView(
     });
     view! {
         <div class="session athlete-session">
+            <Unread live vibrate=true/>
             {move || summary.get().map(|summary| view! { <SessionHeader summary viewer=Side::Athlete/> })}
             {move || view! { <PainStatus reports=pain.get().unwrap_or_default() trainer=trainer()/> }}
             <p class="live-status" role="status" aria-live="polite" data-testid="announcement">{announcement}</p>
@@ -255,7 +259,7 @@ fn AthleteView(
                 }
                 .into_any(),
             }}
-            <Thread messages=Signal::derive(move || messages.get().unwrap_or_default()) viewer=Side::Athlete other=Signal::derive(trainer)>
+            <Thread session_id messages=Signal::derive(move || messages.get().unwrap_or_default()) viewer=Side::Athlete other=Signal::derive(trainer) typing=Signal::derive(move || live.other_typing()) seen=Signal::derive(move || seen.get().flatten())>
                 {move || (!status.get().is_some_and(SessionStatus::has_ended)).then(|| view! { <MessageForm session_id sending quick_replies=true/> })}
             </Thread>
             <For
@@ -475,8 +479,17 @@ fn ReleasedRound(
             </form>
         })
     };
+    let revision = move || round.get().map(|round| round.revision);
+    // Without JavaScript, the receipt is this image, which only a browser
+    // that runs no scripts loads (server::beacon).
+    let beacon = move || {
+        revision().map(|revision| {
+            format!(r#"<img src="/sessions/{session_id}/rounds/{round_id}/opened/{revision}" alt="" width="1" height="1">"#)
+        })
+    };
     view! {
-        <section class="card round released-round" data-testid="released-round">
+        <section class="card round released-round" data-testid="released-round" data-openable-round="" data-round-id=round_id data-revision=revision>
+            <noscript inner_html=beacon></noscript>
             <h2>{title}</h2>
             {move || timer.get().flatten().map(|(round, now)| view! { <RestTimer round now vibrate=true/> })}
             <p class="form-error" role="alert" data-testid="set-error">{unplaced}</p>

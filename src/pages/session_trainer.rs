@@ -18,6 +18,7 @@ use crate::{
         field::Drafts,
         live_indicator::LiveIndicator,
         messages::{MessageForm, MessageSending, Thread},
+        receipts::{send_receipts, Unread},
         require_user::RequireUser,
         round_builder::{ExerciseNameList, RoundBuilder, NEW_ROUND_SCOPE},
         session::{
@@ -25,6 +26,7 @@ use crate::{
             WrongSide,
         },
         sets::{CurrentActivity, RestTimer, SetProgress},
+        when::When,
     },
     live::{use_session_live, Live},
     model::{exercise_field, ExerciseInput, LastDone, PainReport, Round, SessionStatus, Side},
@@ -143,6 +145,8 @@ fn TrainerView(live: Live, actions: TrainerActions) -> impl IntoView {
     let athlete = part(live, |v| v.summary.athlete_name.clone());
     let athlete = move || athlete.get().unwrap_or_default();
     let messages = part(live, |v| v.messages.clone());
+    let seen = part(live, |v| v.reads.of(Side::Athlete));
+    send_receipts(live, session_id);
     let message = actions.message;
     let sent = successes(message.into());
     let sending = MessageSending {
@@ -300,6 +304,7 @@ fn TrainerView(live: Live, actions: TrainerActions) -> impl IntoView {
     };
     view! {
         <div class="session trainer-session">
+            <Unread live/>
             {move || summary.get().map(|summary| view! { <SessionHeader summary viewer=Side::Trainer/> })}
             {move || {
                 let (reports, now) = pain.get().unwrap_or_default();
@@ -368,7 +373,7 @@ fn TrainerView(live: Live, actions: TrainerActions) -> impl IntoView {
                     })}
                 </section>
             </div>
-            <Thread messages=Signal::derive(move || messages.get().unwrap_or_default()) viewer=Side::Trainer other=Signal::derive(athlete)>
+            <Thread session_id messages=Signal::derive(move || messages.get().unwrap_or_default()) viewer=Side::Trainer other=Signal::derive(athlete) typing=Signal::derive(move || live.other_typing()) seen=Signal::derive(move || seen.get().flatten())>
                 {move || (!status().has_ended()).then(|| view! { <MessageForm session_id sending quick_replies=false/> })}
             </Thread>
             {move || (!status().has_ended()).then(|| view! { <CancelForm session_id action=actions.cancel/> })}
@@ -389,6 +394,31 @@ fn ReleasedRoundPanel(session_id: i64, live: Live, actions: TrainerActions) -> i
     });
     let logged = Signal::derive(move || logged.get().unwrap_or_default());
     let activity = part(live, |v| v.released_round().map(|r| (r.clone(), v.now)));
+    // Whether the athlete has had this round on screen, at which revision.
+    let opened = part(live, |v| {
+        v.released_round().map(|r| {
+            (
+                r.number,
+                r.revision,
+                r.opened,
+                v.summary.athlete_name.clone(),
+            )
+        })
+    });
+    let opened = move || {
+        let (number, revision, opened, athlete) = opened.get().flatten()?;
+        Some(match opened {
+            None => view! { <span>{format!("{athlete} has not opened round {number} yet")}</span> }.into_any(),
+            Some(o) if o.revision >= revision => view! {
+                <span>{format!("{athlete} opened round {number} at ")}<When ms=o.at/></span>
+            }
+            .into_any(),
+            Some(o) => view! {
+                <span>{format!("{athlete} opened round {number} at ")}<When ms=o.at/>", before your last change"</span>
+            }
+            .into_any(),
+        })
+    };
     view! {
         {move || round.get().map(|round| {
             let number = round.number;
@@ -399,6 +429,7 @@ fn ReleasedRoundPanel(session_id: i64, live: Live, actions: TrainerActions) -> i
             view! {
                 <section class="card round released-round" data-testid="released-round">
                     <h2>{format!("Round {number} is with the athlete{}", if round.is_final { " (final)" } else { "" })}</h2>
+                    <p class="opened" data-testid="opened">{opened}</p>
                     {move || activity.get().flatten().map(|(round, now)| view! {
                         <CurrentActivity round=round.clone() now/>
                         <RestTimer round now/>

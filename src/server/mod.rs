@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod beacon;
 pub mod config;
 pub mod connection;
 pub mod db;

@@ -1,7 +1,7 @@
 //! The whole HTTP surface: pages, server functions, live endpoints,
 //! health, static files, and the layers every request passes.
 
-use super::{auth, connection, edge, export, health, live, metrics, state::AppState};
+use super::{auth, beacon, connection, edge, export, health, live, metrics, state::AppState};
 use crate::app::{shell, App};
 use axum::{
     extract::DefaultBodyLimit,
@@ -79,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .merge(live::routes())
         .merge(health::routes())
         .merge(export::routes())
+        .merge(beacon::routes())
         .route(
             "/metrics",
             axum::routing::get(metrics::page).with_state(state.metrics.clone()),

@@ -767,6 +767,7 @@ impl TestApp {
             ("set_logs", "round_id, position, set_number"),
             ("pain_reports", "id"),
             ("messages", "id"),
+            ("receipts", "session_id, side, kind, item_id, revision"),
             ("session_events", "session_id, seq"),
         ] {
             let rows: Vec<(String,)> = sqlx::query_as(&format!(
@@ -864,6 +865,14 @@ fn row_text(table: &str) -> String {
             "updated_at",
         ],
         "messages" => &["id", "session_id", "side", "body", "sent_at"],
+        "receipts" => &[
+            "session_id",
+            "side",
+            "kind",
+            "item_id",
+            "revision",
+            "seen_at",
+        ],
         _ => &["session_id", "seq", "kind", "payload"],
     };
     columns

@@ -3,11 +3,11 @@
 //! goes on, every refusal names its field and changes nothing, what is
 //! written is stored and shown as text.
 
-use crate::helpers::{spawn_app, squat, Backend};
+use crate::helpers::{spawn_app, squat, Backend, Person, TestApp};
 use reqwest::{header, StatusCode};
 use spotter::{
     api::messages::SendMessage,
-    model::{Side, MESSAGES_SHOWN},
+    model::{Message, Side, MESSAGES_SHOWN},
 };
 
 crate::on_both_backends!(
@@ -16,6 +16,7 @@ crate::on_both_backends!(
     a_stranger_cannot_read_or_write_and_an_ended_thread_is_read_only,
     a_plain_form_post_sends_a_message_without_javascript,
     the_thread_exports_as_its_own_csv,
+    a_long_thread_pages_back_fifty_at_a_time_each_message_once,
 );
 
 /// `body` from `who` in `session`, with `key` (empty: none).
@@ -293,4 +294,108 @@ async fn the_thread_exports_as_its_own_csv(backend: Backend) {
         "{}",
         rows[0][0]
     );
+}
+
+/// `POST /api/messages/older` as `who`.
+async fn older(app: &TestApp, who: &Person, session: i64, before: &str) -> reqwest::Response {
+    app.call(
+        who,
+        "/api/messages/older",
+        &[("session_id", &session.to_string()), ("before", before)],
+    )
+    .await
+}
+
+async fn a_long_thread_pages_back_fifty_at_a_time_each_message_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (athlete, trainer, session) = app.active_session().await;
+    for n in 1..=120 {
+        let who = if n % 3 == 0 { &athlete } else { &trainer };
+        let response = app.send(who, message(session, &format!("m{n}"), "")).await;
+        assert_eq!(response.status(), StatusCode::OK, "message {n}");
+    }
+    // The page shows the newest 50; "Show older messages" twice brings the
+    // rest: 50, then 20 (fewer than 50: nothing before them).
+    let view = app.view_of(&athlete, session).await;
+    let mut pages = vec![view.messages.clone()];
+    loop {
+        let before = pages.last().unwrap()[0].id.to_string();
+        let response = older(&app, &athlete, session, &before).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let page: Vec<Message> = response.json().await.unwrap();
+        let last = page.len() < MESSAGES_SHOWN;
+        pages.push(page);
+        if last {
+            break;
+        }
+    }
+    let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [50, 50, 20]);
+    let bodies: Vec<String> = pages
+        .iter()
+        .rev()
+        .flatten()
+        .map(|m| m.body.clone())
+        .collect();
+    let expected: Vec<String> = (1..=120).map(|n| format!("m{n}")).collect();
+    assert_eq!(bodies, expected, "each message once, in order, no gap");
+    // The history's whole thread is the same 120.
+    let all = app
+        .call(
+            &trainer,
+            "/api/messages/all",
+            &[("session_id", &session.to_string())],
+        )
+        .await;
+    assert_eq!(all.status(), StatusCode::OK);
+    let all: Vec<Message> = all.json().await.unwrap();
+    assert_eq!(all.len(), 120);
+    assert_eq!(
+        all,
+        pages.iter().rev().flatten().cloned().collect::<Vec<_>>()
+    );
+    // Before the first message: nothing.
+    let first = all[0].id.to_string();
+    let none: Vec<Message> = older(&app, &athlete, session, &first)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+
+    // Refusals: a stranger (403), no such session (404), logged out (401),
+    // a letter where the id goes (422 naming the field).
+    let stranger = app.person("Sam Stranger", "athlete").await;
+    assert_eq!(
+        older(&app, &stranger, session, "1000").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        older(&app, &athlete, session + 1000, "1000").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let all = app
+        .call(
+            &stranger,
+            "/api/messages/all",
+            &[("session_id", &session.to_string())],
+        )
+        .await;
+    assert_eq!(all.status(), StatusCode::FORBIDDEN);
+    let logged_out = crate::helpers::new_client();
+    let response = app
+        .post_form(
+            &logged_out,
+            "/api/messages/older",
+            &[("session_id", &session.to_string()), ("before", "1000")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let error = app
+        .refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            older(&app, &athlete, session, "ten"),
+        )
+        .await;
+    assert!(error.for_field("before").is_some(), "{error:?}");
 }

@@ -547,3 +547,47 @@ async fn a_logout_on_one_instance_closes_that_logins_sockets_on_another() {
     })
     .await
 }
+
+#[tokio::test]
+async fn typing_on_one_instance_reaches_the_other_side_on_another() {
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    within_time(async {
+        let (url, _cleanup, pool) = database().await;
+        let a = Instance::start(&url, "a", &pool).await;
+        let b = Instance::start(&url, "b", &pool).await;
+        a.wait_ready(StatusCode::OK).await;
+        b.wait_ready(StatusCode::OK).await;
+        let (athlete, trainer, session) = a.app.active_session().await;
+        let mut athlete_on_b = listen(&b.app, &athlete, session, 2).await;
+        hello(&mut athlete_on_b).await;
+        let mut trainer_on_a = listen(&a.app, &trainer, session, 2).await;
+        hello(&mut trainer_on_a).await;
+        presence_becomes(&mut athlete_on_b, (true, true)).await;
+        let typed = tokio::time::Instant::now();
+        trainer_on_a
+            .send(Message::Text(r#"{"type":"typing"}"#.into()))
+            .await
+            .unwrap();
+        loop {
+            match next_frame(&mut athlete_on_b).await {
+                Frame::Typing { session_id, by, .. } => {
+                    assert_eq!((session_id, by), (session, spotter::model::Side::Trainer));
+                    break;
+                }
+                Frame::Presence { .. } => continue,
+                other => panic!("expected typing, got {other:?}"),
+            }
+        }
+        eprintln!(
+            "typing frame to the other side across instances: {} ms",
+            typed.elapsed().as_millis()
+        );
+        assert_eq!(
+            log(&pool, session).await.len(),
+            2,
+            "nothing logged by typing"
+        );
+    })
+    .await
+}

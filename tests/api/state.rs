@@ -352,6 +352,43 @@ async fn step(app: &TestApp, athlete: &Person, trainer: &Person, session: i64, r
             )
             .await;
         }
+        _ if rng.chance(50) => {
+            // Receipts, in any order: a message of the other side (an
+            // older one sometimes: changes nothing), or the round opened.
+            let (who, side) = if rng.chance(50) {
+                (athlete, Side::Athlete)
+            } else {
+                (trainer, Side::Trainer)
+            };
+            let theirs: Vec<i64> = view
+                .messages
+                .iter()
+                .filter(|m| m.by != side)
+                .map(|m| m.id)
+                .collect();
+            if !theirs.is_empty() {
+                let id = theirs[rng.below(theirs.len() as u64) as usize];
+                app.call(
+                    who,
+                    "/api/messages/read",
+                    &[("session_id", &s), ("message_id", &id.to_string())],
+                )
+                .await;
+            }
+            if let Some(r) = &released {
+                let revision = 1 + rng.below(r.revision.max(1) as u64);
+                app.call(
+                    athlete,
+                    "/api/rounds/opened",
+                    &[
+                        ("session_id", &s),
+                        ("round_id", &r.id.to_string()),
+                        ("revision", &revision.to_string()),
+                    ],
+                )
+                .await;
+            }
+        }
         _ => {
             if rng.chance(8) {
                 let who = if rng.chance(50) { athlete } else { trainer };
@@ -372,6 +409,7 @@ async fn step(app: &TestApp, athlete: &Person, trainer: &Person, session: i64, r
 /// gets there too.
 async fn random_sessions_converge_on_the_fresh_snapshot(backend: Backend) {
     let app = spawn_app(backend).await;
+    let mut all_kinds = std::collections::BTreeSet::new();
     for seed in [7u64, 1_234_567, 987_654_321_123] {
         let mut rng = Rng(seed);
         let athlete = app.person(&format!("Andy {seed}"), "athlete").await;
@@ -431,6 +469,18 @@ async fn random_sessions_converge_on_the_fresh_snapshot(backend: Backend) {
         }
         let kinds: Vec<&str> = pages[1].events.iter().map(LiveEvent::kind).collect();
         assert!(kinds.len() > 10, "seed {seed}: a real session ({kinds:?})");
+        all_kinds.extend(kinds);
+    }
+    for kind in [
+        "message-sent",
+        "messages-read",
+        "round-opened",
+        "set-logged",
+    ] {
+        assert!(
+            all_kinds.contains(kind),
+            "the mix has {kind}: {all_kinds:?}"
+        );
     }
 }
 

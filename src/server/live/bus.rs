@@ -12,6 +12,7 @@ use super::{
     listener::{self, ListenerStatus},
     notifier::Notifier,
     presence::Presences,
+    typing::Typists,
 };
 use crate::server::metrics;
 use crate::{
@@ -26,6 +27,7 @@ use tokio::{sync::broadcast, task::JoinHandle};
 pub struct Bus {
     hub: Hub,
     presences: Presences,
+    typists: Typists,
     /// PostgreSQL only: the listener feeding the hub.
     listener: Option<ListenerStatus>,
     /// PostgreSQL only: sends the hints the listeners wait for.
@@ -40,6 +42,7 @@ impl Bus {
         let hub = Hub::default();
         Bus {
             presences: Presences::new(hub.clone()),
+            typists: Typists::new(hub.clone()),
             hub,
             listener: None,
             notifier: None,
@@ -58,15 +61,14 @@ impl Bus {
         shutdown: Shutdown,
     ) -> Result<(Bus, Vec<JoinHandle<()>>), sqlx::Error> {
         let mut bus = Bus::local();
-        let (status, mut tasks) = listener::spawn(
-            db.clone(),
-            &bus.hub,
-            &bus.presences,
-            bus.logouts.clone(),
-            url,
-            retry,
-            shutdown,
-        )?;
+        let local = listener::Local {
+            db: db.clone(),
+            hub: bus.hub.clone(),
+            presences: bus.presences.clone(),
+            typists: bus.typists.clone(),
+            logouts: bus.logouts.clone(),
+        };
+        let (status, mut tasks) = listener::spawn(local, url, retry, shutdown)?;
         let started = tokio::time::Instant::now();
         while !status.connected() && started.elapsed() < Duration::from_secs(10) {
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -128,6 +130,11 @@ impl Bus {
     /// Who is connected, here and elsewhere.
     pub fn presences(&self) -> &Presences {
         &self.presences
+    }
+
+    /// Who is typing, told here and elsewhere.
+    pub fn typists(&self) -> &Typists {
+        &self.typists
     }
 
     /// The PostgreSQL listener's state (`None` on SQLite).

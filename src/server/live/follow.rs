@@ -247,6 +247,11 @@ async fn run(feed: Feed, follower: Follower, out: mpsc::Sender<SharedFrame>) -> 
             }
             shown = event.seq;
         }
+        // Typing is for the other side (a second tab of the typist's own
+        // side is not told either).
+        if matches!(frame.frame(), Frame::Typing { by, .. } if *by == side) {
+            continue;
+        }
         if out.send(frame).await.is_err() {
             return Ended::ClientGone;
         }

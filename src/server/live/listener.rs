@@ -20,11 +20,13 @@
 //! Presence crosses instances the same way, on a second channel: each
 //! instance announces its local connection counts per session when they
 //! change and repeats them every few seconds; reports that stop (an
-//! instance died) expire.
+//! instance died) expire. Typing goes on a third, as it happens (a lost
+//! one is only a missed hint).
 
 use super::{
     hub::Hub,
     presence::{LocalPresence, Presences},
+    typing::{TypingNotice, Typists},
 };
 use crate::server::metrics;
 use crate::{
@@ -49,6 +51,8 @@ pub const CHANNEL: &str = "spotter_events";
 pub const LOGOUT_CHANNEL: &str = "spotter_logout";
 /// The channel instances tell each other who is connected on.
 pub const PRESENCE_CHANNEL: &str = "spotter_presence";
+/// The channel instances relay typing on (payload: a [`TypingNotice`]).
+pub const TYPING_CHANNEL: &str = "spotter_typing";
 /// How often an instance repeats who is connected to it.
 const PRESENCE_REFRESH: Duration = Duration::from_secs(5);
 /// How long another instance's report holds unless repeated: an instance
@@ -121,25 +125,23 @@ struct NoticeEvent {
 }
 
 /// What the listener works with: the log (read on catch-up) and where it
-/// delivers (the local hub and presence).
+/// delivers (the local hub, presence, typing and logouts).
 #[derive(Clone)]
-struct Local {
-    db: Database,
-    hub: Hub,
-    presences: Presences,
-    logouts: tokio::sync::broadcast::Sender<std::sync::Arc<str>>,
+pub struct Local {
+    pub db: Database,
+    pub hub: Hub,
+    pub presences: Presences,
+    pub typists: Typists,
+    pub logouts: tokio::sync::broadcast::Sender<std::sync::Arc<str>>,
 }
 
-/// Starts the listener (feeding `hub`) and the presence exchange (for
-/// `presences`) on `db` (a
+/// Starts the listener (feeding `local`'s hub) and the presence and typing
+/// exchange (for its `presences` and `typists`) on its `db` (a
 /// PostgreSQL database at `url`); both end when `shutdown` is requested.
 /// `retry` is the first wait after a lost connection (it doubles up to 5 s
 /// while connecting fails).
 pub fn spawn(
-    db: Database,
-    hub: &Hub,
-    presences: &Presences,
-    logouts: tokio::sync::broadcast::Sender<std::sync::Arc<str>>,
+    local: Local,
     url: &str,
     retry: Duration,
     shutdown: Shutdown,
@@ -151,7 +153,7 @@ pub fn spawn(
         .max_connections(2)
         .acquire_timeout(Duration::from_secs(10))
         .connect_lazy_with(options.clone().application_name(APPLICATION_NAME));
-    // One more connection to send presence notifications on.
+    // One more connection to send presence and typing notifications on.
     let presence_pool = PgPoolOptions::new()
         .max_connections(1)
         .acquire_timeout(Duration::from_secs(10))
@@ -160,19 +162,16 @@ pub fn spawn(
     // Tells this instance's notifications about presence from the others'.
     let instance: u64 = rand::random();
     let (sink, changes) = tokio::sync::mpsc::unbounded_channel();
-    presences.send_changes_to(sink);
-    let local = Local {
-        db,
-        hub: hub.clone(),
-        presences: presences.clone(),
-        logouts,
-    };
+    local.presences.send_changes_to(sink);
+    let (sink, typing) = tokio::sync::mpsc::unbounded_channel();
+    local.typists.send_to(sink);
     let tasks = vec![
         tokio::spawn(shutdown.clone().or_stop(share_presence(
             local.presences.clone(),
             presence_pool,
             instance,
             changes,
+            typing,
         ))),
         tokio::spawn(shutdown.or_stop(run(local, pool, status.clone(), retry, instance))),
     ];
@@ -181,16 +180,32 @@ pub fn spawn(
 
 /// Sends local presence changes to the other instances, repeats all local
 /// presence every [`PRESENCE_REFRESH`] (so an instance that missed a change
-/// or just started learns it), and forgets reports not repeated in time.
+/// or just started learns it), and forgets reports not repeated in time;
+/// relays local typing as it comes.
 async fn share_presence(
     presences: Presences,
     pool: sqlx::PgPool,
     instance: u64,
     mut changes: tokio::sync::mpsc::UnboundedReceiver<LocalPresence>,
+    mut typing: tokio::sync::mpsc::UnboundedReceiver<TypingNotice>,
 ) {
     let mut refresh = tokio::time::interval(PRESENCE_REFRESH);
     loop {
         let batch = tokio::select! {
+            notice = typing.recv() => {
+                let Some(notice) = notice else { return };
+                let payload = serde_json::to_string(&TypingNotice { instance, ..notice }).unwrap_or_default();
+                // Best effort: a lost one is a missed hint.
+                if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(TYPING_CHANNEL)
+                    .bind(payload)
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::debug!(error = %e, "listener: could not relay typing");
+                }
+                continue;
+            }
             change = changes.recv() => match change {
                 Some(change) => vec![change],
                 None => return,
@@ -259,7 +274,7 @@ async fn listen(
     let mut listener = PgListener::connect_with(pool).await?;
     listener.eager_reconnect(false);
     listener
-        .listen_all([CHANNEL, PRESENCE_CHANNEL, LOGOUT_CHANNEL])
+        .listen_all([CHANNEL, PRESENCE_CHANNEL, LOGOUT_CHANNEL, TYPING_CHANNEL])
         .await?;
     // Ready only once caught up: LISTEN is active, so anything committed
     // from here on is notified; anything before is read from the log.
@@ -278,6 +293,14 @@ async fn listen(
         let payload = notification.payload();
         if notification.channel() == LOGOUT_CHANNEL {
             let _ = local.logouts.send(payload.into());
+            continue;
+        }
+        if notification.channel() == TYPING_CHANNEL {
+            match serde_json::from_str::<TypingNotice>(payload) {
+                Ok(notice) if notice.instance == instance => {}
+                Ok(notice) => local.typists.remote(notice),
+                Err(e) => tracing::warn!(error = %e, payload, "listener: unreadable typing"),
+            }
             continue;
         }
         if notification.channel() == PRESENCE_CHANNEL {

@@ -4,9 +4,10 @@
 //! |---|---|
 //! | [`bus`] | where committed events go: straight to the hub (SQLite), or through PostgreSQL's LISTEN/NOTIFY to every instance's hub |
 //! | [`notifier`] | PostgreSQL only: the hints about committed events, one `pg_notify` per wake-up, after the commit |
-//! | [`listener`] | PostgreSQL only: the LISTEN connection and the presence exchange between instances |
+//! | [`listener`] | PostgreSQL only: the LISTEN connection, and the presence and typing exchange between instances |
 //! | [`hub`] | local fan-out: a broadcast channel per followed session and per open dashboard |
 //! | [`presence`] | who is connected to each session, here and on other instances (reports expire) |
+//! | [`typing`] | "typing…": a client's frame relayed to the session (at most one a second per connection) and to other instances, never stored |
 //! | [`follow`] | replay from the log, then live frames: each event once, in seq order |
 //! | [`socket`] | the WebSocket transport (session and dashboard) |
 //! | [`calls`] | server functions called over a WebSocket, made into the app's router |
@@ -28,6 +29,7 @@ pub mod notifier;
 pub mod presence;
 pub mod socket;
 pub mod sse;
+pub mod typing;
 
 use super::{auth::CurrentUser, db::Database, shutdown::Shutdown};
 use crate::model::{Side, User};

@@ -9,6 +9,7 @@ use super::{
     calls::{Caller, Queue},
     follow::{follow, heartbeats, Ended, Feed, Follower},
     hub::SharedFrame,
+    typing::Relay,
     LiveContext, Since,
 };
 use crate::server::metrics::{self, Dropped, Open, Transport};
@@ -67,9 +68,16 @@ pub async fn session(
             snapshot: snapshot != 0,
         };
         let transport = Transport::WebSocket;
-        serve(socket, state, caller, ended, transport, move |out| {
-            follow(feed, follower, out)
-        })
+        let typing = Relay::new(state.bus.typists().clone(), session_id, side);
+        serve(
+            socket,
+            state,
+            caller,
+            ended,
+            transport,
+            Some(typing),
+            move |out| follow(feed, follower, out),
+        )
         .await;
         drop(presence);
     })
@@ -117,7 +125,7 @@ pub async fn dashboard(
     let heartbeat = state.heartbeat;
     lean(upgrade).on_upgrade(move |socket| async move {
         let _slot = slot;
-        serve(socket, state, caller, ended, Transport::Dashboard, move |out| async move {
+        serve(socket, state, caller, ended, Transport::Dashboard, None, move |out| async move {
             let hello = Frame::Hello {
                 version: PROTOCOL_VERSION,
                 session_id: 0,
@@ -150,14 +158,16 @@ pub async fn dashboard(
 }
 
 /// Serves an upgraded socket: the follower `follow` makes (given where its
-/// frames go) feeds it, the client's calls go to the router, and [`pump`]
-/// runs the connection until it ends.
+/// frames go) feeds it, the client's calls go to the router, its typing
+/// to `typing` (session sockets), and [`pump`] runs the connection until
+/// it ends.
 async fn serve<F>(
     socket: WebSocket,
     state: LiveContext,
     caller: Caller,
     logged_out: impl std::future::Future<Output = ()>,
     transport: Transport,
+    typing: Option<Relay>,
     follow: impl FnOnce(mpsc::Sender<SharedFrame>) -> F,
 ) where
     F: std::future::Future<Output = Ended> + Send + 'static,
@@ -169,6 +179,7 @@ async fn serve<F>(
         frames,
         follower,
         calls,
+        typing,
     };
     pump(
         socket,
@@ -189,6 +200,8 @@ struct Sources {
     follower: tokio::task::JoinHandle<Ended>,
     /// The client's calls.
     calls: Queue,
+    /// Where the client's typing goes (session sockets only).
+    typing: Option<Relay>,
 }
 
 /// Moves frames to the socket, pings every `heartbeat`, answers the client's
@@ -208,6 +221,7 @@ async fn pump(
         mut frames,
         follower,
         mut calls,
+        mut typing,
     }: Sources,
     heartbeat: Duration,
     shutdown: Shutdown,
@@ -269,7 +283,7 @@ async fn pump(
                 }
                 Some(Ok(message)) => {
                     silence.as_mut().reset(tokio::time::Instant::now() + heartbeat * 2);
-                    if let Some(pong) = answer(&message, &mut calls) {
+                    if let Some(pong) = answer(&message, &mut calls, typing.as_mut()) {
                         match tokio::time::timeout(deadline, sink.send(Message::Text(pong.into()))).await {
                             Ok(Ok(())) => {}
                             _ => break,
@@ -309,9 +323,9 @@ fn is_too_big(error: &axum::Error) -> bool {
 }
 
 /// The immediate reply to a client's frame, if it asks for one (`ping`
-/// does; a `call` is queued and answered later; anything else a client
-/// sends is ignored).
-fn answer(message: &Message, calls: &mut Queue) -> Option<String> {
+/// does; a `call` is queued and answered later; `typing` is relayed, at
+/// most once a second; anything else a client sends is ignored).
+fn answer(message: &Message, calls: &mut Queue, typing: Option<&mut Relay>) -> Option<String> {
     let Message::Text(text) = message else {
         return None;
     };
@@ -319,6 +333,12 @@ fn answer(message: &Message, calls: &mut Queue) -> Option<String> {
         ClientFrame::Ping { id } => serde_json::to_string(&Frame::Pong { id, at: now_ms() }).ok(),
         ClientFrame::Call { id, path, body } => {
             calls.push(id, path, body);
+            None
+        }
+        ClientFrame::Typing => {
+            if let Some(relay) = typing {
+                relay.typed();
+            }
             None
         }
     }

@@ -68,6 +68,7 @@ pub async fn session(
             Frame::Hello { .. } => event.event("hello"),
             Frame::Reset { .. } => event.event("reset"),
             Frame::Presence { .. } => event.event("presence"),
+            Frame::Typing { .. } => event.event("typing"),
             Frame::Heartbeat { .. } => event.event("heartbeat"),
             Frame::Pong { .. } => event.event("pong"),
             Frame::Answer(_) => event.event("answer"),

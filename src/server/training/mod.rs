@@ -11,6 +11,7 @@
 //! | [`sets`] | log a set as it is done, correct it before the round is completed |
 //! | [`pain`] | the athlete reports pain, the trainer acknowledges it |
 //! | [`messages`] | either side writes in the session's thread |
+//! | [`receipts`] | what each side had on screen: messages read, rounds opened |
 //! | [`queries`] | the dashboard and the session view |
 //! | [`codec`] | how loads, RPE and exercises are stored and read back |
 //!
@@ -23,6 +24,7 @@ pub mod messages;
 pub mod mutation;
 pub mod pain;
 pub mod queries;
+pub mod receipts;
 pub mod rounds;
 pub mod sessions;
 pub mod sets;
@@ -30,6 +32,6 @@ mod work;
 pub mod writer;
 
 pub use mutation::{Mutation, Scoped};
-pub use queries::{all_messages, dashboard, exercise_names, session_view};
+pub use queries::{all_messages, dashboard, exercise_names, older_messages, session_view, thread};
 pub use work::Scope;
 pub use writer::Writer;

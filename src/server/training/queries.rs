@@ -5,14 +5,15 @@ use super::{
     codec::{from_centi, from_halves, small, ExerciseRow, EXERCISE_COLUMNS},
     messages::{MessageRow, MESSAGE_COLUMNS},
     pain::{PainRow, PAIN_COLUMNS},
+    receipts::{ReceiptRow, RECEIPTS_SELECT},
     sets::{SetRow, SET_COLUMNS},
     work::{corrupt, no_such_session, parse_status, SessionRow},
 };
 use crate::{
     error::AppError,
     model::{
-        Dashboard, Feedback, Message, PainReport, Role, Round, RoundStatus, SessionStatus,
-        SessionSummary, SessionView, Side, TrainerChoice, User, MESSAGES_SHOWN,
+        Dashboard, Feedback, Message, Opened, PainReport, Read, Reads, Role, Round, RoundStatus,
+        SessionStatus, SessionSummary, SessionView, Side, TrainerChoice, User, MESSAGES_SHOWN,
     },
     server::{
         db::{now_ms, Backend, Database},
@@ -134,6 +135,26 @@ pub async fn dashboard(db: &Database, user: &User) -> Result<Dashboard, AppError
         .await?,
     );
     let mut dashboard = Dashboard::default();
+    let side = match user.role {
+        Role::Athlete => Side::Athlete,
+        Role::Trainer => Side::Trainer,
+    };
+    let unread: Vec<(i64, i64)> = sqlx::query_as(&format!(
+        "SELECT m.session_id, COUNT(*) FROM messages m \
+         JOIN training_sessions s ON s.id = m.session_id \
+         WHERE {column} = $1 AND s.status IN ('waiting', 'active') AND m.side <> $2 \
+         AND m.id > COALESCE((SELECT MAX(r.item_id) FROM receipts r WHERE r.session_id = m.session_id \
+         AND r.side = $2 AND r.kind = 'messages'), 0) \
+         GROUP BY m.session_id"
+    ))
+    .bind(user.id)
+    .bind(side.as_str())
+    .fetch_all(&db.pool)
+    .await?;
+    dashboard.unread = unread
+        .into_iter()
+        .map(|(session, count)| (session, u32::try_from(count).unwrap_or(u32::MAX)))
+        .collect();
     for row in rows {
         let (summary, _) = row.summary()?;
         match summary.status {
@@ -272,6 +293,10 @@ async fn read_in_one_transaction(
     .bind(MESSAGES_SHOWN as i64)
     .fetch_all(&mut *tx)
     .await?;
+    let receipts: Vec<ReceiptRow> = sqlx::query_as(RECEIPTS_SELECT)
+        .bind(session_id)
+        .fetch_all(&mut *tx)
+        .await?;
     tx.commit().await?;
     let mut exercises = group_by_round(exercises, |e| e.round_id);
     let mut sets = group_by_round(sets, |s| s.round_id);
@@ -287,7 +312,30 @@ async fn read_in_one_transaction(
             .rev()
             .filter_map(MessageRow::message)
             .collect(),
+        reads: Reads::default(),
     };
+    // Each kind's newest comes last.
+    let mut opened = HashMap::new();
+    for receipt in receipts {
+        match (receipt.kind.as_str(), Side::parse(&receipt.side)) {
+            ("messages", Some(side)) => {
+                *view.reads.of_mut(side) = Some(Read {
+                    message_id: receipt.item_id,
+                    at: receipt.seen_at,
+                })
+            }
+            ("round", Some(Side::Athlete)) => {
+                opened.insert(
+                    receipt.item_id,
+                    Opened {
+                        revision: receipt.revision,
+                        at: receipt.seen_at,
+                    },
+                );
+            }
+            _ => {}
+        }
+    }
     for row in rounds {
         let status =
             RoundStatus::parse(&row.status).ok_or_else(|| corrupt("round status", &row.status))?;
@@ -305,6 +353,7 @@ async fn read_in_one_transaction(
             exercises: take(&mut exercises, row.id),
             feedback: take(&mut feedback, row.id),
             sets: take(&mut sets, row.id),
+            opened: opened.get(&row.id).copied(),
         });
     }
     Ok(view)
@@ -343,6 +392,62 @@ pub async fn all_messages(db: &Database, session_id: i64) -> Result<Vec<Message>
     .fetch_all(&db.pool)
     .await?;
     Ok(rows.into_iter().filter_map(MessageRow::message).collect())
+}
+
+/// How many messages "Show older messages" loads at a time.
+pub const OLDER_MESSAGES: i64 = MESSAGES_SHOWN as i64;
+
+/// The [`OLDER_MESSAGES`] messages of the session's thread just before
+/// message `before` (an id; 0 or less: before none, so nothing), oldest
+/// first. Only participants may read them (others `Forbidden`, unknown ids
+/// `NotFound`).
+#[tracing::instrument(name = "older_messages", skip(db, user), fields(user_id = user.id))]
+pub async fn older_messages(
+    db: &Database,
+    user: &User,
+    session_id: i64,
+    before: i64,
+) -> Result<Vec<Message>, AppError> {
+    must_take_part(db, user, session_id).await?;
+    let rows: Vec<MessageRow> = sqlx::query_as(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = $1 AND id < $2 \
+         ORDER BY id DESC LIMIT $3"
+    ))
+    .bind(session_id)
+    .bind(before)
+    .bind(OLDER_MESSAGES)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .rev()
+        .filter_map(MessageRow::message)
+        .collect())
+}
+
+/// The whole thread of the session, oldest first, for a participant (the
+/// history page).
+#[tracing::instrument(name = "thread", skip(db, user), fields(user_id = user.id))]
+pub async fn thread(db: &Database, user: &User, session_id: i64) -> Result<Vec<Message>, AppError> {
+    must_take_part(db, user, session_id).await?;
+    all_messages(db, session_id).await
+}
+
+/// `NotFound` for no such session, `Forbidden` if `user` is not one of
+/// its two participants.
+async fn must_take_part(db: &Database, user: &User, session_id: i64) -> Result<(), AppError> {
+    let participants: Option<(i64, i64)> =
+        sqlx::query_as("SELECT athlete_id, trainer_id FROM training_sessions WHERE id = $1")
+            .bind(session_id)
+            .fetch_optional(&db.pool)
+            .await?;
+    let (athlete_id, trainer_id) = participants.ok_or_else(no_such_session)?;
+    if user.id != athlete_id && user.id != trainer_id {
+        return Err(AppError::Forbidden(
+            "This session belongs to someone else".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Rows grouped by their round, keeping their order.
