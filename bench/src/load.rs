@@ -4,7 +4,7 @@ use crate::{
     setup::{post, Fleet, SEQ_AFTER_SETUP},
     Args,
 };
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use spotter_protocol::{live::Frame, state::Applied, view::SessionView};
 use std::{
@@ -61,6 +61,12 @@ struct Shared {
     dropped: AtomicU64,
     /// Text frames the protocol crate could not decode.
     undecodable: AtomicU64,
+    /// Per session: tells its athlete's subscriber to send a `typing`
+    /// frame (before the athlete's message).
+    typing: Vec<tokio::sync::Notify>,
+    /// `typing` frames sent, and relayed ones received (by trainers).
+    typing_sent: AtomicU64,
+    typing_seen: AtomicU64,
     /// Browser-like subscribers that read the whole session over HTTP
     /// (`sessions/view`) after every event, as pages did before the live
     /// link carried the state (`--refetch`).
@@ -110,6 +116,10 @@ pub struct Totals {
     pub out_of_order: u64,
     pub dropped: u64,
     pub undecodable: u64,
+    /// `typing` frames athletes sent, and those trainers received (best
+    /// effort: at most one per second per connection is relayed).
+    pub typing_sent: u64,
+    pub typing_seen: u64,
 }
 
 impl Totals {
@@ -142,13 +152,17 @@ pub struct Phase {
 
 /// Per-session driving state: which action comes next. A round goes
 /// save, release, edit, then its three sets logged one by one (the most
-/// frequent action in a real session), then complete.
+/// frequent action in a real session), then complete; after the first
+/// set the athlete writes a message (typing first: a `typing` frame on
+/// their live connection) and the trainer's page sends its read receipt.
 #[derive(Clone, Copy, Debug)]
 enum Step {
     NewRound,
     Release { round: i64 },
     Edit { round: i64 },
     LogSet { round: i64, set: u32 },
+    Message { round: i64 },
+    Read { round: i64, message: i64 },
     Complete { round: i64 },
 }
 
@@ -197,6 +211,13 @@ impl Live {
             connected: AtomicUsize::new(0),
             dropped: AtomicU64::new(0),
             undecodable: AtomicU64::new(0),
+            typing: fleet
+                .sessions
+                .iter()
+                .map(|_| tokio::sync::Notify::new())
+                .collect(),
+            typing_sent: AtomicU64::new(0),
+            typing_seen: AtomicU64::new(0),
             refetch: args.refetch,
             client: fleet.client.clone(),
         });
@@ -428,6 +449,8 @@ impl Live {
         let mut totals = Totals {
             dropped: self.shared.dropped.load(Ordering::SeqCst),
             undecodable: self.shared.undecodable.load(Ordering::SeqCst),
+            typing_sent: self.shared.typing_sent.load(Ordering::SeqCst),
+            typing_seen: self.shared.typing_seen.load(Ordering::SeqCst),
             ..Totals::default()
         };
         let mut ended = Vec::with_capacity(self.subscribers.len());
@@ -619,6 +642,26 @@ async fn act(
                 ("rpe", "8".to_string()),
             ],
         ),
+        Step::Message { .. } => {
+            // The athlete types, then sends.
+            shared.typing[driven.index].notify_one();
+            (
+                "/api/messages/send",
+                &athlete,
+                vec![
+                    ("session_id", session.clone()),
+                    ("body", "Need more rest".to_string()),
+                ],
+            )
+        }
+        Step::Read { message, .. } => (
+            "/api/messages/read",
+            &trainer,
+            vec![
+                ("session_id", session.clone()),
+                ("message_id", message.to_string()),
+            ],
+        ),
         Step::Complete { round } => (
             "/api/rounds/complete",
             &athlete,
@@ -674,6 +717,12 @@ async fn act(
                 },
                 Step::Release { round } => Step::Edit { round },
                 Step::Edit { round } => Step::LogSet { round, set: 1 },
+                Step::LogSet { round, set: 1 } => Step::Message { round },
+                Step::Message { round } => Step::Read {
+                    round,
+                    message: body.trim().parse().unwrap_or_default(),
+                },
+                Step::Read { round, .. } => Step::LogSet { round, set: 2 },
                 Step::LogSet { round, set } if set < SETS => Step::LogSet {
                     round,
                     set: set + 1,
@@ -762,6 +811,9 @@ async fn subscribe(
                     };
                     match frame {
                         Frame::Hello { .. } => {}
+                        Frame::Typing { .. } => {
+                            shared.typing_seen.fetch_add(1, Ordering::Relaxed);
+                        }
                         Frame::Snapshot { view: snapshot, .. } => {
                             tally.last_seq = tally.last_seq.max(snapshot.summary.last_seq);
                             view = Some(*snapshot);
@@ -796,6 +848,11 @@ async fn subscribe(
                             }
                         }
                         _ => {}
+                    }
+                }
+                () = shared.typing[session].notified(), if athlete => {
+                    if socket.send(Message::Text(r#"{"type":"typing"}"#.into())).await.is_ok() {
+                        shared.typing_sent.fetch_add(1, Ordering::Relaxed);
                     }
                 }
                 _ = storm.changed() => break "storm",

@@ -43,6 +43,9 @@ pub struct Report {
     pub dropped_connections: u64,
     /// Frames the protocol crate could not decode (a contract break).
     pub undecodable_frames: u64,
+    /// `typing` frames athletes sent, and relayed ones trainers received.
+    pub typing_sent: u64,
+    pub typing_seen: u64,
     pub p50_ms: f64,
     pub p90_ms: f64,
     pub p99_ms: f64,
@@ -206,6 +209,8 @@ impl Report {
         self.out_of_order = totals.out_of_order;
         self.dropped_connections = totals.dropped;
         self.undecodable_frames = totals.undecodable;
+        self.typing_sent = totals.typing_sent;
+        self.typing_seen = totals.typing_seen;
         if let (Some(before), Some(idle)) = (self.rss_before_kb, self.rss_idle_kb) {
             self.rss_idle_per_conn_kb =
                 Some(idle.saturating_sub(before) as f64 / self.subscribers.max(1) as f64);
@@ -303,6 +308,10 @@ impl Report {
         println!(
             "  divergent / dup / reordered {} / {} / {}  (undecodable frames {})",
             self.lost, self.duplicates, self.out_of_order, self.undecodable_frames
+        );
+        println!(
+            "  typing frames          {} sent by athletes, {} relayed to trainers",
+            self.typing_sent, self.typing_seen
         );
         println!(
             "  end-to-end ms          p50 {:.3}  p90 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}",

@@ -1,4 +1,4 @@
-import { test, expect, trainerAndAthlete, joinedSession, named, releaseRound, eventKinds, markWindow, windowWasNotReloaded } from "./fixtures";
+import { test, expect, trainerAndAthlete, joinedSession, named, releaseRound, eventKinds, markWindow, windowWasNotReloaded, fillExercise, hydrated } from "./fixtures";
 
 test("messages go both ways live, a quick reply is one tap, and a message sent offline waits in order behind a set", async ({ browser, baseURL, problems }) => {
   const { trainer, athlete, phone, close } = await trainerAndAthlete(browser, baseURL, problems);
@@ -91,15 +91,16 @@ test("'typing…' shows on the other side at the first key, goes when the messag
   // same moment.
   await box(athlete).pressSequentially("eady");
   await athlete.getByTestId("thread").getByRole("button", { name: "Send", exact: true }).click();
+  // (waitForFunction waits for a truthy answer: an object.)
   const landed = await trainer.waitForFunction(
     () => {
       if (document.querySelectorAll("[data-testid=thread] [data-testid=message]").length < 1) return null;
-      return document.querySelector("[data-testid=typing]")?.textContent ?? "";
+      return { typing: document.querySelector("[data-testid=typing]")?.textContent ?? "" };
     },
     null,
     { polling: "raf" },
   );
-  expect(await landed.jsonValue(), "no 'typing…' once the message is there").toBe("");
+  expect(await landed.jsonValue(), "no 'typing…' once the message is there").toEqual({ typing: "" });
 
   // One key, then nothing: gone a few seconds later.
   await box(trainer).press("O");
@@ -116,12 +117,12 @@ test("'typing…' shows on the other side at the first key, goes when the messag
   const whenAway = await trainer.waitForFunction(
     (away) => {
       if (document.querySelector("[data-testid=presence]")?.textContent !== away) return null;
-      return document.querySelector("[data-testid=typing]")?.textContent ?? "";
+      return { typing: document.querySelector("[data-testid=typing]")?.textContent ?? "" };
     },
     `${runner} is away`,
     { polling: "raf", timeout: 10000 },
   );
-  expect(await whenAway.jsonValue(), "no 'typing…' about someone away").toBe("");
+  expect(await whenAway.jsonValue(), "no 'typing…' about someone away").toEqual({ typing: "" });
   await phone.setOffline(false);
   await expect(athlete.getByTestId("live-status")).toHaveText("Live", { timeout: 15000 });
   // What was typed is still in the boxes.
@@ -158,6 +159,7 @@ test("a long thread shows the newest 50; 'Show older messages' puts the rest abo
   const before = (await note11.boundingBox())!;
   await older.click();
   await expect(bodies).toHaveCount(60);
+  await athlete.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
   const after = (await note11.boundingBox())!;
   console.log(`'Show older messages': the message on screen moved ${Math.round(after.y - before.y)} px`);
   expect(Math.abs(after.y - before.y), "what was on screen stays where it was").toBeLessThan(2);
@@ -172,5 +174,97 @@ test("a long thread shows the newest 50; 'Show older messages' puts the rest abo
   // The history has the whole thread.
   await athlete.goto(`/sessions/${id}/history`);
   await expect(athlete.getByTestId("history-message")).toHaveCount(62);
+  await close();
+});
+
+test("receipts: 'opened round 1' only once the round was on the phone's screen, 'Seen' under the message read; unread in a background tab's title and on the dashboard, live", async ({ browser, baseURL, problems }) => {
+  const { trainer, athlete, phone, close } = await trainerAndAthlete(browser, baseURL, problems);
+  await athlete.addInitScript(() => {
+    (window as any).__buzz = [];
+    navigator.vibrate = ((pattern: VibratePattern) => {
+      (window as any).__buzz.push(pattern);
+      return true;
+    }) as typeof navigator.vibrate;
+  });
+  const runner = named("Andy Reader");
+  const id = await joinedSession(trainer, athlete, named("Tina Receipt"), runner);
+  const box = trainer.getByTestId("thread").getByLabel("Message", { exact: true });
+  const say = async (text: string) => {
+    await box.fill(text);
+    await trainer.getByTestId("thread").getByRole("button", { name: "Send", exact: true }).click();
+    await expect(trainer.getByTestId("thread").getByTestId("message").filter({ hasText: text })).toHaveCount(1);
+  };
+  // A thread long enough that the phone's screen holds either the round's
+  // heading or the end of the thread, not both.
+  for (let n = 1; n <= 8; n++) await say(`warm-up note ${n}`);
+  const heading = athlete.getByTestId("released-round").getByRole("heading", { level: 2 });
+  const inView = (locator: typeof heading) =>
+    locator.evaluate((e) => {
+      const r = e.getBoundingClientRect();
+      return r.bottom > 0 && r.top < window.innerHeight;
+    });
+
+  // The phone is at the end of the thread when the round is released.
+  await athlete.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+  await fillExercise(trainer, 0, { Exercise: "Goblet squat", Reps: "10" });
+  await trainer.getByRole("button", { name: "Save draft" }).click();
+  await trainer.getByRole("button", { name: "Release round 1" }).click();
+  await expect(heading).toHaveText("Round 1");
+  expect(await inView(heading), "the phone still shows the end of the thread").toBe(false);
+  const opened = trainer.getByTestId("opened");
+  await expect(opened).toHaveText(`${runner} has not opened round 1 yet`);
+  await athlete.waitForTimeout(1500);
+  await expect(opened, "nothing the phone has not shown").toHaveText(`${runner} has not opened round 1 yet`);
+  // Up to the round: the laptop says so.
+  let started = Date.now();
+  await heading.scrollIntoViewIfNeeded();
+  await expect(opened).toHaveText(new RegExp(`^${runner} opened round 1 at \\S`));
+  console.log(`round on the phone's screen to 'opened' on the laptop: ${Date.now() - started} ms`);
+
+  // The messages were read when the phone had them on screen.
+  await athlete.getByTestId("thread").getByTestId("message").last().scrollIntoViewIfNeeded();
+  const seen = trainer.getByTestId("thread").getByTestId("seen");
+  await expect(seen).toHaveCount(1);
+  await expect(trainer.getByTestId("thread").getByTestId("message").last().getByTestId("seen")).toHaveText(/^Seen \S/);
+
+  // Everything read so far: the title says nothing unread.
+  await expect.poll(() => athlete.title()).toBe("Session · spotter");
+  // The phone switches to its dashboard in another tab: the session's tab
+  // is in the background. (Headless Chromium keeps every tab "visible":
+  // the page is told it is hidden the way a browser tells it, with the
+  // document's visibilityState and a visibilitychange event.)
+  const dashboard = await phone.newPage();
+  await dashboard.goto("/dashboard");
+  await hydrated(dashboard);
+  await dashboard.bringToFront();
+  const setHidden = (hidden: boolean) =>
+    athlete.evaluate((hidden) => {
+      Object.defineProperty(document, "visibilityState", { value: hidden ? "hidden" : "visible", configurable: true });
+      Object.defineProperty(document, "hidden", { value: hidden, configurable: true });
+      document.dispatchEvent(new Event("visibilitychange", { bubbles: true }));
+    }, hidden);
+  await setHidden(true);
+  const buzzed = (await athlete.evaluate(() => (window as any).__buzz)).length;
+  await expect.poll(() => athlete.evaluate(() => document.visibilityState)).toBe("hidden");
+  started = Date.now();
+  await say("Drop to 90 kg for the last set");
+  await say("And slow on the way down");
+  await expect.poll(() => athlete.title()).toBe("(2) spotter");
+  console.log(`messages to '(2) spotter' in the background tab: ${Date.now() - started} ms`);
+  await expect(dashboard.getByTestId("active").getByTestId("unread")).toHaveText("2 unread messages");
+  expect((await athlete.evaluate(() => (window as any).__buzz)).slice(buzzed), "one vibration for the burst").toEqual([400]);
+  // Not read while in the background.
+  await athlete.waitForTimeout(1000);
+  await expect(trainer.getByTestId("thread").getByTestId("message").last().getByTestId("seen")).toHaveCount(0);
+  // Back to the session's tab, the messages on screen: read.
+  await athlete.bringToFront();
+  await setHidden(false);
+  await athlete.getByTestId("thread").getByTestId("message").last().scrollIntoViewIfNeeded();
+  await expect(trainer.getByTestId("thread").getByTestId("message").last().getByTestId("seen")).toHaveText(/^Seen \S/);
+  await expect.poll(() => athlete.title()).toBe("Session · spotter");
+  await expect(dashboard.getByTestId("active").getByTestId("unread")).toHaveCount(0);
+  const kinds = await eventKinds(trainer, id);
+  expect(kinds.filter((k) => k === "round-opened")).toHaveLength(1);
+  expect(kinds.filter((k) => k === "messages-read").length).toBeGreaterThanOrEqual(2);
   await close();
 });

@@ -35,6 +35,8 @@ test("without JavaScript an athlete starts a session, sees the release after a r
 
   await athlete.reload();
   await expect(athlete.getByTestId("released-round")).toContainText("Step-up");
+  // The page's <noscript> image recorded the receipt as it loaded.
+  await expect(trainer.getByTestId("opened")).toHaveText(new RegExp(`^${runner} opened round 1 at \\S`));
   // A set logged with a plain POST: back on the page with it marked done,
   // and the trainer's page shows it live.
   const set = athlete.getByTestId("set-0-1");

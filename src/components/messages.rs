@@ -167,7 +167,10 @@ impl Paging {
         self.failed.set(None);
         leptos::task::spawn_local(async move {
             let answer = older_messages(session_id, before).await;
-            self.loading.set(false);
+            // The page was left meanwhile: nothing to show it on.
+            if self.loading.try_set(false).is_some() {
+                return;
+            }
             let older = match answer {
                 Ok(older) => older,
                 Err(error) => {

@@ -11,7 +11,8 @@
 //! so a repeat is harmless.
 //!
 //! [`Unread`] puts "(2) spotter" in the tab's title while messages of the
-//! other side are unread, and vibrates the phone once per burst of them.
+//! other side are unread, and vibrates the phone once per burst of them
+//! (when the first of them arrives; the burst ends when they are read).
 
 use crate::{live::Live, model::SessionView};
 use leptos::prelude::*;
@@ -21,8 +22,9 @@ use leptos_meta::Title;
 /// sent again.
 pub const RESEND_AFTER_MS: f64 = 10_000.0;
 
-/// The element of a round the athlete can open: `data-round-id` and
-/// `data-revision` on it.
+/// The element of a round the athlete can open (its heading): with
+/// `data-round-id` and `data-revision`; the round counts as opened once it
+/// has been on screen.
 pub const OPENABLE_ROUND: &str = "[data-openable-round]";
 
 /// A receipt on its way: what (a message id and 0, or a round id and its
@@ -120,12 +122,13 @@ mod browser {
         let messages_sent = StoredValue::new(Sent::default());
         let round_sent = StoredValue::new(Sent::default());
         let scheduled = StoredValue::new(false);
+        // A look scheduled before the page was left finds its values
+        // gone: it does nothing.
         let check = move || {
-            scheduled.set_value(false);
-            if !visible() {
+            if scheduled.try_update_value(|s| *s = false).is_none() || !visible() {
                 return;
             }
-            let due = live.view.with_untracked(|view| {
+            let due = live.view.try_with_untracked(|view| {
                 view.as_ref().map(|view| {
                     due(
                         view,
@@ -142,7 +145,7 @@ mod browser {
                     )
                 })
             });
-            let Some((message, round)) = due else {
+            let Some(Some((message, round))) = due else {
                 return;
             };
             let now = js_sys::Date::now();
@@ -197,27 +200,42 @@ mod browser {
     }
 }
 
-/// The tab's title while messages of the other side are unread ("(2)
-/// spotter"), and one vibration per burst of them (the phone).
+/// The tab's title: `title` (the page's), or "(2) spotter" while messages
+/// of the other side are unread, or `alert` while there is one (with the
+/// count in front: "(2) ⚠ Pain reported · …"); and one vibration per
+/// burst of unread messages (the phone). One title whose text follows
+/// them: leptos_meta keeps a stack of titles, and a `Title` made again for
+/// each change leaves the old ones on it.
 #[component]
-pub fn Unread(live: Live, #[prop(optional)] vibrate: bool) -> impl IntoView {
+pub fn Unread(
+    live: Live,
+    title: &'static str,
+    #[prop(optional, into)] alert: Option<Signal<Option<String>>>,
+    #[prop(optional)] vibrate: bool,
+) -> impl IntoView {
     let unread = Memo::new(move |_| {
         live.view
             .with(|view| view.as_ref().map_or(0, SessionView::unread))
     });
     if vibrate {
         Effect::new(move |was: Option<usize>| {
-            let now = unread.get();
-            if was == Some(0) && now > 0 {
+            let count = unread.get();
+            if was == Some(0) && count > 0 {
                 crate::components::sets::buzz();
             }
-            now
+            count
         });
     }
-    move || {
-        let n = unread.get();
-        (n > 0).then(|| view! { <Title text=format!("({n}) spotter")/> })
-    }
+    let text = move || {
+        let alert = alert.and_then(|alert| alert.get());
+        match (unread.get(), alert) {
+            (0, None) => title.to_string(),
+            (0, Some(alert)) => alert,
+            (n, None) => format!("({n}) spotter"),
+            (n, Some(alert)) => format!("({n}) {alert}"),
+        }
+    };
+    view! { <Title text=text/> }
 }
 
 #[cfg(test)]

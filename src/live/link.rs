@@ -565,9 +565,10 @@ fn received(link: &Shared, conn: u32, frame: Frame) {
             l.out.typing.set(Some(at));
             // Gone a while after the last one, unless another came.
             let typing = l.out.typing;
+            // (The page may be gone by then: its signal with it.)
             let clear = Closure::once_into_js(move || {
-                if typing.get_untracked() == Some(at) {
-                    typing.set(None);
+                if typing.try_get_untracked() == Some(Some(at)) {
+                    typing.try_set(None);
                 }
             });
             if let Some(window) = web_sys::window() {

@@ -233,7 +233,7 @@ fn AthleteView(
     });
     view! {
         <div class="session athlete-session">
-            <Unread live vibrate=true/>
+            <Unread live title="Session · spotter" vibrate=true/>
             {move || summary.get().map(|summary| view! { <SessionHeader summary viewer=Side::Athlete/> })}
             {move || view! { <PainStatus reports=pain.get().unwrap_or_default() trainer=trainer()/> }}
             <p class="live-status" role="status" aria-live="polite" data-testid="announcement">{announcement}</p>
@@ -488,9 +488,10 @@ fn ReleasedRound(
         })
     };
     view! {
-        <section class="card round released-round" data-testid="released-round" data-openable-round="" data-round-id=round_id data-revision=revision>
+        <section class="card round released-round" data-testid="released-round">
             <noscript inner_html=beacon></noscript>
-            <h2>{title}</h2>
+            // Opened once its heading has been on screen.
+            <h2 data-openable-round="" data-round-id=round_id data-revision=revision>{title}</h2>
             {move || timer.get().flatten().map(|(round, now)| view! { <RestTimer round now vibrate=true/> })}
             <p class="form-error" role="alert" data-testid="set-error">{unplaced}</p>
             {form}

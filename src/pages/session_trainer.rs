@@ -264,6 +264,11 @@ fn TrainerView(live: Live, actions: TrainerActions) -> impl IntoView {
             v.now,
         )
     });
+    // Unacknowledged pain is in the tab's title too (seen from another tab).
+    let pain_title = Signal::derive(move || {
+        pain.with(|p| p.as_ref().is_some_and(|(reports, _)| !reports.is_empty()))
+            .then(|| format!("⚠ Pain reported · {} · spotter", athlete()))
+    });
     let announcement = move || {
         let athlete = athlete();
         let latest_feedback = completed.with(|c| c.first().map(|r| r.number));
@@ -304,7 +309,7 @@ fn TrainerView(live: Live, actions: TrainerActions) -> impl IntoView {
     };
     view! {
         <div class="session trainer-session">
-            <Unread live/>
+            <Unread live title="Coaching · spotter" alert=pain_title/>
             {move || summary.get().map(|summary| view! { <SessionHeader summary viewer=Side::Trainer/> })}
             {move || {
                 let (reports, now) = pain.get().unwrap_or_default();
@@ -485,8 +490,8 @@ fn DeleteButton(
 }
 
 /// Pain the athlete reported that the trainer has not acknowledged: on top
-/// of the page, and in the tab's title (seen from another tab), until
-/// "Seen" is pressed.
+/// of the page until "Seen" is pressed (and in the tab's title: the page's
+/// `Unread`).
 #[component]
 fn PainAlerts(
     reports: Vec<PainReport>,
@@ -498,9 +503,7 @@ fn PainAlerts(
     if reports.is_empty() {
         return ().into_any();
     }
-    let title = format!("⚠ Pain reported · {athlete} · spotter");
     view! {
-        <Title text=title/>
         {reports
             .into_iter()
             .map(|report| {

@@ -4,7 +4,8 @@
 //! when it runs no scripts: the receipt is recorded when the page is
 //! loaded, as `POST /api/rounds/opened` would (the same mutation, rules,
 //! rate limit and event). A page with JavaScript sends its receipts once
-//! the round is on screen instead. Answers 204, or the refusal's status.
+//! the round is on screen instead. Answers a transparent 1×1 GIF (an
+//! image a browser shows as nothing), or the refusal's status.
 //! (The login cookie is `SameSite=Lax`: another site's image carries none,
 //! so it is 401 there.)
 
@@ -24,6 +25,13 @@ use axum::{
     Extension, Router,
 };
 use std::sync::Arc;
+
+/// The smallest transparent GIF (1×1).
+const PIXEL: &[u8] = &[
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+];
 
 /// The beacon's route.
 pub fn routes() -> Router<AppState> {
@@ -55,8 +63,11 @@ async fn round_opened(
     };
     match done {
         Ok(_) => (
-            StatusCode::NO_CONTENT,
-            [(header::CACHE_CONTROL, "no-store")],
+            [
+                (header::CONTENT_TYPE, "image/gif"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            PIXEL,
         )
             .into_response(),
         Err(error) => {

@@ -222,9 +222,11 @@ async fn a_round_is_opened_once_per_revision_and_never_backwards(backend: Backen
         "refused beacons change nothing"
     );
     let loaded = app.get_page(&athlete.client, &beacon).await;
-    assert_eq!(loaded.status(), StatusCode::NO_CONTENT);
+    assert_eq!(loaded.status(), StatusCode::OK);
+    assert_eq!(loaded.headers()["content-type"], "image/gif");
+    assert!(loaded.bytes().await.unwrap().starts_with(b"GIF89a"));
     let again = app.get_page(&athlete.client, &beacon).await;
-    assert_eq!(again.status(), StatusCode::NO_CONTENT);
+    assert_eq!(again.status(), StatusCode::OK);
     assert_eq!(count(&app, session, "round-opened").await, 3);
     let view = app.view_of(&trainer, session).await;
     let seen = view.rounds[0].opened.expect("opened");
