@@ -11,8 +11,12 @@ test("messages go both ways live, a quick reply is one tap, and a message sent o
 
   // The trainer writes; the phone shows it at once, with the trainer's name.
   await trainer.getByTestId("thread").getByLabel("Message", { exact: true }).fill("Drop to 90 kg for the last set");
-  await send(trainer).click();
   const onPhone = athlete.getByTestId("thread").getByTestId("message");
+  const arrives = athlete.waitForFunction(() => document.querySelectorAll("[data-testid=thread] [data-testid=message]").length >= 1, null, { polling: "raf" });
+  let tapped = Date.now();
+  await send(trainer).click();
+  await arrives;
+  console.log(`message, laptop's tap to the phone's screen: ${Date.now() - tapped} ms`);
   await expect(onPhone).toHaveCount(1);
   await expect(onPhone.first()).toContainText(coach);
   await expect(onPhone.first()).toContainText("Drop to 90 kg for the last set");
@@ -21,7 +25,11 @@ test("messages go both ways live, a quick reply is one tap, and a message sent o
   await expect(trainer.getByTestId("thread").getByLabel("Message", { exact: true })).toHaveValue("");
 
   // One tap on the phone, no keyboard.
+  const lands = trainer.waitForFunction(() => document.querySelectorAll("[data-testid=thread] [data-testid=message]").length >= 2, null, { polling: "raf" });
+  tapped = Date.now();
   await athlete.getByTestId("quick-replies").getByRole("button", { name: "Need more rest" }).click();
+  await lands;
+  console.log(`quick reply, phone's tap to the laptop's screen: ${Date.now() - tapped} ms`);
   const onLaptop = trainer.getByTestId("thread").getByTestId("message");
   await expect(onLaptop).toHaveCount(2);
   await expect(onLaptop.nth(1)).toContainText("Need more rest");

@@ -4,7 +4,8 @@
 //! newest of the other side's messages in view (`messages/read`) and, on the
 //! athlete's page, the released round in view at its revision
 //! (`rounds/opened`). Only while the page is visible, only items inside the
-//! viewport, only what is newer than the view's receipts, and again only if
+//! viewport, only while the link is Live, only what is newer than the
+//! view's receipts, and again only if
 //! an earlier try has not shown up in the view within [`RESEND_AFTER_MS`].
 //! It looks when the page scrolls, resizes, becomes visible, and when the
 //! view changes. The server keeps each receipt once and never backwards,
@@ -91,7 +92,10 @@ fn due(
 #[cfg(feature = "hydrate")]
 mod browser {
     use super::*;
-    use crate::api::{messages::read_messages, rounds::open_round};
+    use crate::{
+        api::{messages::read_messages, rounds::open_round},
+        live::LinkStatus,
+    };
     use wasm_bindgen::{closure::Closure, JsCast};
 
     /// Whether an element is (partly) inside the viewport.
@@ -126,6 +130,11 @@ mod browser {
         // gone: it does nothing.
         let check = move || {
             if scheduled.try_update_value(|s| *s = false).is_none() || !visible() {
+                return;
+            }
+            // Not Live: nothing would arrive (the view says when it is
+            // back, and this looks again then).
+            if live.status.try_get_untracked() != Some(LinkStatus::Live) {
                 return;
             }
             let due = live.view.try_with_untracked(|view| {
@@ -226,9 +235,12 @@ pub fn Unread(
             count
         });
     }
+    // Read by leptos_meta's title effect, which outlives this page: once
+    // the page is gone (its values with it) it must not panic, only say
+    // the page's title until the `Title` leaves the stack.
     let text = move || {
-        let alert = alert.and_then(|alert| alert.get());
-        match (unread.get(), alert) {
+        let alert = alert.and_then(|alert| alert.try_get().flatten());
+        match (unread.try_get().unwrap_or(0), alert) {
             (0, None) => title.to_string(),
             (0, Some(alert)) => alert,
             (n, None) => format!("({n}) spotter"),
