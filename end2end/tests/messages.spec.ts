@@ -144,7 +144,7 @@ test("'typing…' shows on the other side at the first key, goes when the messag
 
 test("a long thread shows the newest 50; 'Show older messages' puts the rest above without moving what is on screen, each once", async ({ browser, baseURL, problems }) => {
   const { trainer, athlete, close } = await trainerAndAthlete(browser, baseURL, problems);
-  const id = await joinedSession(trainer, athlete, named("Lena Long"), named("Otto Older"));
+  const id = await joinedSession(trainer, athlete, named("Pia Paging"), named("Otto Older"));
   // 60 messages from the trainer while the phone watches.
   const write = (from: number, to: number) =>
     trainer.evaluate(
