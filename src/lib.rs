@@ -21,7 +21,7 @@
 //! | [`error`] | [`error::AppError`], the one error every server function returns, and its HTTP status |
 //! | [`api`] | `#[server]` functions, one module per area, at fixed `/api/<name>` paths; a mutation's is declared with `mutation!` (its endpoint written once; its body one call of `server::mutate`) |
 //! | [`pages`] | one component per route; no page uses another |
-//! | [`components`] | what more than one page uses: view pieces, `auth` (the logged-in user context), `forms` (a form's messages and successes), `session_view` (the session id in the URL, parts of the live view); never a page |
+//! | [`components`] | what more than one page uses: view pieces, `auth` (the logged-in user context), `forms` (a form's messages and successes), `session_view` (the session id in the URL, parts of the live view), `messages` (the thread), `receipts` (what this page had on screen; the unread title); never a page |
 //! | [`live`] | browser side of the live channel: `machine` (the link's rules, a pure state machine unit-tested on the host), `link` (wires the browser's sockets, timers and page events to it), backoff, outbox, wake lock, `use_session_live`; `storage` (`localStorage`); `client` (every server function call: over the Live WebSocket, else `fetch`, with a deadline) |
 //! | `server` (feature `ssr`) | everything else on the server; its own map is in `src/server/mod.rs` |
 //!
@@ -39,8 +39,9 @@
 //! | `router.rs`, `state.rs` | the HTTP surface and its layers; `AppState` |
 //! | `edge.rs`, `limits.rs` | the edge: origin checks, security headers, error statuses; rate limits |
 //! | `health.rs`, `auth.rs` | `/healthz`, `/readyz`; login sessions and the login middleware |
-//! | `training/` | mutations: `mutation.rs` (the `Mutation` trait every mutation implements, and the one path they all take), `writer.rs` (runs them: group commit on SQLite's writer thread, the pool on PostgreSQL), `work.rs` (unit of work: lock, replay, side, statements logged by step, finish), `sessions.rs`, `rounds.rs`, `sets.rs`, `pain.rs` (one `impl Mutation` each); read models `queries.rs`; storage `codec.rs` |
-//! | `live/` | `bus.rs` (SQLite: straight to the hub; PostgreSQL: LISTEN/NOTIFY through `listener.rs`), `hub.rs` (local fan-out), `presence.rs`, `follow.rs` (replay, then live), `socket.rs` and `sse.rs` (transports), `calls.rs` (server functions called over a WebSocket, made into the router), `cap.rs` (connections per user) |
+//! | `export.rs`, `beacon.rs` | the CSV files; the round's receipt for pages without JavaScript |
+//! | `training/` | mutations: `mutation.rs` (the `Mutation` trait every mutation implements, and the one path they all take), `writer.rs` (runs them: group commit on SQLite's writer thread, the pool on PostgreSQL), `work.rs` (unit of work: lock, replay, side, statements logged by step, finish), `sessions.rs`, `rounds.rs`, `sets.rs`, `pain.rs`, `messages.rs`, `receipts.rs` (one `impl Mutation` each); read models `queries.rs`; storage `codec.rs` |
+//! | `live/` | `bus.rs` (SQLite: straight to the hub; PostgreSQL: LISTEN/NOTIFY through `listener.rs`), `hub.rs` (local fan-out), `presence.rs`, `typing.rs` ("typing…", relayed, never stored), `follow.rs` (replay, then live), `socket.rs` and `sse.rs` (transports), `calls.rs` (server functions called over a WebSocket, made into the router), `cap.rs` (connections per user) |
 //! | `events.rs` | the event log: append inside a mutation's transaction, read back |
 //! | `accounts.rs`, `idempotency.rs`, `demo.rs`, `config.rs`, `shutdown.rs` | users; exactly-once answers; demo accounts; settings; the stop signal |
 //! | `connection.rs` | deadlines on the raw connection: request head, idle keep-alive, stalled writes |

@@ -113,6 +113,18 @@ export async function logOut(page: Page) {
   await expect(page).toHaveURL(/\/$/);
 }
 
+/// Chromium has no vibration motor here: records what `page` asks for in
+/// `window.__buzz` (read it with `page.evaluate`).
+export async function recordVibrations(page: Page) {
+  await page.addInitScript(() => {
+    (window as any).__buzz = [];
+    navigator.vibrate = ((pattern: VibratePattern) => {
+      (window as any).__buzz.push(pattern);
+      return true;
+    }) as typeof navigator.vibrate;
+  });
+}
+
 /// A trainer on a laptop (1280×800) and an athlete on a phone (Pixel 5),
 /// each in their own browser context, watched like `page` is.
 export async function trainerAndAthlete(

@@ -1,4 +1,4 @@
-import { test, expect, trainerAndAthlete, joinedSession, named, releaseRound, eventKinds, markWindow, windowWasNotReloaded, fillExercise, hydrated } from "./fixtures";
+import { test, expect, trainerAndAthlete, joinedSession, named, releaseRound, eventKinds, markWindow, windowWasNotReloaded, fillExercise, hydrated, recordVibrations } from "./fixtures";
 
 test("messages go both ways live, a quick reply is one tap, and a message sent offline waits in order behind a set", async ({ browser, baseURL, problems }) => {
   const { trainer, athlete, phone, close } = await trainerAndAthlete(browser, baseURL, problems);
@@ -187,13 +187,7 @@ test("a long thread shows the newest 50; 'Show older messages' puts the rest abo
 
 test("receipts: 'opened round 1' only once the round was on the phone's screen, 'Seen' under the message read; unread in a background tab's title and on the dashboard, live", async ({ browser, baseURL, problems }) => {
   const { trainer, athlete, phone, close } = await trainerAndAthlete(browser, baseURL, problems);
-  await athlete.addInitScript(() => {
-    (window as any).__buzz = [];
-    navigator.vibrate = ((pattern: VibratePattern) => {
-      (window as any).__buzz.push(pattern);
-      return true;
-    }) as typeof navigator.vibrate;
-  });
+  await recordVibrations(athlete);
   const runner = named("Andy Reader");
   const id = await joinedSession(trainer, athlete, named("Tina Receipt"), runner);
   const box = trainer.getByTestId("thread").getByLabel("Message", { exact: true });

@@ -1,4 +1,4 @@
-import { test, expect, trainerAndAthlete, joinedSession, named, fillExercise, markWindow, windowWasNotReloaded, eventKinds, shot } from "./fixtures";
+import { test, expect, trainerAndAthlete, joinedSession, named, fillExercise, markWindow, windowWasNotReloaded, eventKinds, shot, recordVibrations } from "./fixtures";
 import type { Page, TestInfo } from "@playwright/test";
 
 function report(testInfo: TestInfo, what: string, ms: number) {
@@ -207,13 +207,7 @@ test("the phone vibrates once when the rest is over, and both pages say so", asy
   const { trainer, athlete, close } = await trainerAndAthlete(browser, baseURL, problems);
   // Chromium has no vibration motor here: record what the page asks for
   // (a 3 s rest, so the page has settled after the set before it ends).
-  await athlete.addInitScript(() => {
-    (window as any).__buzz = [];
-    navigator.vibrate = ((pattern: VibratePattern) => {
-      (window as any).__buzz.push(pattern);
-      return true;
-    }) as typeof navigator.vibrate;
-  });
+  await recordVibrations(athlete);
   await joinedSession(trainer, athlete, named("Vera Vibe"), named("Buzz Bell"));
   await fillExercise(trainer, 0, { Exercise: "Pull-up", Sets: "2", Reps: "5", "Rest (s)": "3" });
   await trainer.getByRole("button", { name: "Save draft" }).click();

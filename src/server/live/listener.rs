@@ -194,16 +194,8 @@ async fn share_presence(
         let batch = tokio::select! {
             notice = typing.recv() => {
                 let Some(notice) = notice else { return };
-                let payload = serde_json::to_string(&TypingNotice { instance, ..notice }).unwrap_or_default();
-                // Best effort: a lost one is a missed hint.
-                if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(TYPING_CHANNEL)
-                    .bind(payload)
-                    .execute(&pool)
-                    .await
-                {
-                    tracing::debug!(error = %e, "listener: could not relay typing");
-                }
+                // A lost one is a missed hint.
+                tell(&pool, TYPING_CHANNEL, &TypingNotice { instance, ..notice }).await;
                 continue;
             }
             change = changes.recv() => match change {
@@ -222,17 +214,23 @@ async fn share_presence(
                 athletes: presence.athletes,
                 trainers: presence.trainers,
             };
-            let payload = serde_json::to_string(&notice).unwrap_or_default();
-            // Best effort: the next refresh repeats it.
-            if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(PRESENCE_CHANNEL)
-                .bind(payload)
-                .execute(&pool)
-                .await
-            {
-                tracing::debug!(error = %e, "listener: could not share presence");
-            }
+            // A lost one: the next refresh repeats it.
+            tell(&pool, PRESENCE_CHANNEL, &notice).await;
         }
+    }
+}
+
+/// Sends `notice` (as JSON) to the other instances on `channel`, best
+/// effort: a failure is logged and forgotten.
+async fn tell(pool: &sqlx::PgPool, channel: &str, notice: &impl Serialize) {
+    let payload = serde_json::to_string(notice).unwrap_or_default();
+    if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(channel)
+        .bind(payload)
+        .execute(pool)
+        .await
+    {
+        tracing::debug!(error = %e, channel, "listener: could not tell the other instances");
     }
 }
 

@@ -385,13 +385,31 @@ pub async fn exercise_names(db: &Database, user: &User) -> Result<Vec<String>, A
 /// Every message of session `session_id`, oldest first (the caller checked
 /// who may read them: the export, after [`session_view`]).
 pub async fn all_messages(db: &Database, session_id: i64) -> Result<Vec<Message>, AppError> {
+    messages_before(db, session_id, i64::MAX, i64::MAX).await
+}
+
+/// The newest `limit` messages of the session before message `before`,
+/// oldest first.
+async fn messages_before(
+    db: &Database,
+    session_id: i64,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<Message>, AppError> {
     let rows: Vec<MessageRow> = sqlx::query_as(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = $1 ORDER BY id"
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = $1 AND id < $2 \
+         ORDER BY id DESC LIMIT $3"
     ))
     .bind(session_id)
+    .bind(before)
+    .bind(limit)
     .fetch_all(&db.pool)
     .await?;
-    Ok(rows.into_iter().filter_map(MessageRow::message).collect())
+    Ok(rows
+        .into_iter()
+        .rev()
+        .filter_map(MessageRow::message)
+        .collect())
 }
 
 /// How many messages "Show older messages" loads at a time.
@@ -409,20 +427,7 @@ pub async fn older_messages(
     before: i64,
 ) -> Result<Vec<Message>, AppError> {
     must_take_part(db, user, session_id).await?;
-    let rows: Vec<MessageRow> = sqlx::query_as(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = $1 AND id < $2 \
-         ORDER BY id DESC LIMIT $3"
-    ))
-    .bind(session_id)
-    .bind(before)
-    .bind(OLDER_MESSAGES)
-    .fetch_all(&db.pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .rev()
-        .filter_map(MessageRow::message)
-        .collect())
+    messages_before(db, session_id, before, OLDER_MESSAGES).await
 }
 
 /// The whole thread of the session, oldest first, for a participant (the
