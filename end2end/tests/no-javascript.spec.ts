@@ -55,6 +55,12 @@ test("without JavaScript an athlete starts a session, sees the release after a r
   await pain.getByRole("button", { name: "Tell my trainer" }).click();
   await expect(athlete.getByTestId("pain-status")).toContainText("You reported pain: Step-up: “Right ankle” — waiting for");
   await expect(trainer.getByTestId("pain-alert")).toContainText("Step-up: “Right ankle”");
+  // A message with a plain POST: back on the page with it in the thread,
+  // and on the trainer's page live.
+  await athlete.getByTestId("thread").getByLabel("Message", { exact: true }).fill("Ankle is fine now");
+  await athlete.getByTestId("thread").getByRole("button", { name: "Send", exact: true }).click();
+  await expect(athlete.getByTestId("thread").getByTestId("message")).toContainText(["Ankle is fine now"]);
+  await expect(trainer.getByTestId("thread").getByTestId("message")).toContainText(["Ankle is fine now"]);
   await athlete.getByTestId("feedback-0").getByLabel("RPE (0–10)").fill("7.5");
   await athlete.getByRole("button", { name: "Send feedback and finish the round" }).click();
   await expect(athlete.getByTestId("completed-round-1")).toContainText("7.5");
