@@ -1,4 +1,4 @@
-import { test, expect, hydrated, register, trainerAndAthlete, named, pathProxy, joinedSession, releaseRound, eventKinds, markWindow, windowWasNotReloaded } from "./fixtures";
+import { test, expect, hydrated, register, trainerAndAthlete, named, pathProxy, joinedSession, releaseRound, eventKinds, markWindow, windowWasNotReloaded, report } from "./fixtures";
 
 // The phone in the gym: a path that dies without a word, a frozen tab, a
 // send pressed while offline, a reload mid-typing. The server sends a
@@ -7,10 +7,6 @@ import { test, expect, hydrated, register, trainerAndAthlete, named, pathProxy, 
 // Timings are reported (test annotations), not asserted against the clock
 // beyond what a user would notice.
 
-function report(testInfo: import("@playwright/test").TestInfo, what: string, ms: number) {
-  testInfo.annotations.push({ type: what, description: `${ms} ms` });
-  console.log(`[${testInfo.project.name}] ${what}: ${ms} ms`);
-}
 
 test("a silently dead path is noticed, and the round released meanwhile appears without a reload", async ({ browser, baseURL, problems }, testInfo) => {
   const proxy = await pathProxy(baseURL!);
@@ -60,7 +56,7 @@ test("a silently dead path is noticed, and the round released meanwhile appears 
   await proxy.close();
 });
 
-test("a round released while the tab was frozen (and its old connection died) shows within a second of resuming", async ({ browser, baseURL, problems }, testInfo) => {
+test("a round released while the tab was frozen (and its old connection died) shows as soon as the tab resumes", async ({ browser, baseURL, problems }, testInfo) => {
   const proxy = await pathProxy(baseURL!);
   const { trainer, athlete, close } = await trainerAndAthlete(browser, baseURL, problems, proxy.url);
   await joinedSession(trainer, athlete, named("Fay Freeze"), named("Gus Gym"));
@@ -88,7 +84,11 @@ test("a round released while the tab was frozen (and its old connection died) sh
   await cdp.send("Debugger.resume");
   await cdp.send("Debugger.disable");
   await athlete.evaluate(() => document.dispatchEvent(new Event("resume")));
-  await expect(athlete.getByTestId("released-round")).toContainText("Kettlebell swing", { timeout: 1000 });
+  // Within a second, as a rule (the time is reported); the bound leaves
+  // room for a busy CI machine but stays under what noticing the dead
+  // connection by its silence would take (2.5 heartbeats here, then a
+  // new connection): only waking up with a fresh connection is this fast.
+  await expect(athlete.getByTestId("released-round")).toContainText("Kettlebell swing", { timeout: 2000 });
   // Frozen means frozen: the round appeared only after the resume began.
   const shownAt: number = await athlete.evaluate(() => (window as any).__roundShownAt);
   expect(shownAt).toBeGreaterThanOrEqual(resumingAt);

@@ -1,4 +1,4 @@
-import { test, expect, hydrated, trainerAndAthlete, named, joinedSession, releaseRound, watch, markWindow, windowWasNotReloaded } from "./fixtures";
+import { test, expect, hydrated, trainerAndAthlete, named, joinedSession, releaseRound, watch, markWindow, windowWasNotReloaded, report } from "./fixtures";
 import type { BrowserContext, Page, CDPSession } from "@playwright/test";
 
 // The athlete's first load on a phone: what the code costs on the wire, that
@@ -81,10 +81,6 @@ async function slowLink(cdp: CDPSession) {
 
 const isCode = (url: string) => /\.(wasm|js)(\?|$)/.test(new URL(url).pathname);
 
-function report(testInfo: import("@playwright/test").TestInfo, what: string, value: string) {
-  testInfo.annotations.push({ type: what, description: value });
-  console.log(`[${testInfo.project.name}] ${what}: ${value}`);
-}
 
 /// A session with a released round, and a fresh phone context (empty
 /// cache) logged in as its athlete.

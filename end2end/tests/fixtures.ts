@@ -171,6 +171,14 @@ export async function fillExercise(trainer: Page, row: number, values: Record<st
 
 /// Saves a screenshot of a key screen to docs/screenshots/ (from the SQLite
 /// run only, so each run writes one current set).
+/// Prints a measurement with the project's name (and keeps it in the
+/// report's annotations). A number is in `unit`.
+export function report(testInfo: TestInfo, what: string, value: number | string, unit = "ms") {
+  const text = typeof value === "number" ? `${value} ${unit}` : value;
+  testInfo.annotations.push({ type: what, description: text });
+  console.log(`[${testInfo.project.name}] ${what}: ${text}`);
+}
+
 export async function shot(page: Page, name: string, testInfo: TestInfo) {
   if (testInfo.project.name !== "sqlite") return;
   await page.screenshot({ path: join(__dirname, "..", "..", "docs", "screenshots", `${name}.png`), fullPage: true });

@@ -1,6 +1,6 @@
-import { test, expect, trainerAndAthlete, joinedSession, named, releaseRound, eventKinds, markWindow, windowWasNotReloaded, fillExercise, hydrated, recordVibrations } from "./fixtures";
+import { test, expect, trainerAndAthlete, joinedSession, named, releaseRound, eventKinds, markWindow, windowWasNotReloaded, fillExercise, hydrated, recordVibrations, report } from "./fixtures";
 
-test("messages go both ways live, a quick reply is one tap, and a message sent offline waits in order behind a set", async ({ browser, baseURL, problems }) => {
+test("messages go both ways live, a quick reply is one tap, and a message sent offline waits in order behind a set", async ({ browser, baseURL, problems }, testInfo) => {
   const { trainer, athlete, phone, close } = await trainerAndAthlete(browser, baseURL, problems);
   const coach = named("Tess Talk");
   const id = await joinedSession(trainer, athlete, coach, named("Abe Answer"));
@@ -16,7 +16,7 @@ test("messages go both ways live, a quick reply is one tap, and a message sent o
   let tapped = Date.now();
   await send(trainer).click();
   await arrives;
-  console.log(`message, laptop's tap to the phone's screen: ${Date.now() - tapped} ms`);
+  report(testInfo, "message, laptop's tap to the phone's screen", Date.now() - tapped);
   await expect(onPhone).toHaveCount(1);
   await expect(onPhone.first()).toContainText(coach);
   await expect(onPhone.first()).toContainText("Drop to 90 kg for the last set");
@@ -29,7 +29,7 @@ test("messages go both ways live, a quick reply is one tap, and a message sent o
   tapped = Date.now();
   await athlete.getByTestId("quick-replies").getByRole("button", { name: "Need more rest" }).click();
   await lands;
-  console.log(`quick reply, phone's tap to the laptop's screen: ${Date.now() - tapped} ms`);
+  report(testInfo, "quick reply, phone's tap to the laptop's screen", Date.now() - tapped);
   const onLaptop = trainer.getByTestId("thread").getByTestId("message");
   await expect(onLaptop).toHaveCount(2);
   await expect(onLaptop.nth(1)).toContainText("Need more rest");
@@ -74,7 +74,7 @@ test("messages go both ways live, a quick reply is one tap, and a message sent o
   await close();
 });
 
-test("'typing…' shows on the other side at the first key, goes when the message lands or a few seconds after the last key, and never about someone whose link is down", async ({ browser, baseURL, problems }) => {
+test("'typing…' shows on the other side at the first key, goes when the message lands or a few seconds after the last key, and never about someone whose link is down", async ({ browser, baseURL, problems }, testInfo) => {
   const { trainer, athlete, phone, close } = await trainerAndAthlete(browser, baseURL, problems);
   const coach = named("Tara Typist");
   const runner = named("Adam Athlete");
@@ -91,7 +91,7 @@ test("'typing…' shows on the other side at the first key, goes when the messag
   let started = Date.now();
   await box(athlete).press("R");
   await shows(trainer, `${runner} is typing…`);
-  console.log(`typing to indicator: ${Date.now() - started} ms`);
+  report(testInfo, "typing to indicator", Date.now() - started);
   // Never on the typist's own page.
   await expect(typingOn(athlete)).toHaveText("");
 
@@ -115,7 +115,7 @@ test("'typing…' shows on the other side at the first key, goes when the messag
   await shows(athlete, `${coach} is typing…`);
   started = Date.now();
   await shows(athlete, "", 5000);
-  console.log(`typing indicator gone after the last key: ${Date.now() - started} ms`);
+  report(testInfo, "typing indicator gone after the last key", Date.now() - started);
 
   // The phone types, then loses its network: the laptop stops saying it
   // is typing when the phone's link is gone, not when a timer runs out.
@@ -142,7 +142,7 @@ test("'typing…' shows on the other side at the first key, goes when the messag
   await close();
 });
 
-test("a long thread shows the newest 50; 'Show older messages' puts the rest above without moving what is on screen, each once", async ({ browser, baseURL, problems }) => {
+test("a long thread shows the newest 50; 'Show older messages' puts the rest above without moving what is on screen, each once", async ({ browser, baseURL, problems }, testInfo) => {
   const { trainer, athlete, close } = await trainerAndAthlete(browser, baseURL, problems);
   const id = await joinedSession(trainer, athlete, named("Pia Paging"), named("Otto Older"));
   // 60 messages from the trainer while the phone watches.
@@ -169,7 +169,7 @@ test("a long thread shows the newest 50; 'Show older messages' puts the rest abo
   await expect(bodies).toHaveCount(60);
   await athlete.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
   const after = (await note11.boundingBox())!;
-  console.log(`'Show older messages': the message on screen moved ${Math.round(after.y - before.y)} px`);
+  report(testInfo, "'Show older messages': the message on screen moved", Math.round(after.y - before.y), "px");
   expect(Math.abs(after.y - before.y), "what was on screen stays where it was").toBeLessThan(2);
   // Ten were older: nothing before them, so no more button.
   await expect(older).toHaveCount(0);
@@ -185,7 +185,7 @@ test("a long thread shows the newest 50; 'Show older messages' puts the rest abo
   await close();
 });
 
-test("receipts: 'opened round 1' only once the round was on the phone's screen, 'Seen' under the message read; unread in a background tab's title and on the dashboard, live", async ({ browser, baseURL, problems }) => {
+test("receipts: 'opened round 1' only once the round was on the phone's screen, 'Seen' under the message read; unread in a background tab's title and on the dashboard, live", async ({ browser, baseURL, problems }, testInfo) => {
   const { trainer, athlete, phone, close } = await trainerAndAthlete(browser, baseURL, problems);
   await recordVibrations(athlete);
   const runner = named("Andy Reader");
@@ -221,7 +221,7 @@ test("receipts: 'opened round 1' only once the round was on the phone's screen, 
   let started = Date.now();
   await heading.scrollIntoViewIfNeeded();
   await expect(opened).toHaveText(new RegExp(`^${runner} opened round 1 at \\S`));
-  console.log(`round on the phone's screen to 'opened' on the laptop: ${Date.now() - started} ms`);
+  report(testInfo, "round on the phone's screen to 'opened' on the laptop", Date.now() - started);
 
   // The messages were read when the phone had them on screen.
   await athlete.getByTestId("thread").getByTestId("message").last().scrollIntoViewIfNeeded();
@@ -252,7 +252,7 @@ test("receipts: 'opened round 1' only once the round was on the phone's screen, 
   await say("Drop to 90 kg for the last set");
   await say("And slow on the way down");
   await expect.poll(() => athlete.title()).toBe("(2) spotter");
-  console.log(`messages to '(2) spotter' in the background tab: ${Date.now() - started} ms`);
+  report(testInfo, "messages to '(2) spotter' in the background tab", Date.now() - started);
   await expect(dashboard.getByTestId("active").getByTestId("unread")).toHaveText("2 unread messages");
   expect((await athlete.evaluate(() => (window as any).__buzz)).slice(buzzed), "one vibration for the burst").toEqual([400]);
   // Not read while in the background.

@@ -90,7 +90,7 @@ test("either side can cancel; the other side sees who and why", async ({ browser
   // to the dashboard; the session page then says who cancelled and why.
   await expect(athlete).toHaveURL(/\/dashboard\?cancelled=/);
   await athlete.goto(`/sessions/${first}`);
-  await expect(athlete.getByTestId("session-ended")).toHaveText(`${named("Carl Coach")} cancelled this session: “Gym closes early”`);
+  await expect(athlete.getByTestId("session-ended")).toHaveText(`${named("Carl Coach")} cancelled the session: “Gym closes early”.`);
 
   const second = await startSession(athlete, named("Carl Coach"));
   expect(second).not.toEqual(first);
@@ -99,6 +99,6 @@ test("either side can cancel; the other side sees who and why", async ({ browser
   await athlete.getByRole("button", { name: "Cancel session" }).click();
   await expect(athlete).toHaveURL(/\/dashboard\?cancelled=/);
   await trainer.goto(`/sessions/${second}/trainer`);
-  await expect(trainer.getByTestId("session-ended")).toHaveText(`${named("Rita Runner")} cancelled this session`);
+  await expect(trainer.getByTestId("session-ended")).toHaveText(`${named("Rita Runner")} cancelled the session.`);
   await close();
 });

@@ -1,10 +1,6 @@
-import { test, expect, trainerAndAthlete, joinedSession, named, fillExercise, markWindow, windowWasNotReloaded, eventKinds, shot, recordVibrations } from "./fixtures";
+import { test, expect, trainerAndAthlete, joinedSession, named, fillExercise, markWindow, windowWasNotReloaded, eventKinds, shot, recordVibrations, report } from "./fixtures";
 import type { Page, TestInfo } from "@playwright/test";
 
-function report(testInfo: TestInfo, what: string, ms: number) {
-  testInfo.annotations.push({ type: what, description: `${ms} ms` });
-  console.log(`[${testInfo.project.name}] ${what}: ${ms} ms`);
-}
 
 /// Round 1: a back squat, 3 × 5 at 100 kg, released.
 async function releaseSquat(trainer: Page) {

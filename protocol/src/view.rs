@@ -297,6 +297,30 @@ pub struct SessionSummary {
     pub last_seq: i64,
 }
 
+impl SessionSummary {
+    /// Who cancelled it and why, as `viewer` reads it: "Tina Trainer
+    /// cancelled the session: “Gym closes early”." ("You cancelled …" for
+    /// the viewer's own cancel). `None` unless it was cancelled.
+    pub fn cancel_notice(&self, viewer: Side) -> Option<String> {
+        if self.status != SessionStatus::Cancelled {
+            return None;
+        }
+        let who = match self.cancelled_by {
+            Some(side) if side == viewer => "You",
+            Some(Side::Trainer) => &self.trainer_name,
+            Some(Side::Athlete) => &self.athlete_name,
+            None => "Someone",
+        };
+        let reason = self
+            .cancel_reason
+            .as_deref()
+            .filter(|r| !r.is_empty())
+            .map(|r| format!(": “{r}”"))
+            .unwrap_or_default();
+        Some(format!("{who} cancelled the session{reason}."))
+    }
+}
+
 /// A whole session as one side sees it: the athlete never sees drafts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionView {
@@ -510,5 +534,48 @@ impl PainReport {
             text.push_str(&format!(": “{}”", self.note));
         }
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(status: SessionStatus, by: Option<Side>, reason: Option<&str>) -> SessionSummary {
+        SessionSummary {
+            id: 1,
+            athlete_name: "Andy Athlete".into(),
+            trainer_name: "Tina Trainer".into(),
+            status,
+            created_at: 0,
+            cancelled_by: by,
+            cancel_reason: reason.map(Into::into),
+            rounds_completed: 0,
+            last_seq: 0,
+        }
+    }
+
+    #[test]
+    fn a_cancel_notice_names_the_person_and_says_you_to_them() {
+        let cancelled = summary(
+            SessionStatus::Cancelled,
+            Some(Side::Trainer),
+            Some("Gym closes"),
+        );
+        assert_eq!(
+            cancelled.cancel_notice(Side::Athlete).as_deref(),
+            Some("Tina Trainer cancelled the session: “Gym closes”.")
+        );
+        assert_eq!(
+            cancelled.cancel_notice(Side::Trainer).as_deref(),
+            Some("You cancelled the session: “Gym closes”.")
+        );
+        let no_reason = summary(SessionStatus::Cancelled, Some(Side::Athlete), Some(""));
+        assert_eq!(
+            no_reason.cancel_notice(Side::Trainer).as_deref(),
+            Some("Andy Athlete cancelled the session.")
+        );
+        let active = summary(SessionStatus::Active, None, None);
+        assert_eq!(active.cancel_notice(Side::Athlete), None);
     }
 }

@@ -20,7 +20,7 @@ mutation! {
     /// `message_id` on screen (the other side sees "Seen"). One for an
     /// earlier message than the newest so far, or the same again, changes
     /// nothing. Answers whether it was new.
-    #[server(endpoint = "messages/read")]
+    #[server(endpoint = "messages/read", client = crate::live::client::Quiet)]
     pub async fn read_messages(session_id: i64, message_id: i64) -> bool as ReadMessages in session_id;
 }
 

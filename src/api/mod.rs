@@ -3,13 +3,14 @@
 //! over HTTP at a fixed `/api/<endpoint>` path.
 
 /// Declares mutations' server functions: each is `#[server]` at its
-/// endpoint, through the page's client (`live::client::Deadline`), with
-/// every argument optional in the form (`#[server(default)]`: a missing
-/// field is empty, and the mutation says what it needs), and its body is
-/// one call, `server::mutate`, with its own arguments: the struct
-/// `#[server]` makes of them, named after `as`, for which
-/// `server::training` implements `Mutation`. After `in`: the argument that
-/// names the session it changes, or `new_session` (it starts one).
+/// endpoint, through the page's client (`live::client::Deadline`, unless
+/// another is named, as for receipts: `live::client::Quiet`), with every
+/// argument optional in the form (`#[server(default)]`: a missing field is
+/// empty, and the mutation says what it needs), and its body is one call,
+/// `server::mutate`, with its own arguments: the struct `#[server]` makes
+/// of them, named after `as`, for which `server::training` implements
+/// `Mutation`. After `in`: the argument that names the session it changes,
+/// or `new_session` (it starts one).
 macro_rules! mutation {
     (@scope $self:ident new_session) => {
         $crate::server::training::Scope::NewSession
@@ -17,14 +18,15 @@ macro_rules! mutation {
     (@scope $self:ident $field:ident) => {
         $crate::server::training::Scope::Session($self.$field)
     };
-    ($(
-        $(#[doc = $doc:literal])*
-        #[server(endpoint = $endpoint:literal)]
-        pub async fn $name:ident($($arg:ident: $ty:ty),* $(,)?)
-            -> $answer:ty as $args:ident in $scope:ident;
-    )*) => {$(
+    (@one [] $($rest:tt)*) => {
+        mutation!(@one [$crate::live::client::Deadline] $($rest)*);
+    };
+    (@one [$client:path]
+        [$(#[doc = $doc:literal])*] $endpoint:literal
+        $name:ident($($arg:ident: $ty:ty),*) $answer:ty, $args:ident, $scope:ident
+    ) => {
         $(#[doc = $doc])*
-        #[leptos::server(endpoint = $endpoint, client = $crate::live::client::Deadline)]
+        #[leptos::server(endpoint = $endpoint, client = $client)]
         pub async fn $name(
             $(#[server(default)] $arg: $ty),*
         ) -> Result<$answer, $crate::error::AppError> {
@@ -37,6 +39,17 @@ macro_rules! mutation {
                 mutation!(@scope self $scope)
             }
         }
+    };
+    ($(
+        $(#[doc = $doc:literal])*
+        #[server(endpoint = $endpoint:literal $(, client = $client:path)?)]
+        pub async fn $name:ident($($arg:ident: $ty:ty),* $(,)?)
+            -> $answer:ty as $args:ident in $scope:ident;
+    )*) => {$(
+        mutation!(@one [$($client)?]
+            [$(#[doc = $doc])*] $endpoint
+            $name($($arg: $ty),*) $answer, $args, $scope
+        );
     )*};
 }
 

@@ -52,7 +52,7 @@ mutation! {
     /// round on screen (the trainer sees "Andy opened round 3 at 14:05").
     /// One for an earlier revision than the newest so far, or the same
     /// again, changes nothing. Answers whether it was new.
-    #[server(endpoint = "rounds/opened")]
+    #[server(endpoint = "rounds/opened", client = crate::live::client::Quiet)]
     pub async fn open_round(
         session_id: i64,
         round_id: i64,

@@ -1,14 +1,15 @@
 //! This page's receipts, and what unread messages do to it.
 //!
 //! [`send_receipts`] tells the server what the viewer had on screen: the
-//! newest of the other side's messages in view (`messages/read`) and, on the
-//! athlete's page, the released round in view at its revision
-//! (`rounds/opened`). Only while the page is visible, only items inside the
-//! viewport, only while the link is Live, only what is newer than the
-//! view's receipts, and again only if
-//! an earlier try has not shown up in the view within [`RESEND_AFTER_MS`].
-//! It looks when the page scrolls, resizes, becomes visible, and when the
-//! view changes. The server keeps each receipt once and never backwards,
+//! newest of the other side's messages in view (`messages/read`) and, on
+//! the athlete's page, the released round in view at its revision
+//! (`rounds/opened`), as quiet calls (`live::client::Quiet`: over the Live
+//! WebSocket or not at all). Only while the page is visible, only items
+//! inside the viewport, only while the link is Live, only what is newer
+//! than the view's receipts, and again only if an earlier try has not
+//! shown up in the view within [`RESEND_AFTER_MS`]. It looks when the page
+//! scrolls, resizes, becomes visible, and when the view changes. The
+//! server keeps each receipt once and never backwards,
 //! so a repeat is harmless.
 //!
 //! [`Unread`] puts "(2) spotter" in the tab's title while messages of the

@@ -21,22 +21,9 @@ pub fn SessionHeader(summary: SessionSummary, viewer: Side) -> impl IntoView {
         Side::Trainer => summary.athlete_name.clone(),
     };
     let status = summary.status;
-    let ended = match (summary.status, summary.cancelled_by) {
-        (SessionStatus::Cancelled, by) => {
-            let who = match by {
-                Some(side) if side == viewer => "You".to_string(),
-                Some(Side::Trainer) => summary.trainer_name.clone(),
-                Some(Side::Athlete) => summary.athlete_name.clone(),
-                None => "Someone".to_string(),
-            };
-            let reason = summary
-                .cancel_reason
-                .clone()
-                .map(|r| format!(": “{r}”"))
-                .unwrap_or_default();
-            Some(format!("{who} cancelled this session{reason}"))
-        }
-        (SessionStatus::Completed, _) => {
+    let ended = match summary.status {
+        SessionStatus::Cancelled => summary.cancel_notice(viewer),
+        SessionStatus::Completed => {
             Some("The final round is done: this session is completed.".to_string())
         }
         _ => None,

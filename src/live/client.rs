@@ -19,9 +19,11 @@
 //!    connection.
 //! 3. A call that may be repeated (it carries an `idempotency_key`, or it
 //!    only reads) waits up to another deadline for the link to be Live
-//!    again and goes once more, over that new connection; the server's
-//!    idempotency store makes a repeat of one that did commit answer the
-//!    first answer again.
+//!    again and goes once more, over that new connection (or over `fetch`
+//!    at once when no link of the page will be Live again: the page has
+//!    none, or a log-out closed it for good); the server's idempotency
+//!    store makes a repeat of one that did commit answer the first answer
+//!    again.
 //!
 //! A refusal is an answer (`Ok` here, decoded by the caller); an `Err` is
 //! the network's. On the server this client is never used to send
@@ -132,51 +134,65 @@ impl<E: FromServerFnError> ClientRes<E> for Reply {
     }
 }
 
-impl<E, I, O> Client<E, I, O> for Deadline
-where
-    E: FromServerFnError,
-    I: FromServerFnError,
-    O: FromServerFnError,
-{
-    type Request = BrowserRequest;
-    type Response = Reply;
+/// `#[server(client = Quiet)]`, for what the page sends again by itself
+/// until it shows (read receipts): over the page's Live WebSocket or not
+/// at all, once, with the deadline; a failure is not the link's business
+/// (it does not make the page reconnect), and nothing goes over `fetch`.
+pub struct Quiet;
 
-    fn send(req: Self::Request) -> impl Future<Output = Result<Self::Response, E>> + Send {
-        #[cfg(feature = "hydrate")]
+/// A server-function client whose `send` is `$send` (one of `browser`'s).
+macro_rules! client {
+    ($client:ident, $send:ident) => {
+        impl<E, I, O> Client<E, I, O> for $client
+        where
+            E: FromServerFnError,
+            I: FromServerFnError,
+            O: FromServerFnError,
         {
-            send_wrapper::SendWrapper::new(async move {
-                browser::send(req)
-                    .await
-                    .map_err(|why| E::from_server_fn_error(ServerFnErrorErr::Request(why)))
-            })
+            type Request = BrowserRequest;
+            type Response = Reply;
+
+            fn send(req: Self::Request) -> impl Future<Output = Result<Self::Response, E>> + Send {
+                #[cfg(feature = "hydrate")]
+                {
+                    send_wrapper::SendWrapper::new(async move {
+                        browser::$send(req)
+                            .await
+                            .map_err(|why| E::from_server_fn_error(ServerFnErrorErr::Request(why)))
+                    })
+                }
+                #[cfg(not(feature = "hydrate"))]
+                futures::future::lazy(move |_| {
+                    drop(req);
+                    Err(E::from_server_fn_error(ServerFnErrorErr::Request(
+                        "server functions are called from the browser".into(),
+                    )))
+                })
+            }
+
+            fn open_websocket(
+                path: &str,
+            ) -> impl Future<
+                Output = Result<
+                    (
+                        impl futures::Stream<Item = Result<Bytes, Bytes>> + Send + 'static,
+                        impl futures::Sink<Bytes> + Send + 'static,
+                    ),
+                    E,
+                >,
+            > + Send {
+                <BrowserClient as Client<E, I, O>>::open_websocket(path)
+            }
+
+            fn spawn(future: impl Future<Output = ()> + Send + 'static) {
+                <BrowserClient as Client<E, I, O>>::spawn(future)
+            }
         }
-        #[cfg(not(feature = "hydrate"))]
-        futures::future::lazy(move |_| {
-            drop(req);
-            Err(E::from_server_fn_error(ServerFnErrorErr::Request(
-                "server functions are called from the browser".into(),
-            )))
-        })
-    }
-
-    fn open_websocket(
-        path: &str,
-    ) -> impl Future<
-        Output = Result<
-            (
-                impl futures::Stream<Item = Result<Bytes, Bytes>> + Send + 'static,
-                impl futures::Sink<Bytes> + Send + 'static,
-            ),
-            E,
-        >,
-    > + Send {
-        <BrowserClient as Client<E, I, O>>::open_websocket(path)
-    }
-
-    fn spawn(future: impl Future<Output = ()> + Send + 'static) {
-        <BrowserClient as Client<E, I, O>>::spawn(future)
-    }
+    };
 }
+
+client!(Deadline, send);
+client!(Quiet, send_quietly);
 
 /// Whether a request to `path` with form `body` may be sent again after it
 /// failed on the network: it only reads, or its idempotency key makes a
@@ -227,8 +243,11 @@ pub fn request_failed() {
 #[cfg(feature = "hydrate")]
 mod browser {
     use super::{repeatable, request_failed, Reply, REQUEST_DEADLINE_MS};
-    use crate::model::live::{callable_live, MAX_CALL_BYTES};
-    use futures::future::{select, Either};
+    use crate::model::live::{callable_live, Answer, MAX_CALL_BYTES};
+    use futures::{
+        channel::oneshot,
+        future::{select, Either},
+    };
     use leptos::server_fn::{
         client::{browser::BrowserClient, Client},
         error::ServerFnError,
@@ -246,25 +265,43 @@ mod browser {
     /// A server function's request: sent as a form when it is one (every
     /// spotter server function posts a form), as it is otherwise.
     pub(super) async fn send(req: BrowserRequest) -> Result<Reply, String> {
+        match form_of(req).await? {
+            Ok(form) => exchange(form).await,
+            Err(req) => fetch_once(req).await.inspect_err(|_| request_failed()),
+        }
+    }
+
+    /// [`super::Quiet`]'s send: once, over the Live WebSocket only.
+    pub(super) async fn send_quietly(req: BrowserRequest) -> Result<Reply, String> {
+        let Ok(form) = form_of(req).await? else {
+            return Err("not a form: not sent".into());
+        };
+        match over_live(&form) {
+            Some(answer) => answered(answer).await,
+            None => Err("the page is not Live: not sent".into()),
+        }
+    }
+
+    /// The form a request posts (`Err`: it does not post one).
+    async fn form_of(req: BrowserRequest) -> Result<Result<Form, BrowserRequest>, String> {
         let form_post = req.method() == gloo_net::http::Method::POST
             && req
                 .headers()
                 .get("Content-Type")
                 .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
         if !form_post {
-            return fetch_once(req).await.inspect_err(|_| request_failed());
+            return Ok(Err(req));
         }
         let path = web_sys::Url::new(&req.url())
             .map(|u| u.pathname())
             .unwrap_or_default();
         let header = |name: &str| req.headers().get(name).unwrap_or_default();
-        let form = Form {
+        Ok(Ok(Form {
             content_type: header("Content-Type"),
             accept: header("Accept"),
             body: req.text().await.map_err(|e| e.to_string())?,
             path,
-        };
-        exchange(form).await
+        }))
     }
 
     /// Sends `form`; after a network failure, once more over a fresh live
@@ -283,18 +320,8 @@ mod browser {
 
     /// One try, over the live connection if the page has a Live one.
     pub(super) async fn attempt(form: &Form) -> Result<Reply, String> {
-        let over_live = callable_live(&form.path) && form.body.len() <= MAX_CALL_BYTES;
-        if let Some(answer) = over_live
-            .then(|| super::super::link::call(&form.path, &form.body))
-            .flatten()
-        {
-            return match select(answer, Box::pin(timer(REQUEST_DEADLINE_MS))).await {
-                Either::Left((Ok(answer), _)) => Ok(Reply::Answered(answer)),
-                Either::Left((Err(_), _)) => {
-                    Err("The connection closed before the answer came: try again".into())
-                }
-                Either::Right(((), _)) => Err(no_answer()),
-            };
+        if let Some(answer) = over_live(form) {
+            return answered(answer).await;
         }
         let request = <BrowserRequest as ClientReq<ServerFnError>>::try_new_post(
             &form.path,
@@ -304,6 +331,26 @@ mod browser {
         )
         .map_err(|e| e.to_string())?;
         fetch_once(request).await
+    }
+
+    /// `form` sent as a call over the page's Live WebSocket, if it has one
+    /// and the form may go there.
+    fn over_live(form: &Form) -> Option<oneshot::Receiver<Answer>> {
+        let callable = callable_live(&form.path) && form.body.len() <= MAX_CALL_BYTES;
+        callable
+            .then(|| super::super::link::call(&form.path, &form.body))
+            .flatten()
+    }
+
+    /// The answer to a call, within the deadline.
+    async fn answered(answer: oneshot::Receiver<Answer>) -> Result<Reply, String> {
+        match select(answer, Box::pin(timer(REQUEST_DEADLINE_MS))).await {
+            Either::Left((Ok(answer), _)) => Ok(Reply::Answered(answer)),
+            Either::Left((Err(_), _)) => {
+                Err("The connection closed before the answer came: try again".into())
+            }
+            Either::Right(((), _)) => Err(no_answer()),
+        }
     }
 
     /// `fetch` with the deadline (dropping the request aborts it, so the
@@ -325,14 +372,16 @@ mod browser {
     }
 
     /// Waits (at most a deadline) for the page's live link to be Live
-    /// again; whether it is.
+    /// again; whether to try once more: it is (the call goes over it), or
+    /// no link of the page will be (a log-out closed it for good, or the
+    /// page has none: the call goes over `fetch`, at once).
     async fn live_again() -> bool {
         const STEP_MS: u32 = 100;
         // The failure was just reported: give the link a moment to stop
         // trusting the connection that failed before asking.
         timer(STEP_MS).await;
         for _ in 0..REQUEST_DEADLINE_MS / STEP_MS {
-            if super::super::link::callable() {
+            if super::super::link::callable() || !super::super::link::coming_back() {
                 return true;
             }
             timer(STEP_MS).await;

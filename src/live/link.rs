@@ -19,7 +19,7 @@
 
 use super::{
     machine::{Do, Env, Machine, Route},
-    LinkStatus, TYPING_EVERY_MS, TYPING_SHOWN_MS,
+    LinkStatus, TYPING_SHOWN_MS,
 };
 use crate::model::{
     live::{Answer, ClientFrame, Frame},
@@ -108,69 +108,13 @@ struct Link {
 
 type Shared = Rc<RefCell<Link>>;
 
+mod outgoing;
+pub(super) use outgoing::{call, callable, coming_back, typed};
+
 thread_local! {
     /// The page's running links, oldest first: calls go over the newest
     /// Live one.
     static LINKS: RefCell<Vec<Weak<RefCell<Link>>>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Sends `POST path` with form `body` as a `call` frame over the page's
-/// Live WebSocket, if it has one: the receiver gets the answer, or is
-/// cancelled when that connection closes first. `None`: no Live
-/// WebSocket (not connected, not current yet, or on SSE).
-pub(super) fn call(path: &str, body: &str) -> Option<oneshot::Receiver<Answer>> {
-    newest_live(|l, live| {
-        let id = l.next_call;
-        let conn = l.conns.iter_mut().find(|c| c.id == live)?;
-        let text = serde_json::to_string(&ClientFrame::Call {
-            id,
-            path: path.into(),
-            body: body.into(),
-        })
-        .ok()?;
-        conn.socket.as_ref()?.send_with_str(&text).ok()?;
-        let (answer, waiting) = oneshot::channel();
-        conn.calls.push((id, answer));
-        l.next_call += 1;
-        Some(waiting)
-    })
-}
-
-/// The user is writing a message: a `typing` frame goes over the page's
-/// Live WebSocket, unless one went less than [`TYPING_EVERY_MS`] ago (or
-/// there is no Live WebSocket: then the other side is not told).
-pub(super) fn typed() {
-    let now = js_sys::Date::now();
-    newest_live(|l, live| {
-        if now - l.typing_sent < TYPING_EVERY_MS {
-            return Some(());
-        }
-        let socket = l.conns.iter().find(|c| c.id == live)?.socket.as_ref()?;
-        let text = serde_json::to_string(&ClientFrame::Typing).ok()?;
-        socket.send_with_str(&text).ok()?;
-        l.typing_sent = now;
-        Some(())
-    });
-}
-
-/// Whether [`call`] would go over a live connection now.
-pub(super) fn callable() -> bool {
-    newest_live(|_, _| Some(())).is_some()
-}
-
-/// `f` on the newest running link that is Live on a WebSocket (with that
-/// connection's id), until it gives `Some`.
-fn newest_live<T>(mut f: impl FnMut(&mut Link, u32) -> Option<T>) -> Option<T> {
-    let links: Vec<Shared> = LINKS.with(|links| {
-        let mut links = links.borrow_mut();
-        links.retain(|l| l.strong_count() > 0);
-        links.iter().rev().filter_map(Weak::upgrade).collect()
-    });
-    links.iter().find_map(|link| {
-        let mut l = link.try_borrow_mut().ok()?;
-        let live = l.machine.live_websocket()?;
-        f(&mut l, live)
-    })
 }
 
 /// What the browser says now: the time, whether it is online, a random

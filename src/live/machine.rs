@@ -19,8 +19,8 @@
 //! - Only the newest connection's `hello` counts, and it replaces the
 //!   others. A session page is Live once that connection's snapshot is in
 //!   the view; a dashboard at once (and refetches after a reconnect).
-//! - Closed with 4401, 4403 or 4404: Offline, no retry (logging in again or
-//!   another page is the answer, not a loop).
+//! - Closed with 4401, 4403 or 4404: Offline for good, no retry and no
+//!   wake-up (logging in again or another page is the answer, not a loop).
 //! - Waking up after more than [`AWAY_MS`] (or a watchdog gap that long: a
 //!   frozen page) opens a fresh connection; a shorter gap, or a request
 //!   before a submit, sends a probe that must be answered within
@@ -158,6 +158,12 @@ impl Machine {
     /// Whether the link is Live.
     pub fn is_live(&self) -> bool {
         self.current && !self.stopped
+    }
+
+    /// Whether the link may be Live again: it was not stopped, nor refused
+    /// for good (4401, 4403, 4404).
+    pub fn may_come_back(&self) -> bool {
+        !self.stopped
     }
 
     /// The Live WebSocket, if the link is Live on one (calls go there).
@@ -298,6 +304,8 @@ impl Machine {
                 Some(CLOSE_UNAUTHORIZED | CLOSE_FORBIDDEN | CLOSE_NOT_FOUND)
             ) {
                 self.not_live(LinkStatus::Offline);
+                self.out.push(Do::CancelRetry);
+                self.stopped = true;
             } else {
                 self.schedule_retry(env);
             }

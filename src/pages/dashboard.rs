@@ -7,7 +7,7 @@ use crate::{
     api::sessions::{load_dashboard, JoinSession, StartSession},
     components::{field::field_id, require_user::RequireUser},
     live::use_dashboard_live,
-    model::{Dashboard, Role, SessionStatus, SessionSummary, Side, User},
+    model::{Dashboard, Role, SessionSummary, Side, User},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -63,7 +63,7 @@ fn DashboardFor(user: User) -> impl IntoView {
                 match data.await {
                     Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
                     Ok(dashboard) => {
-                        let notice = cancel_notice(&dashboard, cancelled()).map(|text| view! {
+                        let notice = cancel_notice(&dashboard, cancelled(), side).map(|text| view! {
                             <p class="notice" role="status" data-testid="cancel-notice">{text}</p>
                         });
                         let lists = match role {
@@ -78,23 +78,14 @@ fn DashboardFor(user: User) -> impl IntoView {
     }
 }
 
-/// "Session cancelled by the trainer: “Gym closes”." for one of this
+/// "Tina Trainer cancelled the session: “Gym closes”." for one of this
 /// user's own cancelled sessions, from what is stored; nothing otherwise.
-fn cancel_notice(dashboard: &Dashboard, session_id: Option<i64>) -> Option<String> {
-    let session = dashboard
+fn cancel_notice(dashboard: &Dashboard, session_id: Option<i64>, viewer: Side) -> Option<String> {
+    dashboard
         .past
         .iter()
-        .find(|s| Some(s.id) == session_id && s.status == SessionStatus::Cancelled)?;
-    let mut text = match session.cancelled_by {
-        Some(Side::Trainer) => "Session cancelled by the trainer".to_string(),
-        Some(Side::Athlete) => "Session cancelled by the athlete".to_string(),
-        None => "The session was cancelled".to_string(),
-    };
-    if let Some(reason) = session.cancel_reason.as_deref().filter(|r| !r.is_empty()) {
-        text.push_str(&format!(": “{reason}”"));
-    }
-    text.push('.');
-    Some(text)
+        .find(|s| Some(s.id) == session_id)?
+        .cancel_notice(viewer)
 }
 
 #[component]

@@ -671,7 +671,7 @@ async fn the_cancel_notice_comes_from_the_session_not_the_address() {
         .await
         .unwrap();
     assert!(
-        page.contains("Session cancelled by the athlete: “Knee hurts”."),
+        page.contains("You cancelled the session: “Knee hurts”."),
         "the stored who and why"
     );
     assert!(!page.contains("evil.example"));

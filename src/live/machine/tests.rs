@@ -151,10 +151,18 @@ fn refused_connections_stop_without_a_retry() {
         let doing = m.closed(at(100.0), 0, Some(code));
         assert_eq!(status(&doing), Some(LinkStatus::Offline), "{code}");
         assert!(!doing.iter().any(|d| matches!(d, Do::RetryIn(_))), "{code}");
+        // For good: waking up, a failed request or the watchdog do not
+        // open it again, and a call waiting for it need not wait.
+        assert!(!m.may_come_back(), "{code}");
+        m.went_away(at(200.0));
+        assert!(m.wake(at(10_000.0)).is_empty(), "{code}");
+        assert!(m.request_failed(at(10_100.0)).is_empty(), "{code}");
+        assert!(m.tick(at(60_000.0)).is_empty(), "{code}");
     }
     let mut m = live_session(0.0);
     let doing = m.closed(at(100.0), 0, Some(1006));
     assert!(doing.iter().any(|d| matches!(d, Do::RetryIn(_))));
+    assert!(m.may_come_back());
 }
 
 #[test]
