@@ -53,7 +53,7 @@ test("without JavaScript an athlete starts a session, sees the release after a r
   await pain.getByText("Report pain").click();
   await pain.getByLabel("What hurts? (optional)").fill("Right ankle");
   await pain.getByRole("button", { name: "Tell my trainer" }).click();
-  await expect(athlete.getByTestId("pain-status")).toContainText("You reported pain: Step-up: “Right ankle” — waiting for");
+  await expect(athlete.getByTestId("pain-status")).toContainText("You reported pain in round 1: Step-up: “Right ankle” — waiting for");
   await expect(trainer.getByTestId("pain-alert")).toContainText("Step-up: “Right ankle”");
   // A message with a plain POST: back on the page with it in the thread,
   // and on the trainer's page live.
@@ -64,7 +64,10 @@ test("without JavaScript an athlete starts a session, sees the release after a r
   await athlete.getByTestId("feedback-0").getByLabel("RPE (0–10)").fill("7.5");
   await athlete.getByRole("button", { name: "Send feedback and finish the round" }).click();
   await expect(athlete.getByTestId("completed-round-1")).toContainText("7.5");
-  await expect(trainer.getByTestId("completed-round-1")).toContainText("7.5", { timeout: 1000 });
+  await expect(trainer.getByTestId("completed-round-1")).toContainText("7.5");
+  // The pain is part of the round's record, on both pages.
+  await expect(athlete.getByTestId("completed-round-1").getByTestId("pain-cell")).toHaveText("⚠ “Right ankle”");
+  await expect(trainer.getByTestId("completed-round-1").getByTestId("pain-cell")).toHaveText("⚠ “Right ankle”");
 
   // The trainer without JavaScript too (same account, a plain browser):
   // "Seen" and "Repeat round 1" are plain POSTs back to the page.

@@ -153,7 +153,7 @@ test("pain flagged in a set alerts the trainer at once, in the page and the tab 
   await expect(alert).toContainText("reported pain in round 1: Back squat, set 2: “Left knee”", { timeout: 5000 });
   await expect(trainer).toHaveTitle(/^⚠ Pain reported/);
   const status = athlete.getByTestId("pain-status");
-  await expect(status).toContainText("You reported pain: Back squat, set 2: “Left knee” — waiting for");
+  await expect(status).toContainText("You reported pain in round 1: Back squat, set 2: “Left knee” — waiting for");
 
   await alert.getByRole("button", { name: "Seen" }).click();
   await expect(alert).toHaveCount(0);

@@ -526,14 +526,23 @@ pub struct PainReport {
 impl PainReport {
     /// "Back squat, set 2: “Left knee”".
     pub fn describe(&self) -> String {
-        let mut text = self.name.clone();
-        if let Some(set) = self.set {
-            text.push_str(&format!(", set {set}"));
+        match self.detail() {
+            detail if detail.is_empty() => self.name.clone(),
+            detail if self.set.is_some() => format!("{}, {detail}", self.name),
+            detail => format!("{}: {detail}", self.name),
         }
-        if !self.note.is_empty() {
-            text.push_str(&format!(": “{}”", self.note));
+    }
+
+    /// Where and what without the exercise's name (a round's table has it
+    /// on the row): "set 2: “Left knee”", "“Left knee”", "set 2", or "".
+    pub fn detail(&self) -> String {
+        let note = (!self.note.is_empty()).then(|| format!("“{}”", self.note));
+        match (self.set, note) {
+            (Some(set), Some(note)) => format!("set {set}: {note}"),
+            (Some(set), None) => format!("set {set}"),
+            (None, Some(note)) => note,
+            (None, None) => String::new(),
         }
-        text
     }
 }
 

@@ -8,7 +8,7 @@ use crate::{
     components::field::Field,
     components::forms::{field_error, general_error},
     error::AppError,
-    model::{format_number, Round, SessionStatus, SessionSummary, Side},
+    model::{format_number, PainReport, Round, SessionStatus, SessionSummary, Side},
 };
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -71,9 +71,10 @@ pub fn ExerciseList(round: Round, #[prop(optional)] under: Option<UnderEach>) ->
 }
 
 /// A completed round: each exercise's prescription (as it stood when the
-/// athlete reported) next to what the athlete did.
+/// athlete reported) next to what the athlete did, and the pain reported
+/// in it (from `pain`: the session's reports; this round's are shown).
 #[component]
-pub fn CompletedRound(round: Round) -> impl IntoView {
+pub fn CompletedRound(round: Round, #[prop(optional)] pain: Vec<PainReport>) -> impl IntoView {
     let title = format!(
         "Round {}{}",
         round.number,
@@ -114,13 +115,29 @@ pub fn CompletedRound(round: Round) -> impl IntoView {
                                 let sets = (!sets.is_empty()).then(|| view! {
                                     <span class="sets-done" data-testid="sets-done">{format!("Sets {}", sets.join("; "))}</span>
                                 });
+                                // Each report about this exercise, with
+                                // its set and note; else the form's box.
+                                let reports: Vec<String> = pain
+                                    .iter()
+                                    .filter(|p| p.round == round.number && p.exercise as usize == index)
+                                    .map(|p| match p.detail() {
+                                        detail if detail.is_empty() => "⚠ yes".to_string(),
+                                        detail => format!("⚠ {detail}"),
+                                    })
+                                    .collect();
+                                let hurt = fb.pain || !reports.is_empty();
+                                let pain_text = match (reports.is_empty(), fb.pain) {
+                                    (false, _) => reports.join("; "),
+                                    (true, true) => "⚠ yes".to_string(),
+                                    (true, false) => "no".to_string(),
+                                };
                                 view! {
-                                    <tr class:pain=fb.pain role="row">
+                                    <tr class:pain=hurt role="row">
                                         <th scope="row" role="rowheader">{fb.prescription.name.clone()}</th>
                                         <td data-label="Prescribed" role="cell">{fb.prescription.summary()}</td>
                                         <td data-label="Done" role="cell">{fb.done()}{sets}</td>
                                         <td data-label="RPE" role="cell">{rpe}</td>
-                                        <td data-label="Pain" role="cell">{if fb.pain { "⚠ yes" } else { "no" }}</td>
+                                        <td data-label="Pain" role="cell" data-testid="pain-cell">{pain_text}</td>
                                         <td data-label="Notes" role="cell">{fb.notes.clone()}</td>
                                     </tr>
                                 }

@@ -405,7 +405,7 @@ pub fn PainStatus(reports: Vec<crate::model::PainReport>, trainer: String) -> im
                     };
                     view! {
                         <p data-testid="pain-status" class:seen=seen>
-                            {format!("You reported pain: {} — {state}", report.describe())}
+                            {format!("You reported pain in round {}: {} — {state}", report.round, report.describe())}
                         </p>
                     }
                 })

@@ -65,11 +65,23 @@ mod tests {
             acknowledged_at: None,
         };
         assert_eq!(report.describe(), "Back squat, set 2: “Left knee”");
-        let plain = PainReport {
+        assert_eq!(report.detail(), "set 2: “Left knee”");
+        let whole = PainReport {
             set: None,
+            ..report.clone()
+        };
+        assert_eq!(whole.describe(), "Back squat: “Left knee”");
+        assert_eq!(whole.detail(), "“Left knee”");
+        let plain = PainReport {
+            note: String::new(),
+            ..whole
+        };
+        assert_eq!(plain.describe(), "Back squat");
+        assert_eq!(plain.detail(), "");
+        let set_only = PainReport {
             note: String::new(),
             ..report
         };
-        assert_eq!(plain.describe(), "Back squat");
+        assert_eq!(set_only.describe(), "Back squat, set 2");
     }
 }

@@ -64,7 +64,7 @@ fn History() -> impl IntoView {
                                 {record
                                     .into_iter()
                                     .map(|entry| match entry {
-                                        Entry::Round(round) => view! { <CompletedRound round/> }.into_any(),
+                                        Entry::Round(round) => view! { <CompletedRound round pain=view.pain.clone()/> }.into_any(),
                                         Entry::Message(message) => view! {
                                             <p class="history-message" data-testid="history-message">
                                                 <strong>{name_of(message.by)}</strong>

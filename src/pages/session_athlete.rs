@@ -266,14 +266,21 @@ fn AthleteView(
                 each=move || {
                     let rounds = completed.get().unwrap_or_default();
                     let first = rounds.first().map(|r| r.id);
-                    rounds.into_iter().map(move |r| (first == Some(r.id), r))
+                    let pain = pain.get().unwrap_or_default();
+                    rounds.into_iter().map(move |r| {
+                        let hurt: Vec<_> = pain.iter().filter(|p| p.round == r.number).cloned().collect();
+                        (first == Some(r.id), r, hurt)
+                    })
                 }
-                key=|(first, round)| (round.id, *first)
-                children=|(first, round)| view! {
+                key=|(first, round, hurt)| (round.id, *first, hurt.len())
+                children=|(first, round, pain)| view! {
                     {first.then(|| view! { <h2>"Done so far"</h2> })}
-                    <CompletedRound round/>
+                    <CompletedRound round pain/>
                 }
             />
+            {move || (!status.get().is_some_and(SessionStatus::has_ended)).then(|| view! {
+                <p><A href=format!("/sessions/{session_id}/history")>"See the whole session"</A></p>
+            })}
             {move || (!status.get().is_some_and(SessionStatus::has_ended)).then(|| view! { <CancelForm session_id action=cancel/> })}
         </div>
     }

@@ -252,6 +252,9 @@ fn TrainerView(live: Live, actions: TrainerActions) -> impl IntoView {
         v.completed_rounds().rev().cloned().collect::<Vec<Round>>()
     });
     let completed = Memo::new(move |_| completed.get().unwrap_or_default());
+    // All pain reported, for the completed rounds' tables.
+    let reported = part(live, |v| v.pain.clone());
+    let reported = Memo::new(move |_| reported.get().unwrap_or_default());
     let next_number = part(live, |v| {
         v.rounds.iter().map(|r| r.number).max().unwrap_or(0) + 1
     });
@@ -351,17 +354,21 @@ fn TrainerView(live: Live, actions: TrainerActions) -> impl IntoView {
                 <section class="desk-athlete" aria-labelledby="athlete-side">
                     <h2 id="athlete-side" class="visually-hidden">{move || format!("{}'s side", athlete())}</h2>
                     {move || released_number.get().map(|_| view! { <ReleasedRoundPanel session_id live actions/> })}
-                    {move || status().has_ended().then(|| view! {
-                        <p><A href=format!("/sessions/{session_id}/history")>"See the whole session"</A></p>
-                    })}
+                    <p><A href=format!("/sessions/{session_id}/history")>"See the whole session"</A></p>
                     {move || (completed.with(Vec::is_empty) && active.get()).then(|| view! {
                         <p class="empty card">{format!("{}'s feedback shows here as it arrives.", athlete())}</p>
                     })}
                     {move || (!completed.with(Vec::is_empty)).then(|| view! { <h2>"Feedback"</h2> })}
                     <For
-                        each=move || completed.get()
-                        key=|round| round.id
-                        children=move |round| {
+                        each=move || {
+                            let pain = reported.get();
+                            completed.get().into_iter().map(move |round| {
+                                let hurt: Vec<_> = pain.iter().filter(|p| p.round == round.number).cloned().collect();
+                                (round, hurt)
+                            })
+                        }
+                        key=|(round, hurt)| (round.id, hurt.len())
+                        children=move |(round, pain)| {
                             // Only while there is no draft: the copy
                             // becomes the next round's draft.
                             let repeat = {
@@ -370,7 +377,7 @@ fn TrainerView(live: Live, actions: TrainerActions) -> impl IntoView {
                                     <RepeatRound session_id round=round.clone() next=next_number.get() action=actions.repeat/>
                                 })
                             };
-                            view! { <CompletedRound round/> {repeat} }
+                            view! { <CompletedRound round pain/> {repeat} }
                         }
                     />
                     {move || (!completed.with(Vec::is_empty)).then(|| view! {

@@ -173,6 +173,22 @@ async fn pain_is_reported_alerted_and_acknowledged_once(backend: Backend) {
         report(&app, &athlete, session, round, "0", "", ""),
     )
     .await;
+    // Pain is part of the record: the round's table on the history page
+    // (which is also the print view) has each report with its set and
+    // note, the one after the round too.
+    for who in [&athlete, &trainer] {
+        let html = app
+            .get_page(&who.client, &format!("/sessions/{session}/history"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains("⚠ set 2: “Left knee, sharp”; ⚠ “Still sore”"),
+            "the squat's pain in the table"
+        );
+        assert!(html.contains(">⚠ yes<"), "the plank's, without set or note");
+    }
 }
 
 async fn bad_pain_reports_get_a_field_message_and_change_nothing(backend: Backend) {
