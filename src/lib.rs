@@ -21,7 +21,7 @@
 //! | [`error`] | [`error::AppError`], the one error every server function returns, and its HTTP status |
 //! | [`api`] | `#[server]` functions, one module per area, at fixed `/api/<name>` paths; a mutation's is declared with `mutation!` (its endpoint written once; its body one call of `server::mutate`) |
 //! | [`pages`] | one component per route; no page uses another |
-//! | [`components`] | what more than one page uses: view pieces, `auth` (the logged-in user context), `forms` (a form's messages and successes), `session_view` (the session id in the URL, parts of the live view), `messages` (the thread), `receipts` (what this page had on screen; the unread title); never a page |
+//! | [`components`] | what more than one page uses: view pieces, `auth` (the logged-in user context), `forms` (a form's messages and successes), `session_view` (the session id in the URL, parts of the live view), `messages` (the thread), `receipts` (what this page had on screen; the unread title), `sets` (set forms, the trainer's progress, the rest), `now` (the athlete's set to do now); never a page |
 //! | [`live`] | browser side of the live channel: `machine` (the link's rules, a pure state machine unit-tested on the host), `link` (wires the browser's sockets, timers and page events to it; `link::outgoing`: calls and `typing` frames over the Live WebSocket), backoff, outbox, wake lock, `use_session_live`; `storage` (`localStorage`); `client` (every server function call: over the Live WebSocket, else `fetch`, with a deadline; `Quiet` for receipts: over the Live WebSocket or not at all) |
 //! | `server` (feature `ssr`) | everything else on the server; its own map is in `src/server/mod.rs` |
 //!
@@ -62,7 +62,7 @@
 //!
 //! | step | file | what happens |
 //! |---|---|---|
-//! | 1 | `components/sets.rs` (`SetRow`, `submit_to`) | the set's `<form>` posts to `/api/sets/log` (a plain post without JavaScript); with it, Leptos's `FromFormData` decodes the submit event into the server function's own arguments, `LogSet`, as the server would, and hands them to the page's `SetForms::on_submit` |
+//! | 1 | `components/now.rs` (`NowSet`) → `components/sets.rs` (`SetRow`, `submit_to`) | the set's `<form>` (the set to do now, or a row of the round's list) posts to `/api/sets/log` (a plain post without JavaScript); with it, Leptos's `FromFormData` decodes the submit event into the server function's own arguments, `LogSet`, as the server would, and hands them to the page's `SetForms::on_submit` |
 //! | 2 | `pages/session_athlete.rs` (`through_outbox`, `Outgoing`) | the page's enum of what it queues (`Outgoing::Set(LogSet)`, `Pain`, `Feedback`) goes into a `Pending` with the form's drafts scope; the link is asked for a probe |
 //! | 3 | `live/outbox.rs` (`put`, `send`, `Queued`) | keeps it in `localStorage` until the server answers ("Saved on this phone…"), sends it once per try through `live/client.rs` as the form `#[server]` posts; a refusal goes to the form by its type (`About`) |
 //! | 4 | `live/client.rs`, `live/link/outgoing.rs` (`call`) | over the Live WebSocket as a `call` frame when there is one, else `fetch`; a network failure fires `REQUEST_FAILED_EVENT`, which the link's `machine` turns into a resync |

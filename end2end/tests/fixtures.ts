@@ -125,17 +125,19 @@ export async function recordVibrations(page: Page) {
   });
 }
 
-/// A trainer on a laptop (1280×800) and an athlete on a phone (Pixel 5),
-/// each in their own browser context, watched like `page` is.
+/// A trainer on a laptop (1280×800) and an athlete on a phone (Pixel 5, or
+/// a touch phone of `phoneViewport`), each in their own browser context,
+/// watched like `page` is.
 export async function trainerAndAthlete(
   browser: Browser,
   baseURL: string | undefined,
   problems: string[],
   phoneBaseURL: string | undefined = baseURL,
   allowedStatuses: number[] = [],
+  phoneViewport?: { width: number; height: number },
 ) {
   const laptop = await browser.newContext({ baseURL, viewport: { width: 1280, height: 800 } });
-  const phone = await browser.newContext({ ...devices["Pixel 5"], baseURL: phoneBaseURL });
+  const phone = await browser.newContext({ ...devices["Pixel 5"], ...(phoneViewport ? { viewport: phoneViewport, screen: phoneViewport } : {}), baseURL: phoneBaseURL });
   opened?.add(laptop);
   opened?.add(phone);
   const trainer = await laptop.newPage();
@@ -155,6 +157,20 @@ export async function trainerAndAthlete(
   };
 }
 
+/// The athlete's "Set done" for the set to do now (the large form at the
+/// top of the round).
+export function setDoneNow(athlete: Page) {
+  return athlete.getByTestId("now-set").getByRole("button", { name: "Set done" });
+}
+
+/// Opens the list of all the round's sets on the athlete's page (one tap
+/// away, collapsed under the set to do now) if it is closed.
+export async function allSets(athlete: Page) {
+  const list = athlete.getByTestId("round-sets");
+  if (!(await list.evaluate((details: HTMLDetailsElement) => details.open))) await list.locator("summary").click();
+  await expect(list).toHaveAttribute("open", "");
+}
+
 /// Names unique to this run: the athlete picks the trainer by name.
 const run = Math.random().toString(36).slice(2, 6);
 export const named = (name: string) => `${name} ${run}`;
@@ -169,8 +185,6 @@ export async function fillExercise(trainer: Page, row: number, values: Record<st
   }
 }
 
-/// Saves a screenshot of a key screen to docs/screenshots/ (from the SQLite
-/// run only, so each run writes one current set).
 /// Prints a measurement with the project's name (and keeps it in the
 /// report's annotations). A number is in `unit`.
 export function report(testInfo: TestInfo, what: string, value: number | string, unit = "ms") {
@@ -179,6 +193,8 @@ export function report(testInfo: TestInfo, what: string, value: number | string,
   console.log(`[${testInfo.project.name}] ${what}: ${text}`);
 }
 
+/// Saves a screenshot of a key screen to docs/screenshots/ (from the SQLite
+/// run only, so each run writes one current set).
 export async function shot(page: Page, name: string, testInfo: TestInfo) {
   if (testInfo.project.name !== "sqlite") return;
   await page.screenshot({ path: join(__dirname, "..", "..", "docs", "screenshots", `${name}.png`), fullPage: true });
@@ -295,8 +311,6 @@ export async function eventKinds(page: Page, sessionId: string): Promise<string[
   }, sessionId);
 }
 
-/// Starts a session between a new trainer and a new athlete and has the
-/// trainer join; returns the session id with both pages on it, Live.
 /// The athlete starts a session with `coach` from the dashboard; its id.
 export async function startSession(athlete: Page, coach: string) {
   await athlete.goto("/dashboard");
@@ -307,6 +321,8 @@ export async function startSession(athlete: Page, coach: string) {
   return athlete.url().split("/").pop()!;
 }
 
+/// Starts a session between a new trainer and a new athlete and has the
+/// trainer join; returns the session id with both pages on it, Live.
 export async function joinedSession(trainer: Page, athlete: Page, coach: string, runner: string) {
   await register(trainer, coach, "trainer");
   await register(athlete, runner, "athlete");

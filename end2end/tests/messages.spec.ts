@@ -1,4 +1,4 @@
-import { test, expect, trainerAndAthlete, joinedSession, named, releaseRound, eventKinds, markWindow, windowWasNotReloaded, fillExercise, hydrated, recordVibrations, report } from "./fixtures";
+import { test, expect, trainerAndAthlete, joinedSession, named, releaseRound, eventKinds, markWindow, windowWasNotReloaded, fillExercise, hydrated, recordVibrations, report, setDoneNow } from "./fixtures";
 
 test("messages go both ways live, a quick reply is one tap, and a message sent offline waits in order behind a set", async ({ browser, baseURL, problems }, testInfo) => {
   const { trainer, athlete, phone, close } = await trainerAndAthlete(browser, baseURL, problems);
@@ -44,7 +44,7 @@ test("messages go both ways live, a quick reply is one tap, and a message sent o
   // No network: a set, then a message; both wait on the phone, in order.
   await phone.setOffline(true);
   await expect(athlete.getByTestId("live-status")).toHaveText("Offline");
-  await athlete.getByTestId("set-0-1").getByRole("button", { name: "Set done" }).click();
+  await setDoneNow(athlete).click();
   await athlete.getByTestId("thread").getByLabel("Message", { exact: true }).fill("Knee feels odd, swap?");
   await send(athlete).click();
   await expect(athlete.getByTestId("outbox-status")).toHaveText("Saved on this phone, sends when you are back online");

@@ -39,16 +39,19 @@ test("without JavaScript an athlete starts a session, sees the release after a r
   await expect(trainer.getByTestId("opened")).toHaveText(new RegExp(`^${runner} opened round 1 at \\S`));
   // A set logged with a plain POST: back on the page with it marked done,
   // and the trainer's page shows it live.
-  const set = athlete.getByTestId("set-0-1");
+  const set = athlete.getByTestId("now-set");
   await set.getByLabel("Reps").fill("9");
   await set.getByRole("button", { name: "Set done" }).click();
   await expect(athlete.getByTestId("set-0-1").getByTestId("set-done")).toHaveText("✓ 9 reps");
+  await expect(athlete.getByTestId("now")).toHaveText("All sets done. Tell your trainer how it went below.");
   await expect(athlete.getByTestId("sets-0").getByTestId("set-count")).toHaveText("1 of 1 set done");
   await expect(trainer.getByTestId("progress-0").getByTestId("logged-0-1")).toContainText("9 reps");
   // (A refused plain POST coming back with its message is covered by the
   // integration tests: the browser's own checks of min/max/step stop bad
   // numbers before they are sent.)
   // Pain reported with a plain POST: the trainer's page alerts live.
+  // (The round's list opens without JavaScript too: a <details>.)
+  await athlete.getByTestId("round-sets").locator("summary").click();
   const pain = athlete.getByTestId("pain-0");
   await pain.getByText("Report pain").click();
   await pain.getByLabel("What hurts? (optional)").fill("Right ankle");

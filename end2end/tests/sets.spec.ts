@@ -1,4 +1,4 @@
-import { test, expect, trainerAndAthlete, joinedSession, named, fillExercise, markWindow, windowWasNotReloaded, eventKinds, shot, recordVibrations, report } from "./fixtures";
+import { test, expect, trainerAndAthlete, joinedSession, named, fillExercise, markWindow, windowWasNotReloaded, eventKinds, shot, recordVibrations, report, setDoneNow, allSets } from "./fixtures";
 import type { Page, TestInfo } from "@playwright/test";
 
 
@@ -16,9 +16,14 @@ test("the athlete logs each set as it is done and the trainer sees each one land
   await releaseSquat(trainer);
   const sets = athlete.getByTestId("sets-0");
   await expect(sets.getByTestId("set-count")).toHaveText("0 of 3 sets done");
-  // Pre-filled from the prescription: one tap when it went as planned.
-  await expect(athlete.getByTestId("set-0-1").getByLabel("Reps")).toHaveValue("5");
-  await expect(athlete.getByTestId("set-0-1").getByLabel("Load (kg)")).toHaveValue("100");
+  // The set to do now on top: pre-filled from the prescription, one tap
+  // when it went as planned.
+  const now = athlete.getByTestId("now");
+  await expect(now.locator(".now-what")).toHaveText("Back squat Set 1 of 3");
+  await expect(now.locator(".now-target")).toHaveText("Target 5 × 100 kg");
+  await expect(now.getByLabel("Reps")).toHaveValue("5");
+  await expect(now.getByLabel("Load (kg)")).toHaveValue("100");
+  await expect(now.getByTestId("now-next")).toHaveText("Next: Back squat, set 2 of 3");
   const progress = trainer.getByTestId("progress-0");
   await expect(progress.getByTestId("set-count")).toHaveText("0 of 3 sets done");
   await expect(trainer.getByTestId("activity")).toHaveText("No set logged yet in this round.");
@@ -26,26 +31,34 @@ test("the athlete logs each set as it is done and the trainer sees each one land
   // Typed in the feedback form before the sets: logging sets keeps it.
   await athlete.getByTestId("feedback-0").getByLabel("Notes for your trainer").fill("Knees felt fine");
 
+  // Set 2 heavier and one rep short; set 3 starts from set 2's values.
   const steps: [number, Record<string, string>, string][] = [
     [1, {}, "5 × 100 kg"],
     [2, { Reps: "4", "Load (kg)": "102.5" }, "4 × 102.5 kg"],
-    [3, { RPE: "9" }, "5 × 100 kg · RPE 9"],
+    [3, { RPE: "9" }, "4 × 102.5 kg · RPE 9"],
   ];
   for (const [set, typed, shown] of steps) {
-    const row = athlete.getByTestId(`set-0-${set}`);
-    for (const [label, value] of Object.entries(typed)) await row.getByLabel(label, { exact: true }).fill(value);
+    await expect(now).toHaveAttribute("data-set", String(set));
+    if (set === 3) {
+      await expect(now.getByLabel("Reps")).toHaveValue("4");
+      await expect(now.getByLabel("Load (kg)")).toHaveValue("102.5");
+      await expect(now.getByLabel("RPE")).toHaveValue("");
+    }
+    for (const [label, value] of Object.entries(typed)) await now.getByLabel(label, { exact: true }).fill(value);
     const tapped = Date.now();
-    await row.getByRole("button", { name: "Set done" }).click();
+    await setDoneNow(athlete).click();
     await expect(progress.getByTestId(`logged-0-${set}`)).toContainText(shown, { timeout: 5000 });
     report(testInfo, `set ${set}: tap to the trainer's page`, Date.now() - tapped);
     await expect(progress.getByTestId("set-count")).toHaveText(`${set} of 3 sets done`);
     await expect(trainer.getByTestId("activity")).toContainText(`Set ${set} of 3 of Back squat`);
     await expect(athlete.getByTestId(`set-0-${set}`).getByTestId("set-done")).toHaveText(`✓ ${shown}`);
   }
+  await expect(now).toHaveText("All sets done. Tell your trainer how it went below.");
   await expect(progress.getByTestId("logged-0-2")).toContainText("(target 5 × 100 kg)");
   await expect(sets.getByTestId("set-count")).toHaveText("3 of 3 sets done");
 
-  // A correction before finishing: set 2 was 3 reps.
+  // A correction before finishing, in the round's list: set 2 was 3 reps.
+  await allSets(athlete);
   const second = athlete.getByTestId("set-0-2");
   await second.getByLabel("Reps").fill("3");
   await second.getByRole("button", { name: "Update" }).click();
@@ -54,15 +67,19 @@ test("the athlete logs each set as it is done and the trainer sees each one land
   await expect(trainer.getByTestId("activity")).toContainText("Corrected set 2 of 3 of Back squat");
   await windowWasNotReloaded(trainer);
 
-  // The feedback form kept the note and counts the logged sets.
+  // The feedback form kept the note and opens with what was logged (the
+  // load most sets had, the later set's reps of a tie), not the
+  // prescription's 3 × 5 · 100.
   const feedback = athlete.getByTestId("feedback-0");
   await expect(feedback.getByLabel("Notes for your trainer")).toHaveValue("Knees felt fine");
   await expect(feedback.getByLabel("Sets done")).toHaveValue("3");
+  await expect(feedback.getByLabel("Reps done")).toHaveValue("4");
+  await expect(feedback.getByLabel("Load used")).toHaveValue("102.5");
   await athlete.getByRole("button", { name: "Send feedback and finish the round" }).click();
   const done = trainer.getByTestId("completed-round-1");
   await expect(done).toContainText("Knees felt fine");
-  // The completed round keeps each set as logged.
-  await expect(done.getByTestId("sets-done")).toHaveText("Sets 1: 5 × 100 kg; 2: 3 × 102.5 kg; 3: 5 × 100 kg · RPE 9");
+  // The completed round's Done is the sets as logged, not a summary.
+  await expect(done.getByRole("cell").nth(1)).toHaveText("Sets 1: 5 × 100 kg; 2: 3 × 102.5 kg; 3: 4 × 102.5 kg · RPE 9");
   const kinds = await eventKinds(athlete, id);
   expect(kinds.filter((k) => k === "set-logged")).toHaveLength(3);
   expect(kinds.filter((k) => k === "set-updated")).toHaveLength(1);
@@ -74,7 +91,7 @@ test("the athlete logs each set as it is done and the trainer sees each one land
   await expect(row.getByLabel("Sets", { exact: true })).toHaveValue("3");
   await expect(row.getByLabel("Load", { exact: true })).toHaveValue("100");
   // What the athlete did last time, as a hint for the prescription.
-  await expect(row.getByTestId("last-done")).toHaveText("Last time: Round 1: 5 × 100 kg, 3 × 102.5 kg, 5 × 100 kg · RPE 9");
+  await expect(row.getByTestId("last-done")).toHaveText("Last time: Round 1: 5 × 100 kg, 3 × 102.5 kg, 4 × 102.5 kg · RPE 9");
   await trainer.getByRole("button", { name: "Release round 2" }).click();
   await expect(athlete.getByTestId("released-round")).toContainText("Round 2");
   await expect(athlete.getByTestId("sets-0").getByTestId("set-count")).toHaveText("0 of 3 sets done");
@@ -90,7 +107,7 @@ test("the athlete logs each set as it is done and the trainer sees each one land
   expect(lines.slice(1).map((l) => l.split(",").slice(2, 5).concat(l.split(",").slice(11, 15)).join(","))).toEqual([
     "1,Back squat,1,5,100,,",
     "1,Back squat,2,3,102.5,,",
-    "1,Back squat,3,5,100,,9",
+    "1,Back squat,3,4,102.5,,9",
   ]);
   // The printable view: the record without the app around it.
   await athlete.emulateMedia({ media: "print" });
@@ -108,23 +125,30 @@ test("a set logged with no network waits on the phone, goes first when the link 
   const { trainer, athlete, phone, close } = await trainerAndAthlete(browser, baseURL, problems);
   const id = await joinedSession(trainer, athlete, named("Otis Outage"), named("Pete Pocket"));
   await releaseSquat(trainer);
-  await expect(athlete.getByTestId("sets-0")).toBeVisible();
+  await expect(athlete.getByTestId("now")).toBeVisible();
 
   await phone.setOffline(true);
   await expect(athlete.getByTestId("live-status")).toHaveText("Offline");
+  await setDoneNow(athlete).click();
+  // Saved next to the set, and the card moves on at once.
+  const now = athlete.getByTestId("now");
+  await expect(now.getByTestId("outbox-status")).toHaveText("Saved on this phone, sends when you are back online");
+  await expect(now).toHaveAttribute("data-set", "2");
+  // A second tap of the same set while it waits (in the round's list).
+  await allSets(athlete);
   const first = athlete.getByTestId("set-0-1");
   await first.getByRole("button", { name: "Set done" }).click();
-  // A second tap of the same set while it waits.
-  await first.getByRole("button", { name: "Set done" }).click();
-  await expect(athlete.getByTestId("outbox-status")).toHaveText("Saved on this phone, sends when you are back online");
+  await expect(first.getByTestId("outbox-status")).toHaveText("Saved on this phone, sends when you are back online");
+  await expect(athlete.getByTestId("outbox-status")).toHaveCount(1);
   // Finishing the round still works offline: it waits behind the set.
   await athlete.getByTestId("feedback-0").getByLabel("Notes for your trainer").fill("Done in the basement");
   await athlete.getByRole("button", { name: "Send feedback and finish the round" }).click();
+  await expect(athlete.getByTestId("feedback-0").locator("xpath=..").getByTestId("outbox-status")).toHaveText("Saved on this phone, sends when you are back online");
   await expect(trainer.getByTestId("progress-0").getByTestId("set-count")).toHaveText("0 of 3 sets done");
 
   await phone.setOffline(false);
-  await expect(athlete.getByTestId("outbox-status")).toHaveText("Sent", { timeout: 15000 });
-  await expect(trainer.getByTestId("completed-round-1")).toContainText("Done in the basement");
+  await expect(trainer.getByTestId("completed-round-1")).toContainText("Done in the basement", { timeout: 15000 });
+  await expect(athlete.getByTestId("completed-round-1")).toContainText("Done in the basement");
   const kinds = await eventKinds(athlete, id);
   expect(kinds.filter((k) => k === "set-logged")).toHaveLength(1);
   expect(kinds.filter((k) => k === "set-updated")).toHaveLength(0);
@@ -143,7 +167,8 @@ test("pain flagged in a set alerts the trainer at once, in the page and the tab 
   await markWindow(trainer);
   await expect(trainer).not.toHaveTitle(/Pain/);
 
-  const pain = athlete.getByTestId("pain-0");
+  // Reported from the set in view: the card's own "Report pain".
+  const pain = athlete.getByTestId("now-pain");
   await pain.getByText("Report pain").click();
   await pain.getByLabel("When").selectOption({ label: "In set 2" });
   await pain.getByLabel("What hurts? (optional)").fill("Left knee");
@@ -169,7 +194,7 @@ test("after a set, both pages count the same rest down from the set's commit tim
   await fillExercise(trainer, 0, { Exercise: "Bench press", Sets: "3", Reps: "5", "Rest (s)": "90" });
   await trainer.getByRole("button", { name: "Save draft" }).click();
   await trainer.getByRole("button", { name: "Release round 1" }).click();
-  await athlete.getByTestId("set-0-1").getByRole("button", { name: "Set done" }).click();
+  await setDoneNow(athlete).click();
   const phone = athlete.getByTestId("rest-timer");
   const laptop = trainer.getByTestId("rest-timer");
   await expect(phone).toContainText("after set 1 of Bench press");
@@ -187,7 +212,7 @@ test("after a set, both pages count the same rest down from the set's commit tim
   await expect(phone).toHaveText(/^Rest 1:[0-2]\d after set 1 of Bench press$/);
   // README's pictures: the phone mid-round, the laptop with the set, the
   // rest and a pain alert.
-  const pain = athlete.getByTestId("pain-0");
+  const pain = athlete.getByTestId("now-pain");
   await pain.getByText("Report pain").click();
   await pain.getByLabel("When").selectOption({ label: "In set 1" });
   await pain.getByLabel("What hurts? (optional)").fill("Left shoulder at the bottom");
@@ -208,7 +233,7 @@ test("the phone vibrates once when the rest is over, and both pages say so", asy
   await fillExercise(trainer, 0, { Exercise: "Pull-up", Sets: "2", Reps: "5", "Rest (s)": "3" });
   await trainer.getByRole("button", { name: "Save draft" }).click();
   await trainer.getByRole("button", { name: "Release round 1" }).click();
-  await athlete.getByTestId("set-0-1").getByRole("button", { name: "Set done" }).click();
+  await setDoneNow(athlete).click();
   await expect(athlete.getByTestId("rest-timer")).toHaveText("Rest over after set 1 of Pull-up: next set", { timeout: 10_000 });
   await expect(trainer.getByTestId("rest-timer")).toHaveText("Rest over after set 1 of Pull-up: next set");
   await expect.poll(() => athlete.evaluate(() => (window as any).__buzz)).toEqual([400]);
@@ -243,11 +268,50 @@ test("a set the earlier version kept on the phone is sent after the update, once
   expect((await eventKinds(athlete, id)).filter((k) => k === "set-logged")).toHaveLength(1);
   // A form the page cannot decode (a hidden number changed by hand) is not
   // queued: it posts itself, and the server's refusal is shown.
+  await allSets(athlete);
   const third = athlete.getByTestId("set-0-3");
   await third.locator("input[name=set]").evaluate((input: HTMLInputElement) => (input.value = "third"));
   await third.getByRole("button", { name: "Set done" }).click();
   await expect(athlete.getByTestId("set-error")).toContainText("The set was not logged");
   expect((await eventKinds(athlete, id)).filter((k) => k === "set-logged")).toHaveLength(1);
   await expect(progress.getByTestId("set-count")).toHaveText("1 of 3 sets done");
+  await close();
+});
+
+test("a timed exercise logs its time: two 30 s planks, each on the trainer's page and in the export", async ({ browser, baseURL, problems }) => {
+  const { trainer, athlete, close } = await trainerAndAthlete(browser, baseURL, problems);
+  const id = await joinedSession(trainer, athlete, named("Tess Timer"), named("Pete Plank"));
+  await fillExercise(trainer, 0, { Exercise: "Plank", Sets: "2", "Duration (s)": "30" });
+  await trainer.getByRole("button", { name: "Save draft" }).click();
+  await trainer.getByRole("button", { name: "Release round 1" }).click();
+  const now = athlete.getByTestId("now");
+  await expect(now.locator(".now-target")).toHaveText("Target 30 s");
+  // Time, pre-filled with the target; no reps or load for a plank.
+  await expect(now.getByLabel("Time (s)")).toHaveValue("30");
+  await expect(now.getByLabel("Reps")).toHaveCount(0);
+  await expect(now.getByLabel("Load", { exact: false })).toHaveCount(0);
+  await setDoneNow(athlete).click();
+  await expect(now).toHaveAttribute("data-set", "2");
+  await expect(now.getByLabel("Time (s)")).toHaveValue("30");
+  await setDoneNow(athlete).click();
+  const progress = trainer.getByTestId("progress-0");
+  for (const set of [1, 2]) await expect(progress.getByTestId(`logged-0-${set}`)).toContainText("30 s (target 30 s)");
+  // The feedback opens with the time logged.
+  await expect(athlete.getByTestId("feedback-0").getByLabel("Time done (s)")).toHaveValue("30");
+  await athlete.getByRole("button", { name: "Send feedback and finish the round" }).click();
+  await expect(trainer.getByTestId("completed-round-1").getByRole("cell").nth(1)).toHaveText("Sets 1: 30 s; 2: 30 s");
+  // The next round's builder: what was done last time, with the time.
+  await trainer.getByTestId("repeat-1").click();
+  await expect(trainer.getByTestId("exercise-row-0").first().getByTestId("last-done")).toHaveText("Last time: Round 1: 30 s, 30 s");
+
+  await athlete.goto(`/sessions/${id}/history`);
+  const [download] = await Promise.all([athlete.waitForEvent("download"), athlete.getByTestId("export-csv").click()]);
+  const { readFile } = await import("node:fs/promises");
+  const [header, ...rows] = (await readFile(await download.path(), "utf8")).trim().split(/\r?\n/).map((l) => l.split(","));
+  const at = (name: string) => header.indexOf(name);
+  expect(rows.map((r) => [r[at("set")], r[at("prescribed_duration_s")], r[at("duration_s")]])).toEqual([
+    ["1", "30", "30"],
+    ["2", "30", "30"],
+  ]);
   await close();
 });

@@ -109,6 +109,9 @@ pub enum SessionEvent {
         unit: Option<String>,
         /// RPE, if given.
         rpe: Option<f64>,
+        /// Time done, seconds, if given (a timed exercise).
+        #[serde(default)]
+        duration_s: Option<u32>,
         /// The exercise's name when the set was logged.
         #[serde(default)]
         name: String,
@@ -124,6 +127,9 @@ pub enum SessionEvent {
         /// Rest prescribed after each set, seconds.
         #[serde(default)]
         rest_s: Option<u32>,
+        /// Time per set prescribed then, seconds.
+        #[serde(default)]
+        target_duration_s: Option<u32>,
         /// When it was logged (ms since the epoch).
         #[serde(default)]
         logged_at: i64,
@@ -149,6 +155,9 @@ pub enum SessionEvent {
         unit: Option<String>,
         /// RPE, if given.
         rpe: Option<f64>,
+        /// Time done, seconds, if given.
+        #[serde(default)]
+        duration_s: Option<u32>,
         /// When it was corrected (ms since the epoch).
         #[serde(default)]
         updated_at: i64,
@@ -426,11 +435,13 @@ mod tests {
                 load: Some(62.5),
                 unit: Some("kg".into()),
                 rpe: Some(7.5),
+                duration_s: None,
                 name: "Back squat".into(),
                 target_sets: Some(3),
                 target_reps: Some(8),
                 target_load: Some(60.0),
                 rest_s: Some(90),
+                target_duration_s: None,
                 logged_at: 1_795_400_001_000,
             },
             SetUpdated {
@@ -443,6 +454,7 @@ mod tests {
                 load: None,
                 unit: None,
                 rpe: None,
+                duration_s: Some(30),
                 updated_at: 1_795_400_002_000,
             },
             PainReported {

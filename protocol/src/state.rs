@@ -88,11 +88,13 @@ impl SessionView {
                 load,
                 unit,
                 rpe,
+                duration_s,
                 name,
                 target_sets,
                 target_reps,
                 target_load,
                 rest_s,
+                target_duration_s,
                 logged_at,
                 ..
             } => {
@@ -106,8 +108,10 @@ impl SessionView {
                         target_load: *target_load,
                         unit: unit.as_deref().and_then(LoadUnit::parse),
                         rest_s: *rest_s,
+                        target_duration_s: *target_duration_s,
                         reps: reps.map(small),
                         load: *load,
+                        duration_s: *duration_s,
                         rpe: *rpe,
                         logged_at: *logged_at,
                         updated_at: None,
@@ -125,6 +129,7 @@ impl SessionView {
                 reps,
                 load,
                 rpe,
+                duration_s,
                 updated_at,
                 ..
             } => {
@@ -136,6 +141,7 @@ impl SessionView {
                     logged.reps = reps.map(small);
                     logged.load = *load;
                     logged.rpe = *rpe;
+                    logged.duration_s = *duration_s;
                     logged.updated_at = Some(*updated_at);
                 }
             }
@@ -381,11 +387,13 @@ mod tests {
                 load: Some(100.0),
                 unit: Some("kg".into()),
                 rpe: None,
+                duration_s: None,
                 name: "Back squat".into(),
                 target_sets: Some(3),
                 target_reps: Some(5),
                 target_load: Some(100.0),
                 rest_s: Some(90),
+                target_duration_s: None,
                 logged_at: 1000 + seq,
             },
         )
@@ -436,10 +444,12 @@ mod tests {
                 load: None,
                 unit: Some("kg".into()),
                 rpe: Some(9.0),
+                duration_s: Some(30),
                 updated_at: 1007,
             },
         ));
         let first = &trainer.rounds[0].sets[0];
+        assert_eq!(first.duration_s, Some(30));
         assert_eq!(
             (first.reps, first.load, first.rpe),
             (Some(3), None, Some(9.0))

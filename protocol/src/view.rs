@@ -455,10 +455,16 @@ pub struct LoggedSet {
     pub unit: Option<LoadUnit>,
     /// Rest prescribed after each set, seconds.
     pub rest_s: Option<u32>,
+    /// Time per set prescribed then, seconds (a timed exercise).
+    #[serde(default)]
+    pub target_duration_s: Option<u32>,
     /// Reps done.
     pub reps: Option<u32>,
     /// Load used, in `unit`.
     pub load: Option<f64>,
+    /// Time done, seconds.
+    #[serde(default)]
+    pub duration_s: Option<u32>,
     /// RPE, 0–10 in steps of 0.5.
     pub rpe: Option<f64>,
     /// When it was first logged (ms since the epoch, the server's clock).
@@ -468,7 +474,8 @@ pub struct LoggedSet {
 }
 
 impl LoggedSet {
-    /// "8 × 60 kg · RPE 8", or "—" when nothing was given.
+    /// "8 × 60 kg · RPE 8", "30 s · RPE 7", or "done" when nothing was
+    /// given.
     pub fn actual(&self) -> String {
         let mut parts = Vec::new();
         match (self.reps, self.load) {
@@ -485,6 +492,9 @@ impl LoggedSet {
                     .unwrap_or_else(|| format_number(load)),
             ),
             (None, None) => {}
+        }
+        if let Some(seconds) = self.duration_s {
+            parts.push(format_seconds(seconds));
         }
         if let Some(rpe) = self.rpe {
             parts.push(format!("RPE {}", format_number(rpe)));

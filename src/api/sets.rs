@@ -9,7 +9,9 @@ mutation! {
     /// The athlete logs a set of the released round as done ("Set done"), or
     /// corrects one logged before: `exercise` is the exercise's position (0 is
     /// the first), `set` the set's number (1 is the first), against the round
-    /// `revision` they saw. Empty values are allowed ("done as planned").
+    /// `revision` they saw. Empty values are allowed ("done as planned");
+    /// `duration_s` is the time of a timed exercise (like every argument,
+    /// it may be left out).
     /// Returns whether the set was new.
     #[server(endpoint = "sets/log")]
     pub async fn log_set(
@@ -21,6 +23,7 @@ mutation! {
         reps: String,
         load: String,
         rpe: String,
+        duration_s: String,
         idempotency_key: String,
     ) -> bool as LogSet in session_id;
 }

@@ -6,6 +6,7 @@ pub mod forms;
 pub mod header;
 pub mod live_indicator;
 pub mod messages;
+pub mod now;
 pub mod receipts;
 pub mod require_user;
 pub mod round_builder;

@@ -112,9 +112,18 @@ pub fn CompletedRound(round: Round, #[prop(optional)] pain: Vec<PainReport>) -> 
                                     .filter(|s| s.exercise as usize == index)
                                     .map(|s| format!("{}: {}", s.set, s.actual()))
                                     .collect();
-                                let sets = (!sets.is_empty()).then(|| view! {
-                                    <span class="sets-done" data-testid="sets-done">{format!("Sets {}", sets.join("; "))}</span>
-                                });
+                                // Logged sets are what was done: the
+                                // feedback's one-line summary only where
+                                // none were logged (no "3 × 5 · 100 kg"
+                                // above sets that say otherwise).
+                                let done = if sets.is_empty() {
+                                    view! { {fb.done()} }.into_any()
+                                } else {
+                                    view! {
+                                        <span class="sets-done" data-testid="sets-done">{format!("Sets {}", sets.join("; "))}</span>
+                                    }
+                                    .into_any()
+                                };
                                 // Each report about this exercise, with
                                 // its set and note; else the form's box.
                                 let reports: Vec<String> = pain
@@ -135,7 +144,7 @@ pub fn CompletedRound(round: Round, #[prop(optional)] pain: Vec<PainReport>) -> 
                                     <tr class:pain=hurt role="row">
                                         <th scope="row" role="rowheader">{fb.prescription.name.clone()}</th>
                                         <td data-label="Prescribed" role="cell">{fb.prescription.summary()}</td>
-                                        <td data-label="Done" role="cell">{fb.done()}{sets}</td>
+                                        <td data-label="Done" role="cell">{done}</td>
                                         <td data-label="RPE" role="cell">{rpe}</td>
                                         <td data-label="Pain" role="cell" data-testid="pain-cell">{pain_text}</td>
                                         <td data-label="Notes" role="cell">{fb.notes.clone()}</td>

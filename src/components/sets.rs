@@ -6,13 +6,22 @@ use crate::{
     api::{pain::ReportPain, sets::LogSet},
     components::field::{Drafts, Field, IdempotencyKey},
     error::AppError,
-    model::{format_number, sets_to_log, Exercise, LoggedSet, Round, LOAD_MAX, REPS_MAX, RPE_MAX},
+    model::{
+        format_seconds, sets_to_log, Exercise, LoggedSet, Round, SetFields, SetInput,
+        DURATION_MAX_S, LOAD_MAX, REPS_MAX, RPE_MAX,
+    },
 };
 use leptos::{form::FromFormData, prelude::*, server_fn::ServerFn};
 
-/// The drafts scope of one set's form (unique on the page).
+/// The drafts scope of one set's form in the round's list (unique on the
+/// page).
 pub fn set_scope(round_id: i64, exercise: usize, set: u32) -> String {
     format!("{round_id}:set:{exercise}:{set}:")
+}
+
+/// The drafts scope of the large form of the set to do now.
+pub fn now_scope(round_id: i64, exercise: usize, set: u32) -> String {
+    format!("{round_id}:now:{exercise}:{set}:")
 }
 
 /// What a set or pain form sends: its server function's arguments, decoded
@@ -47,6 +56,23 @@ pub struct SetForms {
     pub refusal: Signal<SetRefusal>,
     pub on_submit: Callback<SetSubmit>,
     pub closed: Signal<Option<String>>,
+    /// What became of the form last submitted on the page, by its drafts
+    /// scope: "Saved on this phone…" or "Sent", shown next to that form.
+    pub status: Signal<Option<(String, &'static str)>>,
+}
+
+/// The status line of the form with drafts scope `scope` (those whose
+/// scope starts with it, with `prefix`): shown only while it is news.
+pub(crate) fn send_status(forms: SetForms, scope: String, prefix: bool) -> impl IntoView {
+    move || {
+        forms
+            .status
+            .get()
+            .filter(|(of, _)| if prefix { of.starts_with(&scope) } else { *of == scope })
+            .map(|(_, text)| {
+                view! { <p class="outbox-status" role="status" data-testid="outbox-status">{text}</p> }
+            })
+    }
 }
 
 /// The last refusal of a set or pain form: its scope and the server's error.
@@ -118,18 +144,25 @@ pub fn SetRows(
     let (round_id, revision) = (round.id, round.revision);
     let rows = (1..=count)
         .map(|set| {
-            let this = Memo::new(move |_| {
+            let find = move |set: u32| {
                 logged.with(|sets| {
                     sets.iter()
                         .find(|l| l.exercise as usize == index && l.set == set)
                         .cloned()
                 })
+            };
+            let this = Memo::new(move |_| find(set));
+            // A set not logged yet starts from the one before it.
+            let before = Memo::new(move |_| {
+                this.with(Option::is_none)
+                    .then(|| find(set.saturating_sub(1)).map(|l| SetInput::of(&l)))
+                    .flatten()
             });
             let exercise = exercise.clone();
             move || {
                 let exercise = exercise.clone();
                 view! {
-                    <SetRow session_id round_id revision index set exercise logged=this.get() forms/>
+                    <SetRow session_id round_id revision index set exercise logged=this.get() before=before.get() forms/>
                 }
             }
         })
@@ -143,8 +176,13 @@ pub fn SetRows(
     .into_any()
 }
 
+/// One set's form: its values pre-filled (as logged; else from the set
+/// `before` it, when that one was done; else the prescription), "Set done"
+/// or, once logged, "Update" (secondary). With `now` it is the large form
+/// at the top of the athlete's round ([`crate::components::now`]), a form
+/// of its own (its drafts scope and ids are not the list row's).
 #[component]
-fn SetRow(
+pub(crate) fn SetRow(
     session_id: i64,
     round_id: i64,
     revision: i64,
@@ -152,15 +190,25 @@ fn SetRow(
     set: u32,
     exercise: Exercise,
     logged: Option<LoggedSet>,
+    before: Option<SetInput>,
     forms: SetForms,
+    #[prop(optional)] now: bool,
 ) -> impl IntoView {
-    let scope = set_scope(round_id, index, set);
+    let scope = if now {
+        now_scope(round_id, index, set)
+    } else {
+        set_scope(round_id, index, set)
+    };
     let label = format!("{}, set {set}", exercise.name);
-    let number = |n: Option<u32>| n.map(|n| n.to_string()).unwrap_or_default();
-    let decimal = |n: Option<f64>| n.map(format_number).unwrap_or_default();
-    let (reps, load, rpe) = match &logged {
-        Some(l) => (number(l.reps), decimal(l.load), decimal(l.rpe)),
-        None => (number(exercise.reps), decimal(exercise.load), String::new()),
+    let fields = SetFields::of(&exercise);
+    let SetInput {
+        reps,
+        load,
+        duration_s,
+        rpe,
+    } = match &logged {
+        Some(l) => SetInput::of(l),
+        None => SetInput::prefilled(&exercise, before.as_ref()),
     };
     let load_label = match exercise.load_unit {
         Some(unit) if unit != crate::model::LoadUnit::Bodyweight => {
@@ -182,7 +230,8 @@ fn SetRow(
         <form
             class="set-row"
             class:logged=is_logged
-            data-testid=format!("set-{index}-{set}")
+            class:now-set=now
+            data-testid=if now { "now-set".to_string() } else { format!("set-{index}-{set}") }
             method="post"
             action=LogSet::url()
             on:submit=submit
@@ -194,9 +243,16 @@ fn SetRow(
             <input type="hidden" name="revision" value=revision/>
             <input type="hidden" name="exercise" value=index/>
             <input type="hidden" name="set" value=set/>
-            <span class="set-number">{format!("Set {set}")}</span>
-            <Field label="Reps" name="reps" kind="number" value=reps range=(0.0, f64::from(REPS_MAX), 1.0) error=error_of("reps") drafts=(forms.drafts, scope.clone())/>
-            <Field label=load_label name="load" kind="number" value=load range=(0.0, LOAD_MAX, 0.25) error=error_of("load") drafts=(forms.drafts, scope.clone())/>
+            {(!now).then(|| view! { <span class="set-number">{format!("Set {set}")}</span> })}
+            {fields.reps.then(|| view! {
+                <Field label="Reps" name="reps" kind="number" value=reps range=(0.0, f64::from(REPS_MAX), 1.0) error=error_of("reps") drafts=(forms.drafts, scope.clone())/>
+            })}
+            {fields.load.then(|| view! {
+                <Field label=load_label name="load" kind="number" value=load range=(0.0, LOAD_MAX, 0.25) error=error_of("load") drafts=(forms.drafts, scope.clone())/>
+            })}
+            {fields.time.then(|| view! {
+                <Field label="Time (s)" name="duration_s" kind="number" value=duration_s range=(0.0, f64::from(DURATION_MAX_S), 1.0) error=error_of("duration_s") drafts=(forms.drafts, scope.clone())/>
+            })}
             <Field label="RPE" name="rpe" kind="number" value=rpe range=(0.0, RPE_MAX, 0.5) error=error_of("rpe") drafts=(forms.drafts, scope.clone())/>
             <button type="submit" class="set-button" class:secondary=is_logged disabled=move || forms.closed.get().is_some()>
                 {if is_logged { "Update" } else { "Set done" }}
@@ -205,6 +261,7 @@ fn SetRow(
                 <span class="set-done" data-testid="set-done">{format!("✓ {}", l.actual())}</span>
             })}
             <p class="form-error set-error" role="alert">{general}</p>
+            {(!now).then(|| send_status(forms, scope.clone(), false))}
         </form>
     }
 }
@@ -259,15 +316,20 @@ pub fn SetProgress(
     .into_any()
 }
 
-/// "8 × 80 kg": what one set should be.
-fn target_text(exercise: &Exercise) -> Option<String> {
+/// "8 × 80 kg", "30 s", "24 kg · 40 s": what one set should be.
+pub(crate) fn target_text(exercise: &Exercise) -> Option<String> {
     let load = exercise.load_unit.map(|u| u.show(exercise.load));
-    match (exercise.reps, load) {
+    let amount = match (exercise.reps, load) {
         (Some(reps), Some(load)) if !load.is_empty() => Some(format!("{reps} × {load}")),
         (Some(reps), _) => Some(format!("{reps} reps")),
         (None, Some(load)) if !load.is_empty() => Some(load),
         _ => None,
-    }
+    };
+    let parts: Vec<String> = amount
+        .into_iter()
+        .chain(exercise.duration_s.map(format_seconds))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" · "))
 }
 
 /// What the athlete did last in the round, and how long ago, counting up
@@ -347,12 +409,29 @@ pub fn pain_scope(round_id: i64, exercise: usize) -> String {
 /// "Report pain" under an exercise on the athlete's page: which set (or
 /// the exercise as a whole) and an optional note, sent at once through
 /// the page's outbox (a plain post without JavaScript).
+///
+/// With `now` it is the one under the set to do now (a form of its own).
 #[component]
-pub fn PainForm(session_id: i64, round: Round, index: usize, forms: SetForms) -> impl IntoView {
+pub fn PainForm(
+    session_id: i64,
+    round: Round,
+    index: usize,
+    forms: SetForms,
+    #[prop(optional)] now: bool,
+) -> impl IntoView {
     let Some(exercise) = round.exercises.get(index).cloned() else {
         return ().into_any();
     };
-    let scope = pain_scope(round.id, index);
+    let scope = if now {
+        format!("{}:now-pain:{index}:", round.id)
+    } else {
+        pain_scope(round.id, index)
+    };
+    let testid = if now {
+        "now-pain".to_string()
+    } else {
+        format!("pain-{index}")
+    };
     let label = format!("Pain in {}", exercise.name);
     let set_id = crate::components::field::scoped_id(&scope, "set");
     let sets = sets_to_log(&exercise);
@@ -363,7 +442,7 @@ pub fn PainForm(session_id: i64, round: Round, index: usize, forms: SetForms) ->
     });
     let submit = submit_to(forms.on_submit, scope.clone(), Submitted::Pain);
     view! {
-        <details class="pain-report" data-testid=format!("pain-{index}")>
+        <details class="pain-report" data-testid=testid>
             <summary>"Report pain"</summary>
             <form method="post" action=ReportPain::url() on:submit=submit aria-label=label>
                 <IdempotencyKey renew=forms.renew/>
@@ -379,6 +458,7 @@ pub fn PainForm(session_id: i64, round: Round, index: usize, forms: SetForms) ->
                 </div>
                 <crate::components::field::TextArea label="What hurts? (optional)" name="note" maxlength=crate::model::NOTES_MAX_CHARS error drafts=(forms.drafts, scope.clone())/>
                 <button type="submit" class="danger">"Tell my trainer"</button>
+                {send_status(forms, scope.clone(), false)}
             </form>
         </details>
     }
@@ -422,7 +502,12 @@ pub fn PainStatus(reports: Vec<crate::model::PainReport>, trainer: String) -> im
 /// Shown while the rest runs and for a minute after; with `vibrate` (the
 /// athlete's phone) the phone vibrates when the rest is over, where it can.
 #[component]
-pub fn RestTimer(round: Round, now: i64, #[prop(optional)] vibrate: bool) -> impl IntoView {
+pub fn RestTimer(
+    round: Round,
+    now: i64,
+    #[prop(optional)] vibrate: bool,
+    #[prop(optional)] skip: bool,
+) -> impl IntoView {
     let Some(last) = round.sets.iter().max_by_key(|s| s.logged_at).cloned() else {
         return ().into_any();
     };
@@ -455,13 +540,27 @@ pub fn RestTimer(round: Round, now: i64, #[prop(optional)] vibrate: bool) -> imp
         });
     }
     let after = format!("after set {} of {}", last.set, last.name);
+    // "Skip rest" (the athlete's page) hides this rest here; the next set
+    // logged starts the next one.
+    let skipped = RwSignal::new(false);
+    let running = move || left.get() > 0;
     view! {
-        <p class="rest-timer" class:over=move || left.get() == 0 role="timer" aria-live="off" data-testid="rest-timer" data-left=move || left.get()>
-            {move || match left.get() {
-                0 => format!("Rest over {after}: next set"),
-                s => format!("Rest {}:{:02} {after}", s / 60, s % 60),
-            }}
-        </p>
+        <Show when=move || !skipped.get()>
+            <div class="rest" class:running=running data-testid="rest">
+                <p class="rest-timer" class:over=move || !running() role="timer" aria-live="off" data-testid="rest-timer" data-left=move || left.get()>
+                    {
+                        let after = after.clone();
+                        move || match left.get() {
+                            0 => format!("Rest over {after}: next set"),
+                            s => format!("Rest {}:{:02} {after}", s / 60, s % 60),
+                        }
+                    }
+                </p>
+                {move || (skip && running()).then(|| view! {
+                    <button type="button" class="secondary skip-rest" on:click=move |_| skipped.set(true)>"Skip rest"</button>
+                })}
+            </div>
+        </Show>
     }
     .into_any()
 }

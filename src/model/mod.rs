@@ -49,7 +49,10 @@ pub use prescription::{
     RELEASE_ACTION,
 };
 pub use read::{Dashboard, TrainerChoice};
-pub use sets::{sets_to_log, validate_set, LastDone, SetInput, SetValues, SET_FIELDS};
+pub use sets::{
+    next_set, sets_to_log, validate_set, FeedbackPrefill, LastDone, SetFields, SetInput, SetValues,
+    SET_FIELDS,
+};
 pub use spotter_protocol::view::{
     format_number, format_seconds, sets_and_reps, Exercise, Feedback, LoadUnit, LoggedSet, Message,
     Opened, PainReport, Read, Reads, Round, SessionStatus, SessionSummary, SessionView,

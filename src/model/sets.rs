@@ -3,7 +3,8 @@
 
 use super::{
     validation::{parse_decimal, parse_whole},
-    Exercise, FieldError, LoggedSet, Round, RoundStatus, LOAD_MAX, REPS_MAX, RPE_MAX, SETS_MAX,
+    Exercise, FieldError, LoggedSet, Round, RoundStatus, DURATION_MAX_S, LOAD_MAX, REPS_MAX,
+    RPE_MAX, SETS_MAX,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -22,6 +23,8 @@ pub struct SetInput {
     pub reps: String,
     /// Load used.
     pub load: String,
+    /// Time done, seconds.
+    pub duration_s: String,
     /// RPE.
     pub rpe: String,
 }
@@ -33,13 +36,41 @@ pub struct SetValues {
     pub reps: Option<u32>,
     /// Load used.
     pub load: Option<f64>,
+    /// Time done, seconds.
+    pub duration_s: Option<u32>,
     /// RPE.
     pub rpe: Option<f64>,
 }
 
-/// The form name of a set field: `reps`, `load`, `rpe` (each set is its own
-/// small form).
-pub const SET_FIELDS: [&str; 3] = ["reps", "load", "rpe"];
+/// The form name of a set field: `reps`, `load`, `duration_s`, `rpe` (each
+/// set is its own small form).
+pub const SET_FIELDS: [&str; 4] = ["reps", "load", "duration_s", "rpe"];
+
+/// Which values a set of an exercise asks for: what it prescribes. Time
+/// for a timed exercise (a plank, a carry); reps and load where it has
+/// them, and for any exercise without a time (the athlete may still give
+/// them); RPE always (optional).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SetFields {
+    /// Reps.
+    pub reps: bool,
+    /// Load.
+    pub load: bool,
+    /// Time.
+    pub time: bool,
+}
+
+impl SetFields {
+    /// See [`SetFields`].
+    pub fn of(exercise: &Exercise) -> SetFields {
+        let timed = exercise.duration_s.is_some();
+        SetFields {
+            reps: exercise.reps.is_some() || !timed,
+            load: exercise.load.is_some() || !timed,
+            time: timed,
+        }
+    }
+}
 
 /// Checks set `set` of `exercise` and its values, with the same limits as
 /// the feedback fields.
@@ -62,8 +93,115 @@ pub fn validate_set(
     Ok(SetValues {
         reps: parse_whole(&input.reps, "reps".into(), "Reps", 0, REPS_MAX)?,
         load: parse_decimal(&input.load, "load".into(), "Load", LOAD_MAX, 0.25)?,
+        duration_s: parse_whole(
+            &input.duration_s,
+            "duration_s".into(),
+            "Time",
+            0,
+            DURATION_MAX_S,
+        )?,
         rpe: parse_decimal(&input.rpe, "rpe".into(), "RPE", RPE_MAX, 0.5)?,
     })
+}
+
+impl SetInput {
+    /// What a logged set's form shows: its values as typed (no RPE when
+    /// none was given).
+    pub fn of(logged: &LoggedSet) -> SetInput {
+        SetInput {
+            reps: logged.reps.map(|n| n.to_string()).unwrap_or_default(),
+            load: logged.load.map(super::format_number).unwrap_or_default(),
+            duration_s: logged.duration_s.map(|n| n.to_string()).unwrap_or_default(),
+            rpe: logged.rpe.map(super::format_number).unwrap_or_default(),
+        }
+    }
+
+    /// What a set not logged yet is pre-filled with: the values of the set
+    /// before it, when that one was done (a change carries on: 102.5 kg
+    /// after 102.5 kg), else the prescription. RPE is never guessed.
+    pub fn prefilled(exercise: &Exercise, before: Option<&SetInput>) -> SetInput {
+        match before {
+            Some(before) => SetInput {
+                rpe: String::new(),
+                ..before.clone()
+            },
+            None => SetInput {
+                reps: exercise.reps.map(|n| n.to_string()).unwrap_or_default(),
+                load: exercise.load.map(super::format_number).unwrap_or_default(),
+                duration_s: exercise
+                    .duration_s
+                    .map(|n| n.to_string())
+                    .unwrap_or_default(),
+                rpe: String::new(),
+            },
+        }
+    }
+}
+
+/// The set to do now: the first one not done yet, exercise by exercise and
+/// set by set (`done(exercise, set)`: logged, or waiting on the phone to
+/// be sent). `None` once every set of the round is done.
+pub fn next_set(exercises: &[Exercise], done: impl Fn(usize, u32) -> bool) -> Option<(usize, u32)> {
+    exercises.iter().enumerate().find_map(|(index, exercise)| {
+        (1..=sets_to_log(exercise))
+            .find(|&set| !done(index, set))
+            .map(|set| (index, set))
+    })
+}
+
+/// The value most of `values` have (the later one of a tie), if any.
+fn most_common<T: PartialEq + Clone>(values: impl Iterator<Item = T>) -> Option<T> {
+    let values: Vec<T> = values.collect();
+    let mut best: Option<(usize, T)> = None;
+    for value in &values {
+        let count = values.iter().filter(|v| *v == value).count();
+        if best.as_ref().is_none_or(|(most, _)| count >= *most) {
+            best = Some((count, value.clone()));
+        }
+    }
+    best.map(|(_, value)| value)
+}
+
+/// What the feedback form of an exercise opens with, from the sets logged
+/// of it (`logged`: that exercise's): sets done = sets logged, reps and
+/// load the most sets had (the later set's of a tie); where nothing was
+/// logged, the prescription. Text, as the form holds it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FeedbackPrefill {
+    /// Sets done.
+    pub sets_done: String,
+    /// Reps done.
+    pub reps_done: String,
+    /// Load used.
+    pub load_used: String,
+    /// Time done, seconds.
+    pub duration_done_s: String,
+}
+
+impl FeedbackPrefill {
+    /// See [`FeedbackPrefill`].
+    pub fn of(exercise: &Exercise, logged: &[&LoggedSet]) -> FeedbackPrefill {
+        let number = |n: Option<u32>| n.map(|n| n.to_string()).unwrap_or_default();
+        let decimal = |n: Option<f64>| n.map(super::format_number).unwrap_or_default();
+        if logged.is_empty() {
+            return FeedbackPrefill {
+                sets_done: number(exercise.sets),
+                reps_done: number(exercise.reps),
+                load_used: decimal(exercise.load),
+                duration_done_s: number(exercise.duration_s),
+            };
+        }
+        let mut in_order = logged.to_vec();
+        in_order.sort_by_key(|s| s.set);
+        FeedbackPrefill {
+            sets_done: logged.len().to_string(),
+            reps_done: number(most_common(in_order.iter().filter_map(|s| s.reps))),
+            load_used: decimal(most_common(in_order.iter().filter_map(|s| s.load))),
+            duration_done_s: number(
+                most_common(in_order.iter().filter_map(|s| s.duration_s)).or(exercise.duration_s),
+            ),
+        }
+    }
 }
 
 /// What the athlete last did of each exercise, by name (case and spaces
@@ -156,6 +294,7 @@ mod tests {
             reps: reps.into(),
             load: load.into(),
             rpe: rpe.into(),
+            ..SetInput::default()
         }
     }
 
@@ -189,6 +328,7 @@ mod tests {
             SetValues {
                 reps: Some(8),
                 load: Some(62.5),
+                duration_s: None,
                 rpe: Some(7.5)
             }
         );
@@ -197,6 +337,7 @@ mod tests {
             SetValues {
                 reps: None,
                 load: None,
+                duration_s: None,
                 rpe: None
             }
         );
@@ -229,8 +370,10 @@ mod tests {
             target_load: Some(100.0),
             unit: Some(LoadUnit::Kg),
             rest_s: Some(90),
+            target_duration_s: None,
             reps: Some(5),
             load: Some(102.5),
+            duration_s: None,
             rpe: Some(8.0),
             logged_at: 1,
             updated_at: None,
@@ -255,8 +398,10 @@ mod tests {
             target_load: Some(100.0),
             unit: Some(LoadUnit::Kg),
             rest_s: None,
+            target_duration_s: None,
             reps: Some(reps),
             load: Some(load),
+            duration_s: None,
             rpe,
             logged_at: 0,
             updated_at: None,
@@ -349,5 +494,181 @@ mod tests {
         assert_eq!(hints.get("Row"), None, "nothing was done");
         assert_eq!(hints.get("Lunge"), None, "a draft");
         assert_eq!(hints.get("Bench press"), None);
+    }
+
+    #[test]
+    fn the_set_to_do_now_is_the_first_not_done() {
+        let round = [squat(Some(2)), squat(None), squat(Some(3))];
+        let done =
+            |logged: &'static [(usize, u32)]| move |e: usize, s: u32| logged.contains(&(e, s));
+        assert_eq!(next_set(&round, done(&[])), Some((0, 1)));
+        assert_eq!(next_set(&round, done(&[(0, 1)])), Some((0, 2)));
+        // One set when none is prescribed.
+        assert_eq!(next_set(&round, done(&[(0, 1), (0, 2)])), Some((1, 1)));
+        // A set skipped comes back before the later ones.
+        assert_eq!(next_set(&round, done(&[(0, 2), (1, 1)])), Some((0, 1)));
+        assert_eq!(
+            next_set(&round, done(&[(0, 1), (0, 2), (1, 1), (2, 1), (2, 3)])),
+            Some((2, 2))
+        );
+        assert_eq!(
+            next_set(
+                &round,
+                done(&[(0, 1), (0, 2), (1, 1), (2, 1), (2, 2), (2, 3)])
+            ),
+            None
+        );
+        assert_eq!(next_set(&[], done(&[])), None);
+    }
+
+    #[test]
+    fn a_set_is_prefilled_from_the_set_before_else_the_prescription() {
+        let four = squat(Some(4));
+        assert_eq!(SetInput::prefilled(&four, None), input("5", "100", ""));
+        let before = SetInput::of(&logged(0, 1, 4, 102.5, Some(9.0)));
+        assert_eq!(before, input("4", "102.5", "9"));
+        assert_eq!(
+            SetInput::prefilled(&four, Some(&before)),
+            input("4", "102.5", ""),
+            "the change carries on; RPE is not guessed"
+        );
+        let bare = Exercise {
+            reps: None,
+            load: None,
+            load_unit: None,
+            ..squat(None)
+        };
+        assert_eq!(SetInput::prefilled(&bare, None), SetInput::default());
+    }
+
+    #[test]
+    fn feedback_opens_with_what_was_logged() {
+        let three = squat(Some(3));
+        // Nothing logged: the prescription.
+        assert_eq!(
+            FeedbackPrefill::of(&three, &[]),
+            FeedbackPrefill {
+                sets_done: "3".into(),
+                reps_done: "5".into(),
+                load_used: "100".into(),
+                duration_done_s: String::new()
+            }
+        );
+        // Four sets of 4 × 102.5: as such, not "3 × 5 · 100".
+        let sets: Vec<LoggedSet> = (1..=4).map(|n| logged(0, n, 4, 102.5, None)).collect();
+        let refs: Vec<&LoggedSet> = sets.iter().collect();
+        assert_eq!(
+            FeedbackPrefill::of(&three, &refs),
+            FeedbackPrefill {
+                sets_done: "4".into(),
+                reps_done: "4".into(),
+                load_used: "102.5".into(),
+                duration_done_s: String::new()
+            }
+        );
+        // Sets that disagree: what most had; of a tie, the later set's.
+        let sets = [logged(0, 2, 6, 100.0, None), logged(0, 1, 4, 102.5, None)];
+        let refs: Vec<&LoggedSet> = sets.iter().collect();
+        assert_eq!(
+            FeedbackPrefill::of(&three, &refs),
+            FeedbackPrefill {
+                sets_done: "2".into(),
+                reps_done: "6".into(),
+                load_used: "100".into(),
+                duration_done_s: String::new()
+            }
+        );
+        let sets = [
+            logged(0, 1, 5, 100.0, None),
+            logged(0, 2, 5, 100.0, None),
+            logged(0, 3, 3, 100.0, None),
+        ];
+        let refs: Vec<&LoggedSet> = sets.iter().collect();
+        assert_eq!(FeedbackPrefill::of(&three, &refs).reps_done, "5");
+    }
+
+    fn plank() -> Exercise {
+        Exercise {
+            name: "Plank".into(),
+            sets: Some(2),
+            reps: None,
+            load: None,
+            load_unit: None,
+            duration_s: Some(30),
+            rest_s: Some(60),
+            notes: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_timed_exercise_logs_its_time() {
+        let plank = plank();
+        assert_eq!(
+            SetFields::of(&plank),
+            SetFields {
+                reps: false,
+                load: false,
+                time: true
+            }
+        );
+        // A loaded carry asks for the load and the time; a squat for
+        // reps and load.
+        let carry = Exercise {
+            load: Some(24.0),
+            load_unit: Some(LoadUnit::Kg),
+            ..plank.clone()
+        };
+        assert_eq!(
+            SetFields::of(&carry),
+            SetFields {
+                reps: false,
+                load: true,
+                time: true
+            }
+        );
+        assert_eq!(
+            SetFields::of(&squat(Some(3))),
+            SetFields {
+                reps: true,
+                load: true,
+                time: false
+            }
+        );
+        // Pre-filled with the target; checked and named like every field.
+        let first = SetInput::prefilled(&plank, None);
+        assert_eq!(first.duration_s, "30");
+        assert_eq!(
+            validate_set(&plank, 1, &first).unwrap().duration_s,
+            Some(30)
+        );
+        for typed in ["thirty", "-1", "10801", "2.5"] {
+            let input = SetInput {
+                duration_s: typed.into(),
+                ..SetInput::default()
+            };
+            let error = validate_set(&plank, 1, &input).unwrap_err();
+            assert_eq!(error.field, "duration_s", "{typed}");
+            assert!(error.message.starts_with("Time"), "{}", error.message);
+        }
+        // Shown as a time, not "done"; the feedback and the builder's hint
+        // take it from the sets.
+        let held = |set: u32, seconds: u32| LoggedSet {
+            reps: None,
+            load: None,
+            duration_s: Some(seconds),
+            target_duration_s: Some(30),
+            ..logged(0, set, 0, 0.0, None)
+        };
+        let sets = [held(1, 30), held(2, 25)];
+        assert_eq!(sets[0].actual(), "30 s");
+        let refs: Vec<&LoggedSet> = sets.iter().collect();
+        assert_eq!(FeedbackPrefill::of(&plank, &refs).duration_done_s, "25");
+        assert_eq!(FeedbackPrefill::of(&plank, &[]).duration_done_s, "30");
+        let mut one = round(1, RoundStatus::Released, vec![plank]);
+        one.sets = sets.to_vec();
+        assert_eq!(
+            LastDone::from_rounds(&[one]).get("Plank"),
+            Some("Round 1 so far: 30 s, 25 s")
+        );
     }
 }

@@ -215,7 +215,9 @@ fn SessionList(
                                 );
                                 let (link, at) = (href(s), s.created_at);
                                 let badge = unread_badge(unread.get(&s.id).copied());
-                                view! { <li><A href=link>{who}<When ms=at/>{rest}</A>{badge}</li> }
+                                // One flex item inside the link: its text keeps its
+                                // spaces ("· 6:18 AM ·") and wraps as text.
+                                view! { <li><A href=link><span>{who}<When ms=at/>{rest}</span></A>{badge}</li> }
                             })
                             .collect_view()}
                     </ul>

@@ -23,6 +23,7 @@ use crate::{
         field::{scoped_id, Drafts, Field, IdempotencyKey, TextArea},
         live_indicator::LiveIndicator,
         messages::{MessageForm, MessageSending, Thread, MESSAGE_SCOPE},
+        now::{NowSet, SentHere},
         receipts::{send_receipts, Unread},
         require_user::RequireUser,
         session::{
@@ -34,14 +35,16 @@ use crate::{
     error::AppError,
     live::{outbox, use_session_live, wake_lock, LinkStatus, Live},
     model::{
-        feedback_field, rules, Round, SessionStatus, Side, DURATION_MAX_S, LOAD_MAX,
-        NOTES_MAX_CHARS, REPS_MAX, RPE_MAX, SETS_MAX,
+        feedback_field, rules, sets_to_log, FeedbackPrefill, Round, SessionStatus, SetInput, Side,
+        DURATION_MAX_S, LOAD_MAX, NOTES_MAX_CHARS, REPS_MAX, RPE_MAX, SETS_MAX,
     },
 };
 use leptos::{form::FromFormData, prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::components::A;
-use outgoing::{enqueue, feedback_waits, flush, sender, About, Delivery, Outgoing, Sender};
+use outgoing::{
+    enqueue, feedback_waits, flush, send_status, sender, About, Delivery, Outgoing, Sender,
+};
 
 mod outgoing;
 
@@ -151,7 +154,7 @@ fn AthleteView(
     let session_id = live
         .view
         .with_untracked(|v| v.as_ref().map_or(0, |v| v.summary.id));
-    let status = part(live, |v| v.summary.status);
+    let session_status = part(live, |v| v.summary.status);
     let trainer = part(live, |v| v.summary.trainer_name.clone());
     let trainer = move || trainer.get().unwrap_or_default();
     // A new key once the server has a submission; the same one for every
@@ -162,6 +165,8 @@ fn AthleteView(
             set_accepted.update(|n| *n += 1);
         }
     });
+    let latest = RwSignal::new(None::<About>);
+    let status = send_status(send, queued, latest, live);
     let messages = part(live, |v| v.messages.clone());
     let seen = part(live, |v| v.reads.of(Side::Trainer));
     send_receipts(live, session_id);
@@ -191,6 +196,7 @@ fn AthleteView(
             enqueue(
                 send,
                 queued,
+                latest,
                 live,
                 drafts,
                 Outgoing::Message(message),
@@ -204,7 +210,7 @@ fn AthleteView(
         v.completed_rounds().rev().cloned().collect::<Vec<Round>>()
     });
     let pain = part(live, |v| v.pain.clone());
-    let announcement = move || match (status.get(), released()) {
+    let announcement = move || match (session_status.get(), released()) {
         (Some(SessionStatus::Waiting), _) => format!("Waiting for {} to join", trainer()),
         (Some(SessionStatus::Active), Some((_, number))) => format!("Round {number} is ready"),
         (Some(SessionStatus::Active), None) => {
@@ -214,7 +220,7 @@ fn AthleteView(
         (Some(SessionStatus::Cancelled), _) => "Session cancelled".to_string(),
         (None, _) => String::new(),
     };
-    let waiting = move || match status.get() {
+    let waiting = move || match session_status.get() {
         Some(SessionStatus::Waiting) => format!(
             "Waiting for {0} to join. Your first round shows here the moment {0} releases it.",
             trainer()
@@ -226,7 +232,7 @@ fn AthleteView(
     };
     // What the round card is: made again only when the released round
     // changes to another one (or none), never for a set or an edit.
-    let main = Memo::new(move |_| match (status.get(), released()) {
+    let main = Memo::new(move |_| match (session_status.get(), released()) {
         (Some(SessionStatus::Active), Some((round_id, _))) => Some(Some(round_id)),
         (Some(SessionStatus::Active | SessionStatus::Waiting), None) => Some(None),
         _ => None,
@@ -237,30 +243,22 @@ fn AthleteView(
             {move || summary.get().map(|summary| view! { <SessionHeader summary viewer=Side::Athlete/> })}
             {move || view! { <PainStatus reports=pain.get().unwrap_or_default() trainer=trainer()/> }}
             <p class="live-status" role="status" aria-live="polite" data-testid="announcement">{announcement}</p>
-            <p class="outbox-status" role="status" aria-live="polite" data-testid="outbox-status">
-                {move || {
-                    if queued.get() {
-                        Some("Saved on this phone, sends when you are back online")
-                    } else if matches!(send.value().get(), Some(Ok(Delivery::Sent))) {
-                        Some("Sent")
-                    } else {
-                        None
-                    }
-                }}
-            </p>
             {move || match main.get() {
-                Some(Some(round_id)) => view! { <ReleasedRound session_id round_id send last queued live drafts accepted/> }.into_any(),
+                Some(Some(round_id)) => view! { <ReleasedRound session_id round_id send last queued latest status live drafts accepted/> }.into_any(),
                 Some(None) => view! {
                     <section class="card waiting"><p>{waiting}</p></section>
                 }
                 .into_any(),
                 None => view! {
-                    <p><A href=format!("/sessions/{session_id}/history")>"See the whole session"</A></p>
+                    <p class="session-link"><A href=format!("/sessions/{session_id}/history")>"See the whole session"</A></p>
                 }
                 .into_any(),
             }}
             <Thread session_id messages=Signal::derive(move || messages.get().unwrap_or_default()) viewer=Side::Athlete other=Signal::derive(trainer) typing=Signal::derive(move || live.other_typing()) seen=Signal::derive(move || seen.get().flatten())>
-                {move || (!status.get().is_some_and(SessionStatus::has_ended)).then(|| view! { <MessageForm session_id sending quick_replies=true/> })}
+                {move || (!session_status.get().is_some_and(SessionStatus::has_ended)).then(|| view! { <MessageForm session_id sending quick_replies=true/> })}
+                {move || status.get().filter(|(about, _)| matches!(about, About::Form(scope) if scope.starts_with(MESSAGE_SCOPE))).map(|(_, text)| view! {
+                    <p class="outbox-status" role="status" data-testid="outbox-status">{text}</p>
+                })}
             </Thread>
             <For
                 each=move || {
@@ -278,18 +276,21 @@ fn AthleteView(
                     <CompletedRound round pain/>
                 }
             />
-            {move || (!status.get().is_some_and(SessionStatus::has_ended)).then(|| view! {
-                <p><A href=format!("/sessions/{session_id}/history")>"See the whole session"</A></p>
+            {move || (!session_status.get().is_some_and(SessionStatus::has_ended)).then(|| view! {
+                <p class="session-link"><A href=format!("/sessions/{session_id}/history")>"See the whole session"</A></p>
             })}
-            {move || (!status.get().is_some_and(SessionStatus::has_ended)).then(|| view! { <CancelForm session_id action=cancel/> })}
+            {move || (!session_status.get().is_some_and(SessionStatus::has_ended)).then(|| view! { <CancelForm session_id action=cancel/> })}
         </div>
     }
 }
 
-/// The round the athlete is doing, and the form to report on it. Its parts
-/// follow the live view each on its own: the set rows as sets land, the
-/// rest timer, and the exercises and the feedback form only when the
-/// trainer edits the round.
+/// The round the athlete is doing, and the form to report on it: at the
+/// top the rest (sticky while it runs) and the set to do now
+/// ([`NowSet`]), then the whole round one tap away (collapsed), then the
+/// feedback, pre-filled from the logged sets. Its parts follow the live
+/// view each on its own: the set to do now and the set rows as sets land,
+/// the rest timer, the exercises only when the trainer edits the round,
+/// the feedback form when either changes.
 #[component]
 fn ReleasedRound(
     session_id: i64,
@@ -297,6 +298,8 @@ fn ReleasedRound(
     send: Sender,
     last: RwSignal<Option<About>>,
     queued: RwSignal<bool>,
+    latest: RwSignal<Option<About>>,
+    status: Signal<Option<(About, &'static str)>>,
     live: Live,
     drafts: Drafts,
     accepted: ReadSignal<u32>,
@@ -383,10 +386,38 @@ fn ReleasedRound(
         queued.track();
         feedback_waits(session_id)
     });
+    // Sets sent from this page count as done at once (the card moves on,
+    // online or not) until the server refuses one: those waiting in the
+    // outbox since before a reload too.
+    let sent = RwSignal::new(
+        outbox::for_session::<Outgoing>(session_id)
+            .into_iter()
+            .filter_map(|pending| match pending.mutation {
+                Outgoing::Set(set) if set.round_id == round_id => {
+                    Some((pending.scope.clone(), sent_here(&set)))
+                }
+                _ => None,
+            })
+            .collect::<Vec<_>>(),
+    );
+    Effect::new(move |_| {
+        if let (Some(Err(_)), Some(About::Form(scope))) = (send.value().get(), last.get_untracked())
+        {
+            sent.update(|sent| sent.retain(|(of, _)| *of != scope));
+        }
+    });
+    let sent_sets = Signal::derive(move || {
+        sent.with(|sent| sent.iter().map(|(_, set)| set.clone()).collect::<Vec<_>>())
+    });
     // Without JavaScript a form posts itself; with it, the submission goes
     // through the outbox.
-    let through_outbox =
-        move |mutation: Outgoing, scope: &str| enqueue(send, queued, live, drafts, mutation, scope);
+    let through_outbox = move |mutation: Outgoing, scope: &str| {
+        if let Outgoing::Set(set) = &mutation {
+            let here = (scope.to_string(), sent_here(set));
+            sent.update(|sent| sent.push(here));
+        }
+        enqueue(send, queued, latest, live, drafts, mutation, scope)
+    };
     let forms = SetForms {
         drafts,
         renew: accepted.into(),
@@ -395,7 +426,33 @@ fn ReleasedRound(
             through_outbox(set.submitted.into(), &set.scope)
         }),
         closed,
+        status: Signal::derive(move || match status.get()? {
+            (About::Form(scope), text) => Some((scope, text)),
+            (About::Feedback, _) => None,
+        }),
     };
+    // The list of all the round's sets stays as the athlete left it (open
+    // or closed) when the trainer's edit draws it again.
+    let list_open = RwSignal::new(false);
+    // The feedback form's values from the sets logged so far (it is drawn
+    // again when they change; what the athlete typed is kept).
+    let prefill = Memo::new(move |_| {
+        let round = round.get()?;
+        logged.with(|logged| {
+            Some(
+                round
+                    .exercises
+                    .iter()
+                    .enumerate()
+                    .map(|(i, exercise)| {
+                        let mine: Vec<_> =
+                            logged.iter().filter(|s| s.exercise as usize == i).collect();
+                        FeedbackPrefill::of(exercise, &mine)
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        })
+    });
     let form = move || {
         let round = round.get()?;
         let scope = scope.clone();
@@ -416,34 +473,21 @@ fn ReleasedRound(
             }
             .into_any()
         });
-        // Pre-filled with the sets logged so far, as they were when the
-        // form was made (it is not made again for a set).
-        let logged_now = logged.get_untracked();
-        let sets_done: Vec<String> = round
-            .exercises
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                match logged_now
-                    .iter()
-                    .filter(|s| s.exercise as usize == i)
-                    .count()
-                {
-                    0 => e.sets.map(|n| n.to_string()).unwrap_or_default(),
-                    n => n.to_string(),
-                }
-            })
-            .collect();
         let exercises = round.exercises.clone();
-        Some(view! {
-            <ExerciseList round=round.clone() under/>
-            <form method="post" action=CompleteRound::url() on:submit=on_submit>
+        let total: u32 = exercises.iter().map(sets_to_log).sum();
+        let (id, revision) = (round.id, round.revision);
+        let feedback = move || {
+            let prefill = prefill.get().unwrap_or_default();
+            let scope = scope.clone();
+            view! {
+            <form method="post" action=CompleteRound::url() on:submit=on_submit.clone()>
                 <IdempotencyKey renew=accepted/>
                 <input type="hidden" name="session_id" value=session_id/>
-                <input type="hidden" name="round_id" value=round.id/>
-                <input type="hidden" name="revision" value=round.revision/>
+                <input type="hidden" name="round_id" value=id/>
+                <input type="hidden" name="revision" value=revision/>
                 <h3>"How did it go?"</h3>
                 {exercises
+                    .clone()
                     .into_iter()
                     .enumerate()
                     .map(|(i, exercise)| {
@@ -455,11 +499,11 @@ fn ReleasedRound(
                             <fieldset class="feedback-row" data-testid=format!("feedback-{i}")>
                                 <legend>{exercise.name.clone()}</legend>
                                 <div class="row-grid">
-                                    <Field label="Sets done" name=f("sets_done") kind="number" value=sets_done[i].clone() range=(0.0, f64::from(SETS_MAX), 1.0) error=err(f("sets_done")) drafts=(drafts, scope.clone())/>
-                                    <Field label="Reps done" name=f("reps_done") kind="number" value=exercise.reps.map(|n| n.to_string()).unwrap_or_default() range=(0.0, f64::from(REPS_MAX), 1.0) error=err(f("reps_done")) drafts=(drafts, scope.clone())/>
-                                    <Field label="Load used" name=f("load_used") kind="number" value=exercise.load.map(crate::model::format_number).unwrap_or_default() range=(0.0, LOAD_MAX, 0.25) error=err(f("load_used")) drafts=(drafts, scope.clone())/>
-                                    {exercise.duration_s.map(|seconds| view! {
-                                        <Field label="Time done (s)" name=f("duration_done_s") kind="number" value=seconds.to_string() range=(0.0, f64::from(DURATION_MAX_S), 1.0) error=err(f("duration_done_s")) drafts=(drafts, scope.clone())/>
+                                    <Field label="Sets done" name=f("sets_done") kind="number" value=prefill.get(i).map(|p| p.sets_done.clone()).unwrap_or_default() range=(0.0, f64::from(SETS_MAX), 1.0) error=err(f("sets_done")) drafts=(drafts, scope.clone())/>
+                                    <Field label="Reps done" name=f("reps_done") kind="number" value=prefill.get(i).map(|p| p.reps_done.clone()).unwrap_or_default() range=(0.0, f64::from(REPS_MAX), 1.0) error=err(f("reps_done")) drafts=(drafts, scope.clone())/>
+                                    <Field label="Load used" name=f("load_used") kind="number" value=prefill.get(i).map(|p| p.load_used.clone()).unwrap_or_default() range=(0.0, LOAD_MAX, 0.25) error=err(f("load_used")) drafts=(drafts, scope.clone())/>
+                                    {exercise.duration_s.map(|_| view! {
+                                        <Field label="Time done (s)" name=f("duration_done_s") kind="number" value=prefill.get(i).map(|p| p.duration_done_s.clone()).unwrap_or_default() range=(0.0, f64::from(DURATION_MAX_S), 1.0) error=err(f("duration_done_s")) drafts=(drafts, scope.clone())/>
                                     })}
                                     <Field label="RPE (0–10)" name=f("rpe") kind="number" range=(0.0, RPE_MAX, 0.5) error=err(f("rpe")) drafts=(drafts, scope.clone())/>
                                 </div>
@@ -483,7 +527,22 @@ fn ReleasedRound(
                 <p class="form-error" role="alert">{general}</p>
                 <p class="field-error" role="alert">{move || err("feedback".to_string()).get()}</p>
                 <button type="submit" class="wide" disabled=move || feedback_waiting.get() || (send.pending().get() && about_feedback())>"Send feedback and finish the round"</button>
+                {move || status.get().filter(|(about, _)| *about == About::Feedback).map(|(_, text)| view! {
+                    <p class="outbox-status" role="status" data-testid="outbox-status">{text}</p>
+                })}
             </form>
+            }
+        };
+        Some(view! {
+            <NowSet session_id round=round.clone() logged sent=sent_sets forms/>
+            <details class="round-sets" data-testid="round-sets" prop:open=move || list_open.get() on:toggle=move |ev| list_open.set(details_open(&ev))>
+                <summary>
+                    "All sets of this round · "
+                    {move || format!("{} of {total} done", logged.with(Vec::len))}
+                </summary>
+                <ExerciseList round=round.clone() under/>
+            </details>
+            {feedback}
         })
     };
     let revision = move || round.get().map(|round| round.revision);
@@ -499,9 +558,32 @@ fn ReleasedRound(
             <noscript inner_html=beacon></noscript>
             // Opened once its heading has been on screen.
             <h2 data-openable-round="" data-round-id=round_id data-revision=revision>{title}</h2>
-            {move || timer.get().flatten().map(|(round, now)| view! { <RestTimer round now vibrate=true/> })}
+            {move || timer.get().flatten().map(|(round, now)| view! { <RestTimer round now vibrate=true skip=true/> })}
             <p class="form-error" role="alert" data-testid="set-error">{unplaced}</p>
             {form}
         </section>
     }
+}
+
+/// What a set sent from this page counts as until the live view has it.
+fn sent_here(set: &crate::api::sets::LogSet) -> SentHere {
+    SentHere {
+        exercise: usize::try_from(set.exercise).unwrap_or(usize::MAX),
+        set: u32::try_from(set.set).unwrap_or(u32::MAX),
+        values: SetInput {
+            reps: set.reps.clone(),
+            load: set.load.clone(),
+            duration_s: set.duration_s.clone(),
+            rpe: set.rpe.clone(),
+        },
+    }
+}
+
+/// Whether the `<details>` a toggle event is about is open now.
+fn details_open(event: &leptos::ev::Event) -> bool {
+    use wasm_bindgen::JsCast;
+    event
+        .target()
+        .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+        .is_some_and(|details| details.has_attribute("open"))
 }

@@ -354,7 +354,7 @@ fn TrainerView(live: Live, actions: TrainerActions) -> impl IntoView {
                 <section class="desk-athlete" aria-labelledby="athlete-side">
                     <h2 id="athlete-side" class="visually-hidden">{move || format!("{}'s side", athlete())}</h2>
                     {move || released_number.get().map(|_| view! { <ReleasedRoundPanel session_id live actions/> })}
-                    <p><A href=format!("/sessions/{session_id}/history")>"See the whole session"</A></p>
+                    <p class="session-link"><A href=format!("/sessions/{session_id}/history")>"See the whole session"</A></p>
                     {move || (completed.with(Vec::is_empty) && active.get()).then(|| view! {
                         <p class="empty card">{format!("{}'s feedback shows here as it arrives.", athlete())}</p>
                     })}

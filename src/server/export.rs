@@ -207,7 +207,7 @@ pub fn csv_of(view: &SessionView) -> Result<String, csv::Error> {
                 let actual = Actual {
                     reps: set.reps,
                     load: set.load,
-                    duration_s: None,
+                    duration_s: set.duration_s,
                     rpe: set.rpe,
                 };
                 let pain = feedback.is_some_and(|f| f.pain) || !reports.is_empty();
@@ -221,7 +221,7 @@ pub fn csv_of(view: &SessionView) -> Result<String, csv::Error> {
                         reps: set.target_reps,
                         load: set.target_load,
                         load_unit: set.unit,
-                        duration_s: prescription.duration_s,
+                        duration_s: set.target_duration_s.or(prescription.duration_s),
                         rest_s: set.rest_s,
                         notes: String::new(),
                     },

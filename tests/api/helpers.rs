@@ -474,6 +474,7 @@ pub fn logged_set(session: i64, round: i64, exercise: i64, set: i64) -> LogSet {
         reps: String::new(),
         load: String::new(),
         rpe: String::new(),
+        duration_s: String::new(),
         idempotency_key: String::new(),
     }
 }
@@ -484,6 +485,7 @@ pub trait SetValues: Sized {
     fn reps(self, value: impl ToString) -> Self;
     fn load(self, value: impl ToString) -> Self;
     fn rpe(self, value: impl ToString) -> Self;
+    fn seconds(self, value: impl ToString) -> Self;
     fn key(self, value: impl ToString) -> Self;
 }
 
@@ -492,6 +494,7 @@ impl SetValues for LogSet {
         reps => reps,
         load => load,
         rpe => rpe,
+        seconds => duration_s,
         key => idempotency_key,
     }
 

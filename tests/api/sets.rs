@@ -14,6 +14,7 @@ crate::on_both_backends!(
     bad_set_input_gets_a_field_message_and_changes_nothing,
     a_plain_form_post_logs_a_set_without_javascript,
     the_history_exports_one_csv_row_per_set,
+    a_timed_exercise_logs_its_time_per_set,
 );
 
 /// An active session with a released round of a squat (3 sets) and a
@@ -130,7 +131,8 @@ async fn sets_are_logged_and_corrected_until_the_round_is_finished(backend: Back
         data,
         serde_json::json!({"by": "athlete", "round_id": round, "number": 1, "exercise": 0, "set": 1,
             "reps": 8, "load": 82.5, "unit": "kg", "rpe": 7.5, "name": "Back squat",
-            "target_sets": 3, "target_reps": 8, "target_load": 80.0, "rest_s": 120})
+            "target_sets": 3, "target_reps": 8, "target_load": 80.0, "rest_s": 120,
+            "duration_s": null, "target_duration_s": null})
     );
 
     // A correction: set 1 was 6 reps. The same values again change nothing.
@@ -506,4 +508,105 @@ async fn the_history_exports_one_csv_row_per_set(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// A plank (45 s, no sets prescribed: one to log) logs its time: the
+/// athlete's form asks for it, both sides read it, a correction changes
+/// it, a bad time is refused by name, and the export has it.
+async fn a_timed_exercise_logs_its_time_per_set(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (athlete, trainer, session, round) = released_round(&app).await;
+    let html = app
+        .get_page(&athlete.client, &format!("/sessions/{session}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(r#"name="duration_s""#) && html.contains(r#"value="45""#),
+        "the plank's set asks for its time, pre-filled with the target"
+    );
+    let before = app.snapshot().await;
+    for typed in ["thirty", "-5", "10801", "2.5"] {
+        let error = app
+            .refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                app.send(&athlete, logged_set(session, round, 1, 1).seconds(typed)),
+            )
+            .await;
+        let message = error.for_field("duration_s").expect("names the time");
+        assert!(message.starts_with("Time"), "{typed}: {message}");
+    }
+    assert_eq!(app.snapshot().await, before, "nothing changed");
+
+    let response = app
+        .send(
+            &athlete,
+            logged_set(session, round, 1, 1).seconds(40).rpe(7),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    for who in [&athlete, &trainer] {
+        let view = app.view_of(who, session).await;
+        let set = &view.released_round().unwrap().sets[0];
+        assert_eq!(
+            (set.duration_s, set.target_duration_s, set.reps),
+            (Some(40), Some(45), None)
+        );
+        assert_eq!(set.actual(), "40 s · RPE 7");
+    }
+    // Held 30 s after all.
+    let response = app
+        .send(
+            &athlete,
+            logged_set(session, round, 1, 1).seconds(30).rpe(7),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        app.event_kinds(session).await.last().unwrap(),
+        "set-updated"
+    );
+    let view = app.view_of(&trainer, session).await;
+    assert_eq!(view.released_round().unwrap().sets[0].duration_s, Some(30));
+    // The trainer's page, as the server renders it, shows the time.
+    let desk = app
+        .get_page(&trainer.client, &format!("/sessions/{session}/trainer"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(desk.contains("30 s · RPE 7"), "the trainer sees the time");
+
+    let done = feedback().sets_done(1);
+    let response = app
+        .complete(&athlete, session, round, 1, &[done.clone(), done])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = athlete
+        .client
+        .get(format!("{}/sessions/{session}/export.csv", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let plank = reader
+        .records()
+        .map(Result::unwrap)
+        .find(|r| &r[headers.iter().position(|h| h == "exercise").unwrap()] == "Plank")
+        .expect("the plank's row");
+    let column = |name: &str| plank[headers.iter().position(|h| h == name).unwrap()].to_string();
+    assert_eq!(
+        (
+            column("set"),
+            column("duration_s"),
+            column("prescribed_duration_s")
+        ),
+        ("1".to_string(), "30".to_string(), "45".to_string()),
+        "{body}"
+    );
 }

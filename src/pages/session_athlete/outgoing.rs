@@ -177,10 +177,12 @@ pub(super) fn sender(last: RwSignal<Option<About>>) -> Sender {
 /// Puts `mutation`, from the form with drafts scope `scope`, in the
 /// outbox (first: a dead network only delays it) and sends it unless a
 /// submission is on its way (then it goes after, in order); asks the link
-/// to check its connection meanwhile.
+/// to check its connection meanwhile. `latest` becomes that form (its
+/// status line shows what became of it).
 pub(super) fn enqueue(
     send: Sender,
     queued: RwSignal<bool>,
+    latest: RwSignal<Option<About>>,
     live: Live,
     drafts: Drafts,
     mutation: Outgoing,
@@ -192,11 +194,58 @@ pub(super) fn enqueue(
         scope: scope.to_string(),
     };
     outbox::put(pending.clone());
+    latest.set(Some(About::of(&pending)));
     queued.set(true);
     live.probe();
     if !send.pending().get_untracked() {
         send.dispatch_local(pending);
     }
+}
+
+/// What became of the form submitted last (`latest`), for its status line:
+/// kept on the phone from the tap ("Saved on this phone, sending…" while
+/// on its way, "…, sends when you are back online" once it could not go),
+/// then "Sent" for a few seconds (no longer news after that). A refusal
+/// shows in the form instead.
+pub(super) fn send_status(
+    send: Sender,
+    queued: RwSignal<bool>,
+    latest: RwSignal<Option<About>>,
+    live: Live,
+) -> Signal<Option<(About, &'static str)>> {
+    let fresh = RwSignal::new(false);
+    let answers = StoredValue::new(0u32);
+    Effect::new(move |_| {
+        if let Some(Ok(Delivery::Sent)) = send.value().get() {
+            answers.update_value(|n| *n += 1);
+            fresh.set(true);
+            #[cfg(feature = "hydrate")]
+            {
+                let this = answers.get_value();
+                set_timeout(
+                    move || {
+                        if answers.try_get_value() == Some(this) {
+                            fresh.set(false);
+                        }
+                    },
+                    std::time::Duration::from_secs(4),
+                );
+            }
+        }
+    });
+    Signal::derive(move || {
+        let about = latest.get()?;
+        let text = if queued.get() && live.unsent.get() {
+            "Saved on this phone, sends when you are back online"
+        } else if queued.get() {
+            "Saved on this phone, sending…"
+        } else if fresh.get() {
+            "Sent"
+        } else {
+            return None;
+        };
+        Some((about, text))
+    })
 }
 
 /// Whether the round's feedback waits in the outbox of `session_id`.
@@ -235,6 +284,7 @@ mod tests {
             reps: "5".into(),
             load: "102.5".into(),
             rpe: "8 & more=?".into(),
+            duration_s: String::new(),
             idempotency_key: "k-set".into(),
         }
     }
