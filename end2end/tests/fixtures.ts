@@ -167,7 +167,7 @@ export function setDoneNow(athlete: Page) {
 /// away, collapsed under the set to do now) if it is closed.
 export async function allSets(athlete: Page) {
   const list = athlete.getByTestId("round-sets");
-  if (!(await list.evaluate((details: HTMLDetailsElement) => details.open))) await list.locator("summary").click();
+  if (!(await list.evaluate((details: HTMLDetailsElement) => details.open))) await list.locator(":scope > summary").click();
   await expect(list).toHaveAttribute("open", "");
 }
 

@@ -51,7 +51,7 @@ test("without JavaScript an athlete starts a session, sees the release after a r
   // numbers before they are sent.)
   // Pain reported with a plain POST: the trainer's page alerts live.
   // (The round's list opens without JavaScript too: a <details>.)
-  await athlete.getByTestId("round-sets").locator("summary").click();
+  await athlete.getByTestId("round-sets").locator(":scope > summary").click();
   const pain = athlete.getByTestId("pain-0");
   await pain.getByText("Report pain").click();
   await pain.getByLabel("What hurts? (optional)").fill("Right ankle");

@@ -264,6 +264,7 @@ pub(crate) fn SetRow(
             {(!now).then(|| send_status(forms, scope.clone(), false))}
         </form>
     }
+    .into_any()
 }
 
 /// Exercise `index`'s sets on the trainer's page: done of prescribed, and

@@ -532,6 +532,7 @@ fn ReleasedRound(
                 })}
             </form>
             }
+            .into_any()
         };
         Some(view! {
             <NowSet session_id round=round.clone() logged sent=sent_sets forms/>
