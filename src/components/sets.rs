@@ -548,13 +548,17 @@ pub fn RestTimer(
     view! {
         <Show when=move || !skipped.get()>
             <div class="rest" class:running=running data-testid="rest">
+                // The time in large digits, what it follows under it.
                 <p class="rest-timer" class:over=move || !running() role="timer" aria-live="off" data-testid="rest-timer" data-left=move || left.get()>
+                    <span class="rest-left">
+                        {move || match left.get() {
+                            0 => "Rest over".to_string(),
+                            s => format!("Rest {}:{:02}", s / 60, s % 60),
+                        }}
+                    </span>
                     {
                         let after = after.clone();
-                        move || match left.get() {
-                            0 => format!("Rest over {after}: next set"),
-                            s => format!("Rest {}:{:02} {after}", s / 60, s % 60),
-                        }
+                        move || if running() { format!(" {after}") } else { format!(" {after}: next set") }
                     }
                 </p>
                 {move || (skip && running()).then(|| view! {

@@ -544,7 +544,8 @@ fn ReleasedRound(
                 <ExerciseList round=round.clone() under/>
             </details>
             {feedback}
-        })
+        }
+        .into_any())
     };
     let revision = move || round.get().map(|round| round.revision);
     // Without JavaScript, the receipt is this image, which only a browser
