@@ -140,6 +140,9 @@ test("a set logged with no network waits on the phone, goes first when the link 
   await first.getByRole("button", { name: "Set done" }).click();
   await expect(first.getByTestId("outbox-status")).toHaveText("Saved on this phone, sends when you are back online");
   await expect(athlete.getByTestId("outbox-status")).toHaveCount(1);
+  // The feedback counts the set waiting on the phone (once, though tapped
+  // twice), not the prescription's three.
+  await expect(athlete.getByTestId("feedback-0").getByLabel("Sets done")).toHaveValue("1");
   // Finishing the round still works offline: it waits behind the set.
   await athlete.getByTestId("feedback-0").getByLabel("Notes for your trainer").fill("Done in the basement");
   await athlete.getByRole("button", { name: "Send feedback and finish the round" }).click();
@@ -156,6 +159,35 @@ test("a set logged with no network waits on the phone, goes first when the link 
   const expected = (p: string) =>
     (/sets\/log|rounds\/complete/.test(p) || /console error: Failed to load resource/.test(p)) && /ERR_INTERNET_DISCONNECTED/.test(p);
   problems.splice(0, problems.length, ...problems.filter((p) => !expected(p)));
+  await close();
+});
+
+test("a set that lands while the athlete types the feedback: the caret stays, nothing typed is lost, untouched values follow the sets", async ({ browser, baseURL, problems }) => {
+  const { trainer, athlete, phone, close } = await trainerAndAthlete(browser, baseURL, problems);
+  await joinedSession(trainer, athlete, named("Cara Caret"), named("Tim Typing"));
+  await releaseSquat(trainer);
+  await expect(athlete.getByTestId("now")).toBeVisible();
+  const feedback = athlete.getByTestId("feedback-0");
+  const setsDone = feedback.getByLabel("Sets done");
+  const repsDone = feedback.getByLabel("Reps done");
+  const notes = feedback.getByLabel("Notes for your trainer");
+  await expect(setsDone).toHaveValue("3");
+  // The athlete corrects one value and starts a note...
+  await repsDone.fill("4");
+  await notes.click();
+  await athlete.keyboard.type("Knees ");
+  // ...and a set logged elsewhere (the athlete's other tab) lands while
+  // the caret is in the note.
+  const other = await phone.newPage();
+  await other.goto(athlete.url());
+  await setDoneNow(other).click();
+  await expect(trainer.getByTestId("activity")).toContainText("Set 1 of 3");
+  await expect(setsDone, "an untouched value follows the sets done").toHaveValue("1");
+  await athlete.keyboard.type("fine");
+  await expect(notes, "typing goes on where it was").toHaveValue("Knees fine");
+  await expect(notes).toBeFocused();
+  await expect(repsDone, "what the athlete typed stays").toHaveValue("4");
+  await other.close();
   await close();
 });
 

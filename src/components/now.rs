@@ -7,22 +7,9 @@
 
 use crate::{
     components::sets::{send_status, target_text, PainForm, SetForms, SetRow},
-    model::{next_set, sets_to_log, LoggedSet, Round, SetInput},
+    model::{done_values, next_set, sets_to_log, LoggedSet, Round, SentHere},
 };
 use leptos::prelude::*;
-
-/// A set the athlete sent from this page that the live view may not have
-/// yet (it waits in the outbox, or its event is on its way): it counts as
-/// done here, so the card moves on at once, online or not.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SentHere {
-    /// The exercise's position in the round.
-    pub exercise: usize,
-    /// The set's number.
-    pub set: u32,
-    /// What was sent (the next set starts from it).
-    pub values: SetInput,
-}
 
 /// The set to do now and the one after it, in round `round` (the
 /// prescription): `logged` are the round's sets as they land, `sent` the
@@ -41,18 +28,7 @@ pub fn NowSet(
     let now = Memo::new(move |_| {
         logged.with(|logged| {
             sent.with(|sent| {
-                let values = |exercise: usize, set: u32| {
-                    sent.iter()
-                        .rev()
-                        .find(|s| s.exercise == exercise && s.set == set)
-                        .map(|s| s.values.clone())
-                        .or_else(|| {
-                            logged
-                                .iter()
-                                .find(|l| l.exercise as usize == exercise && l.set == set)
-                                .map(SetInput::of)
-                        })
-                };
+                let values = |exercise: usize, set: u32| done_values(logged, sent, exercise, set);
                 let done = |exercise: usize, set: u32| values(exercise, set).is_some();
                 let (index, set) = next_set(&exercises, done)?;
                 let before = values(index, set.saturating_sub(1));

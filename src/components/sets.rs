@@ -496,6 +496,39 @@ pub fn PainStatus(reports: Vec<crate::model::PainReport>, trainer: String) -> im
     .into_any()
 }
 
+/// The rest after a round's last logged set: what [`RestTimer`] counts. A
+/// page's part picks this, not the round, so the timer is drawn again only
+/// when a new set starts a new rest (not on a message, a receipt or a
+/// correction, which would bring back a skipped rest and blink the sticky
+/// timer).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rest {
+    /// The set it follows, and its exercise's name.
+    set: u32,
+    name: String,
+    /// How long, in milliseconds (more than 0).
+    rest_ms: i64,
+    /// When that set was logged (the server's clock).
+    logged_at: i64,
+}
+
+impl Rest {
+    /// The rest after `round`'s last logged set, if it prescribes one.
+    pub fn after_last_set(round: &Round) -> Option<Rest> {
+        let last = round.sets.iter().max_by_key(|s| s.logged_at)?;
+        let rest_s = last.rest_s.filter(|&s| s > 0)?;
+        Some(Rest {
+            set: last.set,
+            name: last.name.clone(),
+            rest_ms: i64::from(rest_s) * 1000,
+            logged_at: last.logged_at,
+        })
+    }
+}
+
+/// How long a rest stays on the page after it is over.
+const REST_OVER_SHOWN_MS: i64 = 60_000;
+
 /// The rest after the last logged set, counted down on both pages from the
 /// set's commit time: its age by the server's clock (`now` − the set's
 /// time, both the server's) plus the time since the page read it, so a
@@ -504,26 +537,26 @@ pub fn PainStatus(reports: Vec<crate::model::PainReport>, trainer: String) -> im
 /// athlete's phone) the phone vibrates when the rest is over, where it can.
 #[component]
 pub fn RestTimer(
-    round: Round,
+    rest: Rest,
     now: i64,
     #[prop(optional)] vibrate: bool,
     #[prop(optional)] skip: bool,
 ) -> impl IntoView {
-    let Some(last) = round.sets.iter().max_by_key(|s| s.logged_at).cloned() else {
-        return ().into_any();
-    };
-    let Some(rest_s) = last.rest_s.filter(|&s| s > 0) else {
-        return ().into_any();
-    };
-    let rest_ms = i64::from(rest_s) * 1000;
-    let age_at_read = (now - last.logged_at).max(0);
-    if age_at_read > rest_ms + 60_000 {
+    let Rest {
+        set,
+        name,
+        rest_ms,
+        logged_at,
+    } = rest;
+    let age_at_read = (now - logged_at).max(0);
+    if age_at_read > rest_ms + REST_OVER_SHOWN_MS {
         return ().into_any();
     }
     let elapsed = elapsed_ms(250);
+    let age = move || age_at_read + elapsed.get();
     // Whole seconds left, rounded up (0 once the rest is over).
     let left = Memo::new(move |_| {
-        let ms = rest_ms - age_at_read - elapsed.get();
+        let ms = rest_ms - age();
         if ms <= 0 {
             0
         } else {
@@ -540,13 +573,14 @@ pub fn RestTimer(
             now_left
         });
     }
-    let after = format!("after set {} of {}", last.set, last.name);
+    let after = format!("after set {set} of {name}");
     // "Skip rest" (the athlete's page) hides this rest here; the next set
-    // logged starts the next one.
+    // logged starts the next one. A minute after it is over it goes.
     let skipped = RwSignal::new(false);
+    let gone = Memo::new(move |_| age() > rest_ms + REST_OVER_SHOWN_MS);
     let running = move || left.get() > 0;
     view! {
-        <Show when=move || !skipped.get()>
+        <Show when=move || !skipped.get() && !gone.get()>
             <div class="rest" class:running=running data-testid="rest">
                 // The time in large digits, what it follows under it.
                 <p class="rest-timer" class:over=move || !running() role="timer" aria-live="off" data-testid="rest-timer" data-left=move || left.get()>

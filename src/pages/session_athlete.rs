@@ -11,7 +11,7 @@
 
 use crate::components::{
     forms::{field_error, general_error},
-    session_view::{part, prescription, session_id_param},
+    session_view::{part, prescription, server_now, session_id_param},
 };
 use crate::{
     api::{
@@ -23,20 +23,21 @@ use crate::{
         field::{scoped_id, Drafts, Field, IdempotencyKey, TextArea},
         live_indicator::LiveIndicator,
         messages::{MessageForm, MessageSending, Thread, MESSAGE_SCOPE},
-        now::{NowSet, SentHere},
+        now::NowSet,
         receipts::{send_receipts, Unread},
         require_user::RequireUser,
         session::{
             CancelForm, CompletedRound, ExerciseList, SessionError, SessionHeader, UnderEach,
             WrongSide,
         },
-        sets::{PainForm, PainStatus, RestTimer, SetForms, SetRefusal, SetRows, SetSubmit},
+        sets::{PainForm, PainStatus, Rest, RestTimer, SetForms, SetRefusal, SetRows, SetSubmit},
     },
     error::AppError,
     live::{outbox, use_session_live, wake_lock, LinkStatus, Live},
     model::{
-        feedback_field, rules, sets_to_log, FeedbackPrefill, Round, SessionStatus, SetInput, Side,
-        DURATION_MAX_S, LOAD_MAX, NOTES_MAX_CHARS, REPS_MAX, RPE_MAX, SETS_MAX,
+        done_values, feedback_field, rules, sets_to_log, FeedbackPrefill, Round, SentHere,
+        SessionStatus, SetInput, Side, DURATION_MAX_S, LOAD_MAX, NOTES_MAX_CHARS, REPS_MAX,
+        RPE_MAX, SETS_MAX,
     },
 };
 use leptos::{form::FromFormData, prelude::*, server_fn::ServerFn};
@@ -317,11 +318,11 @@ fn ReleasedRound(
             .unwrap_or_default()
     });
     let logged = Signal::derive(move || logged.get().unwrap_or_default());
-    let timer = part(live, move |v| {
+    let rest = part(live, move |v| {
         v.rounds
             .iter()
             .find(|r| r.id == round_id)
-            .map(|r| (r.clone(), v.now))
+            .and_then(Rest::after_last_set)
     });
     // What the athlete typed survives the trainer's edits (which re-render
     // this form); a new round starts clean.
@@ -434,23 +435,38 @@ fn ReleasedRound(
     // The list of all the round's sets stays as the athlete left it (open
     // or closed) when the trainer's edit draws it again.
     let list_open = RwSignal::new(false);
-    // The feedback form's values from the sets logged so far (it is drawn
-    // again when they change; what the athlete typed is kept).
+    // The feedback form's values from the sets done so far, logged or sent
+    // from here (the form is updated in place when they change; what the
+    // athlete typed is kept, and so is the caret).
     let prefill = Memo::new(move |_| {
         let round = round.get()?;
         logged.with(|logged| {
-            Some(
-                round
-                    .exercises
-                    .iter()
-                    .enumerate()
-                    .map(|(i, exercise)| {
-                        let mine: Vec<_> =
-                            logged.iter().filter(|s| s.exercise as usize == i).collect();
-                        FeedbackPrefill::of(exercise, &mine)
-                    })
-                    .collect::<Vec<_>>(),
-            )
+            sent_sets.with(|sent| {
+                Some(
+                    round
+                        .exercises
+                        .iter()
+                        .enumerate()
+                        .map(|(i, exercise)| {
+                            let mut numbers: Vec<u32> = logged
+                                .iter()
+                                .filter(|s| s.exercise as usize == i)
+                                .map(|s| s.set)
+                                .chain(sent.iter().filter(|s| s.exercise == i).map(|s| s.set))
+                                .collect();
+                            numbers.sort_unstable();
+                            numbers.dedup();
+                            let done: Vec<_> = numbers
+                                .into_iter()
+                                .filter_map(|set| {
+                                    done_values(logged, sent, i, set).map(|values| (set, values))
+                                })
+                                .collect();
+                            FeedbackPrefill::of(exercise, &done)
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            })
         })
     });
     let form = move || {
@@ -560,7 +576,7 @@ fn ReleasedRound(
             <noscript inner_html=beacon></noscript>
             // Opened once its heading has been on screen.
             <h2 data-openable-round="" data-round-id=round_id data-revision=revision>{title}</h2>
-            {move || timer.get().flatten().map(|(round, now)| view! { <RestTimer round now vibrate=true skip=true/> })}
+            {move || rest.get().flatten().map(|rest| view! { <RestTimer rest now=server_now(live) vibrate=true skip=true/> })}
             <p class="form-error" role="alert" data-testid="set-error">{unplaced}</p>
             {form}
         </section>
