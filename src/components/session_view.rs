@@ -33,11 +33,10 @@ where
 }
 
 /// The server's clock as the page's view last read it (ms since the
-/// epoch), without tracking it: for a part drawn when something else
-/// changed (a rest's start, a set's age), not on every event.
-pub(crate) fn server_now(live: Live) -> i64 {
-    live.view
-        .with_untracked(|v| v.as_ref().map_or(0, |v| v.now))
+/// epoch): it moves with each event and snapshot. A memo, so what counts
+/// from it is corrected only when it moves.
+pub(crate) fn server_clock(live: Live) -> Memo<i64> {
+    Memo::new(move |_| live.view.with(|v| v.as_ref().map_or(0, |v| v.now)))
 }
 
 /// A round as prescribed (what forms are built from): without its sets and

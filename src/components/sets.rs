@@ -338,7 +338,7 @@ pub(crate) fn target_text(exercise: &Exercise) -> Option<String> {
 /// server's (`now` − the set's time, both the server's clock) plus the
 /// time since the page read it, so the browser's clock does not matter.
 #[component]
-pub fn CurrentActivity(round: Round, now: i64) -> impl IntoView {
+pub fn CurrentActivity(round: Round, #[prop(into)] now: Signal<i64>) -> impl IntoView {
     let Some(last) = round.sets.iter().max_by_key(|s| s.changed_at()).cloned() else {
         return view! {
             <p class="activity" data-testid="activity">"No set logged yet in this round."</p>
@@ -361,9 +361,8 @@ pub fn CurrentActivity(round: Round, now: i64) -> impl IntoView {
         last.set,
         last.name
     );
-    let age_at_read = (now - last.changed_at()).max(0);
-    let elapsed = elapsed_ms(1_000);
-    let ago = move || ago_text((age_at_read + elapsed.get()) / 1000);
+    let age = server_age(now, last.changed_at(), 1_000);
+    let ago = move || ago_text(age() / 1000);
     view! {
         <p class="activity" role="status" data-testid="activity">
             <strong>{what}</strong>", "{ago}
@@ -372,7 +371,34 @@ pub fn CurrentActivity(round: Round, now: i64) -> impl IntoView {
     .into_any()
 }
 
-/// "just now", "14 s ago", "3 min ago".
+/// How old something the server stamped at `at` is (ms), by the server's
+/// clock: `now` (the page's view's server time, re-read whenever it moves:
+/// each event or snapshot corrects the count) plus the time since the page
+/// read it, updated every `every_ms`. A component's clock that follows
+/// the view without being drawn again.
+fn server_age(now: Signal<i64>, at: i64, every_ms: u64) -> impl Fn() -> i64 + Copy {
+    let drawn = local_ms();
+    let elapsed = elapsed_ms(every_ms);
+    // (the server's time, the page's time since drawn) when it was read
+    let reading = Memo::new(move |_| (now.get(), local_ms() - drawn));
+    move || {
+        let (server, read_at) = reading.get();
+        (server - at + elapsed.get() - read_at).max(0)
+    }
+}
+
+/// The browser's clock (ms); 0 on the server, where nothing counts.
+fn local_ms() -> i64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::now() as i64
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        0
+    }
+}
+
 /// Milliseconds since the component was drawn, updated every `every_ms`
 /// in the browser (stays 0 on the server); the timer ends with the
 /// component.
@@ -393,6 +419,7 @@ fn elapsed_ms(every_ms: u64) -> RwSignal<i64> {
     elapsed
 }
 
+/// "just now", "14 s ago", "3 min ago".
 pub fn ago_text(seconds: i64) -> String {
     match seconds {
         s if s < 5 => "just now".into(),
@@ -530,15 +557,17 @@ impl Rest {
 const REST_OVER_SHOWN_MS: i64 = 60_000;
 
 /// The rest after the last logged set, counted down on both pages from the
-/// set's commit time: its age by the server's clock (`now` − the set's
-/// time, both the server's) plus the time since the page read it, so a
-/// phone and a laptop whose clocks disagree still show the same seconds.
+/// set's commit time: its age by the server's clock ([`server_age`]: `now`
+/// − the set's time, both the server's, plus the time since the page read
+/// `now`), so a phone and a laptop whose clocks disagree still show the
+/// same seconds, and a page that loaded slowly is corrected by the next
+/// event or snapshot without drawing the timer again.
 /// Shown while the rest runs and for a minute after; with `vibrate` (the
 /// athlete's phone) the phone vibrates when the rest is over, where it can.
 #[component]
 pub fn RestTimer(
     rest: Rest,
-    now: i64,
+    #[prop(into)] now: Signal<i64>,
     #[prop(optional)] vibrate: bool,
     #[prop(optional)] skip: bool,
 ) -> impl IntoView {
@@ -548,12 +577,11 @@ pub fn RestTimer(
         rest_ms,
         logged_at,
     } = rest;
-    let age_at_read = (now - logged_at).max(0);
+    let age = server_age(now, logged_at, 250);
+    let age_at_read = untrack(age);
     if age_at_read > rest_ms + REST_OVER_SHOWN_MS {
         return ().into_any();
     }
-    let elapsed = elapsed_ms(250);
-    let age = move || age_at_read + elapsed.get();
     // Whole seconds left, rounded up (0 once the rest is over).
     let left = Memo::new(move |_| {
         let ms = rest_ms - age();

@@ -459,13 +459,24 @@ fn received(link: &Shared, conn: u32, frame: Frame) {
                 }
                 let view = *view;
                 // An equal snapshot (a reconnect that missed nothing)
-                // changes nothing on the page.
-                let same = l
-                    .out
-                    .view
-                    .with_untracked(|v| v.as_ref().is_some_and(|v| same_state(v, &view)));
+                // changes nothing on the page but the server's clock, which
+                // corrects what counts from it (a rest, after a page that
+                // loaded slowly showed the clock its HTML was made with).
+                let (same, newer_clock) = l.out.view.with_untracked(|v| {
+                    let now = v.as_ref().map_or(0, |v| v.now);
+                    (
+                        v.as_ref().is_some_and(|v| same_state(v, &view)),
+                        view.now > now,
+                    )
+                });
                 if !same {
                     l.out.view.set(Some(view));
+                } else if newer_clock {
+                    l.out.view.update(|v| {
+                        if let Some(v) = v {
+                            v.now = view.now;
+                        }
+                    });
                 }
             }
             step(link, |m, _| m.snapshot_taken());

@@ -50,8 +50,8 @@ pub use prescription::{
 };
 pub use read::{Dashboard, TrainerChoice};
 pub use sets::{
-    done_values, next_set, sets_to_log, validate_set, FeedbackPrefill, LastDone, SentHere,
-    SetFields, SetInput, SetValues, SET_FIELDS,
+    done_sets, done_values, next_set, sets_to_log, validate_set, FeedbackPrefill, LastDone,
+    SentHere, SetFields, SetInput, SetValues, SET_FIELDS,
 };
 pub use spotter_protocol::view::{
     format_number, format_seconds, sets_and_reps, Exercise, Feedback, LoadUnit, LoggedSet, Message,

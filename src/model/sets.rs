@@ -91,30 +91,17 @@ pub fn validate_set(
         });
     }
     Ok(SetValues {
-        reps: reps(input)?,
-        load: load(input)?,
-        duration_s: duration(input)?,
+        reps: parse_whole(&input.reps, "reps".into(), "Reps", 0, REPS_MAX)?,
+        load: parse_decimal(&input.load, "load".into(), "Load", LOAD_MAX, 0.25)?,
+        duration_s: parse_whole(
+            &input.duration_s,
+            "duration_s".into(),
+            "Time",
+            0,
+            DURATION_MAX_S,
+        )?,
         rpe: parse_decimal(&input.rpe, "rpe".into(), "RPE", RPE_MAX, 0.5)?,
     })
-}
-
-/// A set's reps, load and time as the server reads them.
-fn reps(input: &SetInput) -> Result<Option<u32>, FieldError> {
-    parse_whole(&input.reps, "reps".into(), "Reps", 0, REPS_MAX)
-}
-
-fn load(input: &SetInput) -> Result<Option<f64>, FieldError> {
-    parse_decimal(&input.load, "load".into(), "Load", LOAD_MAX, 0.25)
-}
-
-fn duration(input: &SetInput) -> Result<Option<u32>, FieldError> {
-    parse_whole(
-        &input.duration_s,
-        "duration_s".into(),
-        "Time",
-        0,
-        DURATION_MAX_S,
-    )
 }
 
 impl SetInput {
@@ -197,6 +184,27 @@ pub fn done_values(
         })
 }
 
+/// Every set of exercise `exercise` this page knows is done, in set order,
+/// with its values as [`done_values`] gives them: what the feedback counts.
+pub fn done_sets(logged: &[LoggedSet], sent: &[SentHere], exercise: usize) -> Vec<(u32, SetInput)> {
+    let mut numbers: Vec<u32> = logged
+        .iter()
+        .filter(|s| s.exercise as usize == exercise)
+        .map(|s| s.set)
+        .chain(
+            sent.iter()
+                .filter(|s| s.exercise == exercise)
+                .map(|s| s.set),
+        )
+        .collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    numbers
+        .into_iter()
+        .filter_map(|set| done_values(logged, sent, exercise, set).map(|values| (set, values)))
+        .collect()
+}
+
 /// The value most of `values` have (the later one of a tie), if any.
 fn most_common<T: PartialEq + Clone>(values: impl Iterator<Item = T>) -> Option<T> {
     let values: Vec<T> = values.collect();
@@ -211,8 +219,8 @@ fn most_common<T: PartialEq + Clone>(values: impl Iterator<Item = T>) -> Option<
 }
 
 /// What the feedback form of an exercise opens with, from its sets done
-/// (`done`: each set's number and values, as [`done_values`] gives them,
-/// so a set logged offline counts at once): sets done = sets done so far, reps and
+/// (`done`: each set's number and values, as [`done_sets`] gives them, so
+/// a set logged offline counts at once): sets done = sets done so far, reps and
 /// load the most sets had (the later set's of a tie); where nothing was
 /// done, the prescription. Text, as the form holds it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -240,19 +248,26 @@ impl FeedbackPrefill {
                 duration_done_s: number(exercise.duration_s),
             };
         }
-        // Read as the server reads them ("102.50" is 102.5); a value it
-        // would refuse counts as not given.
+        // Compared as text, as the page holds them (logged sets in the
+        // shape the page writes numbers): parsing numbers here would add
+        // the float parser to the phone's code for nothing. A set the
+        // server refuses leaves the sets done.
         let mut in_order: Vec<&(u32, SetInput)> = done.iter().collect();
         in_order.sort_by_key(|(set, _)| *set);
-        let values = || in_order.iter().map(|(_, input)| input);
+        let most = |field: fn(&SetInput) -> &str| {
+            most_common(
+                in_order
+                    .iter()
+                    .map(|(_, input)| field(input).trim())
+                    .filter(|v| !v.is_empty()),
+            )
+            .map(str::to_string)
+        };
         FeedbackPrefill {
             sets_done: done.len().to_string(),
-            reps_done: number(most_common(values().filter_map(|v| reps(v).ok().flatten()))),
-            load_used: decimal(most_common(values().filter_map(|v| load(v).ok().flatten()))),
-            duration_done_s: number(
-                most_common(values().filter_map(|v| duration(v).ok().flatten()))
-                    .or(exercise.duration_s),
-            ),
+            reps_done: most(|i| &i.reps).unwrap_or_default(),
+            load_used: most(|i| &i.load).unwrap_or_default(),
+            duration_done_s: most(|i| &i.duration_s).unwrap_or_else(|| number(exercise.duration_s)),
         }
     }
 }

@@ -11,7 +11,7 @@
 
 use crate::components::{
     forms::{field_error, general_error},
-    session_view::{part, prescription, server_now, session_id_param},
+    session_view::{part, prescription, server_clock, session_id_param},
 };
 use crate::{
     api::{
@@ -35,7 +35,7 @@ use crate::{
     error::AppError,
     live::{outbox, use_session_live, wake_lock, LinkStatus, Live},
     model::{
-        done_values, feedback_field, rules, sets_to_log, FeedbackPrefill, Round, SentHere,
+        done_sets, feedback_field, rules, sets_to_log, FeedbackPrefill, Round, SentHere,
         SessionStatus, SetInput, Side, DURATION_MAX_S, LOAD_MAX, NOTES_MAX_CHARS, REPS_MAX,
         RPE_MAX, SETS_MAX,
     },
@@ -324,6 +324,7 @@ fn ReleasedRound(
             .find(|r| r.id == round_id)
             .and_then(Rest::after_last_set)
     });
+    let clock = server_clock(live);
     // What the athlete typed survives the trainer's edits (which re-render
     // this form); a new round starts clean.
     let scope = format!("{round_id}:");
@@ -448,21 +449,7 @@ fn ReleasedRound(
                         .iter()
                         .enumerate()
                         .map(|(i, exercise)| {
-                            let mut numbers: Vec<u32> = logged
-                                .iter()
-                                .filter(|s| s.exercise as usize == i)
-                                .map(|s| s.set)
-                                .chain(sent.iter().filter(|s| s.exercise == i).map(|s| s.set))
-                                .collect();
-                            numbers.sort_unstable();
-                            numbers.dedup();
-                            let done: Vec<_> = numbers
-                                .into_iter()
-                                .filter_map(|set| {
-                                    done_values(logged, sent, i, set).map(|values| (set, values))
-                                })
-                                .collect();
-                            FeedbackPrefill::of(exercise, &done)
+                            FeedbackPrefill::of(exercise, &done_sets(logged, sent, i))
                         })
                         .collect::<Vec<_>>(),
                 )
@@ -576,7 +563,7 @@ fn ReleasedRound(
             <noscript inner_html=beacon></noscript>
             // Opened once its heading has been on screen.
             <h2 data-openable-round="" data-round-id=round_id data-revision=revision>{title}</h2>
-            {move || rest.get().flatten().map(|rest| view! { <RestTimer rest now=server_now(live) vibrate=true skip=true/> })}
+            {move || rest.get().flatten().map(|rest| view! { <RestTimer rest now=clock vibrate=true skip=true/> })}
             <p class="form-error" role="alert" data-testid="set-error">{unplaced}</p>
             {form}
         </section>

@@ -5,7 +5,7 @@
 use crate::components::{
     field::IdempotencyKey,
     forms::{general_error, successes},
-    session_view::{part, prescription, server_now, session_id_param},
+    session_view::{part, prescription, server_clock, session_id_param},
 };
 use crate::{
     api::{
@@ -407,6 +407,7 @@ fn ReleasedRoundPanel(session_id: i64, live: Live, actions: TrainerActions) -> i
     let logged = Signal::derive(move || logged.get().unwrap_or_default());
     let activity = part(live, |v| v.released_round().cloned());
     let rest = part(live, |v| v.released_round().and_then(Rest::after_last_set));
+    let clock = server_clock(live);
     // Whether the athlete has had this round on screen, at which revision.
     let opened = part(live, |v| {
         v.released_round().map(|r| {
@@ -443,8 +444,8 @@ fn ReleasedRoundPanel(session_id: i64, live: Live, actions: TrainerActions) -> i
                 <section class="card round released-round" data-testid="released-round">
                     <h2>{format!("Round {number} is with the athlete{}", if round.is_final { " (final)" } else { "" })}</h2>
                     <p class="opened" data-testid="opened">{opened}</p>
-                    {move || activity.get().flatten().map(|round| view! { <CurrentActivity round now=server_now(live)/> })}
-                    {move || rest.get().flatten().map(|rest| view! { <RestTimer rest now=server_now(live)/> })}
+                    {move || activity.get().flatten().map(|round| view! { <CurrentActivity round now=clock/> })}
+                    {move || rest.get().flatten().map(|rest| view! { <RestTimer rest now=clock/> })}
                     <ExerciseList round=round.clone() under/>
                     <DeleteButton session_id round_id=round.id number actions/>
                 </section>

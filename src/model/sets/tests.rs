@@ -313,20 +313,9 @@ fn feedback_opens_with_what_was_logged() {
     assert_eq!(FeedbackPrefill::of(&three, &refs).reps_done, "5");
 }
 
-/// The sets done of exercise 0 as the feedback reads them: `logged`, with
-/// what was `sent` from the page over them.
+/// The sets done of exercise 0 as the feedback reads them.
 fn done_from(logged: &[LoggedSet], sent: &[SentHere]) -> Vec<(u32, SetInput)> {
-    let mut numbers: Vec<u32> = logged
-        .iter()
-        .map(|s| s.set)
-        .chain(sent.iter().map(|s| s.set))
-        .collect();
-    numbers.sort_unstable();
-    numbers.dedup();
-    numbers
-        .into_iter()
-        .filter_map(|set| done_values(logged, sent, 0, set).map(|values| (set, values)))
-        .collect()
+    done_sets(logged, sent, 0)
 }
 
 fn sent(set: u32, reps: &str, load: &str) -> SentHere {
@@ -346,7 +335,7 @@ fn feedback_counts_the_sets_sent_from_the_phone_before_they_land() {
     let three = squat(Some(3));
     // Set 1 landed; set 2 waits on the phone (no network): two sets done.
     let landed = [logged(0, 1, 5, 100.0, None)];
-    let prefill = FeedbackPrefill::of(&three, &done_from(&landed, &[sent(2, "4", "102.50")]));
+    let prefill = FeedbackPrefill::of(&three, &done_from(&landed, &[sent(2, "4", " 102.5")]));
     assert_eq!(
         (
             prefill.sets_done.as_str(),
@@ -354,7 +343,7 @@ fn feedback_counts_the_sets_sent_from_the_phone_before_they_land() {
             prefill.load_used.as_str()
         ),
         ("2", "4", "102.5"),
-        "read as the server reads them; of a tie, the later set's"
+        "of a tie, the later set's (as typed, without spaces)"
     );
     // A correction sent from here wins over the value it corrects.
     let prefill = FeedbackPrefill::of(&three, &done_from(&landed, &[sent(1, "3", "100")]));
@@ -362,8 +351,14 @@ fn feedback_counts_the_sets_sent_from_the_phone_before_they_land() {
         (prefill.sets_done.as_str(), prefill.reps_done.as_str()),
         ("1", "3")
     );
-    // A value the server would refuse counts as not given (the set does).
-    let prefill = FeedbackPrefill::of(&three, &done_from(&[], &[sent(1, "five", "100")]));
+    // Another exercise's sets are its own.
+    assert_eq!(
+        done_sets(&[logged(1, 1, 5, 100.0, None)], &[sent(1, "5", "100")], 1).len(),
+        1
+    );
+    assert!(done_sets(&[logged(1, 1, 5, 100.0, None)], &[], 0).is_empty());
+    // A value left empty counts as not given (the set does).
+    let prefill = FeedbackPrefill::of(&three, &done_from(&[], &[sent(1, "", "100")]));
     assert_eq!(
         (
             prefill.sets_done.as_str(),
