@@ -1,6 +1,7 @@
 //! View pieces used by several pages.
 
 pub mod auth;
+pub mod clock;
 pub mod field;
 pub mod forms;
 pub mod header;

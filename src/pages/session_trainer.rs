@@ -514,7 +514,7 @@ fn PainAlerts(
         {reports
             .into_iter()
             .map(|report| {
-                let when = crate::components::sets::ago_text((now - report.reported_at).max(0) / 1000);
+                let when = crate::components::clock::ago_text((now - report.reported_at).max(0) / 1000);
                 view! {
                     <section class="pain-alert" role="alert" data-testid="pain-alert">
                         <p>
